@@ -1,0 +1,5 @@
+"""Data sources: ROOT files read with uproot and streamed as Arrow record batches."""
+
+from hepframe.connectors.root import Batch, RootSource, resolve_files
+
+__all__ = ["Batch", "RootSource", "resolve_files"]

@@ -1,0 +1,198 @@
+"""uproot TTree reader that streams Arrow record batches of only the requested branches.
+
+Flat branches become Arrow primitives and jagged branches ``list<T>`` (64-bit offsets), with
+the file's dtypes kept: float32 stays float32, ``UInt_t`` stays uint32, ``Bool_t`` is bool.
+Memory is bounded by the step size, not by the file size.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import awkward as ak
+import numpy as np
+import pyarrow as pa
+
+from hepframe.errors import DataSourceError, did_you_mean
+from hepframe.expr.types import CType
+
+DEFAULT_STEP_SIZE = 250_000  # entries per batch: ~10-50 MB for NanoAOD-like event sizes
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A chunk of consecutive entries: ``table`` holds entries ``entry_start`` onwards."""
+
+    entry_start: int
+    table: pa.Table
+    file: str
+
+
+def resolve_files(files: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """Expand a path, a glob or a list of them into existing file paths (globs sorted)."""
+    items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    if not items:
+        raise DataSourceError("no input files given")
+    out: list[str] = []
+    for item in items:
+        path = os.fspath(item)
+        if "://" in path:
+            out.append(path)
+        elif glob.has_magic(path):
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise DataSourceError(f"no file matches the pattern {path!r}")
+            out.extend(matches)
+        elif not os.path.exists(path):
+            raise DataSourceError(f"file not found: {path!r}")
+        else:
+            out.append(path)
+    return out
+
+
+def ctype_of_interpretation(interpretation) -> CType | None:
+    """The C++ column type RDataFrame would give a branch, or None if hepframe cannot read it."""
+    import uproot
+
+    depth = 0
+    if isinstance(interpretation, uproot.interpretation.jagged.AsJagged):
+        depth = 1
+        interpretation = interpretation.content
+    if not isinstance(interpretation, uproot.interpretation.numerical.AsDtype):
+        return None
+    dtype = interpretation.to_dtype
+    if dtype.shape:  # fixed-size arrays arrive with the connector issue
+        return None
+    try:
+        return CType.from_dtype(dtype, depth)
+    except TypeError:
+        return None
+
+
+@dataclass
+class RootSource:
+    """A TTree over one or more files, read lazily.
+
+    Parameters
+    ----------
+    tree
+        Name of the TTree, e.g. ``"Events"``.
+    files
+        A path, a glob, or a list of them.
+    step_size
+        Entries per Arrow batch.
+    """
+
+    tree: str
+    files: list[str]
+    step_size: int = DEFAULT_STEP_SIZE
+    _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE) -> RootSource:
+        source = cls(tree, resolve_files(files), step_size)
+        source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
+        return source
+
+    def _open_tree(self, path: str):
+        import uproot
+
+        try:
+            handle = uproot.open(path)
+        except FileNotFoundError:
+            raise DataSourceError(f"file not found: {path!r}") from None
+        except Exception as exc:  # uproot raises many types for corrupt input
+            raise DataSourceError(f"cannot open {path!r} as a ROOT file: {exc}") from None
+        try:
+            obj = handle[self.tree]
+        except Exception:
+            trees = [k.split(";")[0] for k, c in handle.classnames().items() if c in ("TTree", "TNtuple")]
+            raise DataSourceError(
+                f"tree {self.tree!r} not found in {path!r}{did_you_mean(self.tree, trees)}"
+                + (f" (trees in the file: {', '.join(sorted(set(trees)))})" if trees else " (the file has no TTree)")
+            ) from None
+        if not hasattr(obj, "iterate"):
+            raise DataSourceError(f"{self.tree!r} in {path!r} is a {type(obj).__name__}, not a TTree")
+        return obj
+
+    @cached_property
+    def schema(self) -> dict[str, CType]:
+        """Column name to C++ type, from the first file (as RDataFrame does)."""
+        tree = self._open_tree(self.files[0])
+        out: dict[str, CType] = {}
+        for name, branch in tree.iteritems(recursive=True, filter_typename=None):
+            if "." in name or "/" in name:
+                continue
+            try:
+                ctype = ctype_of_interpretation(branch.interpretation)
+            except Exception:  # noqa: BLE001 - uproot raises for branches it cannot interpret
+                ctype = None
+            if ctype is None:
+                self._unsupported[name] = str(getattr(branch, "typename", "unknown"))
+            else:
+                out[name] = ctype
+        return out
+
+    @cached_property
+    def num_entries(self) -> int:
+        return sum(self._open_tree(path).num_entries for path in self.files)
+
+    def check_columns(self, columns: Iterable[str]) -> None:
+        for name in columns:
+            if name in self.schema:
+                continue
+            if name in self._unsupported:
+                raise DataSourceError(
+                    f"branch {name!r} of tree {self.tree!r} has type {self._unsupported[name]}, "
+                    f"which hepframe cannot read yet"
+                )
+            raise DataSourceError(f"no branch {name!r} in tree {self.tree!r}{did_you_mean(name, self.schema)}")
+
+    def iter_batches(self, columns: Sequence[str], entry_range: tuple[int, int] | None = None) -> Iterator[Batch]:
+        """Yield Arrow batches holding only ``columns``, file after file, in entry order."""
+        columns = sorted(set(columns))
+        self.check_columns(columns)
+        start_global = 0
+        for path in self.files:
+            tree = self._open_tree(path)
+            n = tree.num_entries
+            lo, hi = 0, n
+            if entry_range is not None:
+                lo = min(max(entry_range[0] - start_global, 0), n)
+                hi = min(max(entry_range[1] - start_global, 0), n)
+            missing = [c for c in columns if c not in tree.keys()]
+            if missing:
+                raise DataSourceError(f"branch {missing[0]!r} missing from tree {self.tree!r} in {path!r}")
+            if hi > lo:
+                yield from self._read_file(tree, path, columns, lo, hi, start_global)
+            start_global += n
+
+    def _read_file(self, tree, path: str, columns: list[str], lo: int, hi: int, start_global: int) -> Iterator[Batch]:
+        if not columns:  # e.g. only Count(): no branch needs reading
+            for start in range(lo, hi, self.step_size):
+                length = min(self.step_size, hi - start)
+                yield Batch(start_global + start, pa.table({"__entry_only__": np.zeros(length, np.int8)}), path)
+            return
+        entry = lo
+        try:
+            for chunk in tree.iterate(
+                columns, step_size=self.step_size, entry_start=lo, entry_stop=hi, library="ak", how=dict
+            ):
+                table = pa.table({name: _to_arrow(chunk[name]) for name in columns})
+                yield Batch(start_global + entry, table, path)
+                entry += table.num_rows
+        except DataSourceError:
+            raise
+        except Exception as exc:  # decompression/deserialization failures on corrupt files
+            raise DataSourceError(
+                f"cannot read entries {entry}-{hi} of tree {self.tree!r} in {path!r} "
+                f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
+            ) from None
+
+
+def _to_arrow(array: ak.Array) -> pa.Array:
+    return ak.to_arrow(array, extensionarray=False, list_to32=False)

@@ -1,0 +1,40 @@
+"""hepframe: RDataFrame-style HEP analysis on Polars (and Spark), from ROOT files to hist and pyhf.
+
+Examples
+--------
+>>> import hepframe
+>>> hepframe.__version__
+'0.1.0'
+"""
+
+from hepframe.dataframe import RDataFrame, ResultPtr
+from hepframe.errors import (
+    DataSourceError,
+    EventError,
+    ExpressionError,
+    ExpressionSyntaxError,
+    ExpressionTypeError,
+    HepframeError,
+    UnknownColumnError,
+    UnknownFunctionError,
+    UnsupportedOperationError,
+    UnsupportedSyntaxError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataSourceError",
+    "EventError",
+    "ExpressionError",
+    "ExpressionSyntaxError",
+    "ExpressionTypeError",
+    "HepframeError",
+    "RDataFrame",
+    "ResultPtr",
+    "UnknownColumnError",
+    "UnknownFunctionError",
+    "UnsupportedOperationError",
+    "UnsupportedSyntaxError",
+    "__version__",
+]

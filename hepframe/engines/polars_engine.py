@@ -1,0 +1,314 @@
+"""The Polars engine: typed IR compiled to Polars expressions, evaluated batch by batch.
+
+Scalar operations compile to native Polars expressions. Element-wise RVec operations over a
+single collection and constants are fused into one native ``list.eval``. Operations Polars
+cannot express exactly (sequential float sums, masks from another column, kinematics, ...)
+run as vectorized kernels (:func:`hepframe.engines.reference.apply_op`) through
+``map_batches`` on a struct of their operands: no per-event Python anywhere.
+
+Undefined values (out-of-range ``v[i]``, ``Max`` of an empty RVec, integer division by zero)
+are Polars nulls; ``&&``, ``||`` and ``?:`` discard them where C++ would not evaluate them,
+and a null reaching a Define, Filter or result raises EventError naming the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from hepframe.connectors import Batch
+from hepframe.engines import reference
+from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
+from hepframe.engines.values import Value, from_arrow, to_arrow
+from hepframe.errors import EventError, UnsupportedOperationError
+from hepframe.expr import ir
+from hepframe.expr.binder import ENTRY_COLUMN
+from hepframe.expr.functions import FUNCTIONS
+from hepframe.expr.types import CType, Scalar
+
+N, K, U = Support.NATIVE, Support.KERNEL, Support.UNSUPPORTED
+
+_PL_SCALAR = {
+    Scalar.BOOL: pl.Boolean, Scalar.CHAR: pl.Int8, Scalar.UCHAR: pl.UInt8, Scalar.SHORT: pl.Int16,
+    Scalar.USHORT: pl.UInt16, Scalar.INT: pl.Int32, Scalar.UINT: pl.UInt32, Scalar.LONG: pl.Int64,
+    Scalar.ULONG: pl.UInt64, Scalar.FLOAT: pl.Float32, Scalar.DOUBLE: pl.Float64,
+}  # fmt: skip
+
+
+def polars_dtype(t: CType) -> pl.DataType:
+    dtype: pl.DataType = _PL_SCALAR[t.scalar]
+    for _ in range(t.depth):
+        dtype = pl.List(dtype)
+    return dtype
+
+
+# Math functions with a native Polars method whose results match C's <cmath> bit for bit
+# (Polars calls the platform libm); the rest run as kernels.
+_NATIVE_MATH: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "sqrt": lambda e: e.sqrt(), "exp": lambda e: e.exp(), "log": lambda e: e.log(), "log10": lambda e: e.log10(),
+    "log1p": lambda e: e.log1p(), "sin": lambda e: e.sin(), "cos": lambda e: e.cos(), "tan": lambda e: e.tan(),
+    "asin": lambda e: e.arcsin(), "acos": lambda e: e.arccos(), "atan": lambda e: e.arctan(),
+    "sinh": lambda e: e.sinh(), "cosh": lambda e: e.cosh(), "tanh": lambda e: e.tanh(),
+    "asinh": lambda e: e.arcsinh(), "acosh": lambda e: e.arccosh(), "atanh": lambda e: e.arctanh(),
+    "floor": lambda e: e.floor(), "ceil": lambda e: e.ceil(), "abs": lambda e: e.abs(),
+}  # fmt: skip
+_SCALAR_BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}  # fmt: skip
+_COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+
+
+def _support_table() -> dict[str, dict[str, Support]]:
+    table: dict[str, dict[str, Support]] = {}
+    for key in [*NODE_KEYS, *FUNCTIONS]:
+        table[key] = {"scalar": K, "rvec": K}
+    for key in ["column", "literal", "cast", "unary-", "unary~", "unary!", "+", "-", "*", "/", "%", "&", "|", "^",
+                *_COMPARISONS, "ternary", *_NATIVE_MATH]:  # fmt: skip
+        table[key] = {"scalar": N, "rvec": N}  # RVec form: fused list.eval over one collection
+    table["&&"] = table["||"] = {"scalar": N, "rvec": K}
+    table["index"] = {"scalar": N, "rvec": N}
+    for key in ("size", "Any", "All"):
+        table[key] = {"scalar": N, "rvec": N}
+    # Integer Sum/Max/Min are native; floating-point ones need ROOT's sequential order (kernel).
+    for key in ("Sum", "Max", "Min", "Mean", "mask", "<<", ">>", "DeltaPhi", "DeltaR", "InvariantMass", "round",
+                "trunc", "cbrt", "exp2", "expm1", "log2", "erf", "erfc", "pow", "atan2", "hypot", "fmod"):  # fmt: skip
+        table[key] = {"scalar": K, "rvec": K}
+    return table
+
+
+_ELEMENTWISE = (ir.Cast, ir.Unary, ir.Binary, ir.Call)
+
+
+class PolarsCompiler:
+    """Compile IR to ``pl.Expr``; results are cached per (hashable) IR node."""
+
+    def __init__(self, engine: PolarsEngine):
+        self.engine = engine
+        self.cache: dict[ir.Expr, pl.Expr] = {}
+
+    def compile(self, expr: ir.Expr) -> pl.Expr:
+        if expr not in self.cache:
+            self.cache[expr] = self._compile(expr)
+        return self.cache[expr]
+
+    # -- fusion of element-wise RVec trees into one list.eval ------------------
+    def _is_native_elementwise(self, node: ir.Expr) -> bool:
+        if not isinstance(node, _ELEMENTWISE) or not node.type.is_rvec:
+            return False
+        if isinstance(node, ir.Binary) and node.op in ("&&", "||", "<<", ">>"):
+            return False
+        if isinstance(node, ir.Call) and node.func not in _NATIVE_MATH:
+            return False
+        return True
+
+    def _fusion_bases(self, node: ir.Expr) -> set[ir.Expr] | None:
+        """The RVec leaves of an element-wise tree, or None if it mixes in per-event scalars."""
+        if not self._is_native_elementwise(node):
+            return {node} if node.type.is_rvec else None
+        bases: set[ir.Expr] = set()
+        for child in node.children():
+            if child.type.is_rvec:
+                sub = self._fusion_bases(child)
+                if sub is None:
+                    return None
+                bases |= sub
+            elif not isinstance(child, ir.Literal):
+                return None
+        return bases
+
+    def _compile(self, node: ir.Expr) -> pl.Expr:
+        level = self.engine.support(node)
+        if level is U:
+            raise UnsupportedOperationError(f"the polars engine does not support {node.op_key!r}")
+        if self._is_native_elementwise(node) and level is N:
+            bases = self._fusion_bases(node)
+            if bases is not None and len(bases) == 1:
+                (base,) = bases
+                element = self._scalar_rule(node, {base: pl.element()})
+                return self.compile(base).list.eval(element)
+            return self._kernel(node)
+        if node.type.is_rvec or any(c.type.is_rvec for c in node.children()):
+            return self._rvec_rule(node)
+        if level is K:
+            return self._kernel(node)
+        return self._scalar_rule(node, {})
+
+    # -- scalar rules (also used inside list.eval with pl.element()) -------------
+    def _sub(self, node: ir.Expr, env: dict[ir.Expr, pl.Expr]) -> pl.Expr:
+        if node in env:
+            return env[node]
+        if env:  # inside list.eval: everything is element-wise over the base
+            return self._scalar_rule(node, env)
+        return self.compile(node)
+
+    def _scalar_rule(self, node: ir.Expr, env: dict[ir.Expr, pl.Expr]) -> pl.Expr:
+        if node in env:
+            return env[node]
+        if isinstance(node, ir.Column):
+            return pl.col(node.name)
+        if isinstance(node, ir.Literal):
+            return pl.lit(node.value, dtype=polars_dtype(node.type))
+        t = node.type
+        dtype = polars_dtype(CType(t.scalar))
+        if isinstance(node, ir.Cast):
+            operand = self._sub(node.operand, env)
+            if t.scalar is Scalar.BOOL:
+                return operand != pl.lit(0, dtype=polars_dtype(CType(node.operand.type.scalar)))
+            if node.operand.type.scalar.is_float and t.scalar.is_integral:
+                return operand.cast(dtype, strict=False)  # out of range: undefined in C++ -> null
+            return operand.cast(dtype, wrap_numerical=True)
+        if isinstance(node, ir.Unary):
+            operand = self._sub(node.operand, env)
+            if node.op == "-":
+                return -operand
+            if node.op == "~":
+                return ~operand
+            return operand.not_()
+        if isinstance(node, ir.Binary):
+            a, b = self._sub(node.left, env), self._sub(node.right, env)
+            op = node.op
+            if op == "&&":  # short-circuit: a null left operand stays null, a false one decides
+                return pl.when(a).then(b).otherwise(a)
+            if op == "||":
+                return pl.when(a.not_()).then(b).otherwise(a)
+            if op == "/":
+                if t.scalar.is_float:
+                    return a / b
+                return _trunc_div(a, b, t.scalar.is_unsigned)
+            if op == "%":
+                return a - b * _trunc_div(a, b, t.scalar.is_unsigned)
+            if op in ("<<", ">>"):
+                raise UnsupportedOperationError(f"operator {op} has no native Polars form")
+            out = _SCALAR_BINARY[op](a, b)
+            if op in _COMPARISONS and t.scalar is Scalar.INT:  # inside list.eval: RVec<int> result
+                out = out.cast(pl.Int32)
+            return out
+        if isinstance(node, ir.Ternary):
+            c, a, b = (self._sub(x, env) for x in (node.cond, node.then, node.other))
+            return pl.when(c.is_null()).then(pl.lit(None, dtype=polars_dtype(t))).when(c).then(a).otherwise(b)
+        if isinstance(node, ir.Call) and node.func in _NATIVE_MATH:
+            out = _NATIVE_MATH[node.func](self._sub(node.args[0], env))
+            return out.cast(dtype) if node.func != "abs" else out
+        if isinstance(node, ir.Call) and self.engine.support(node) is K:
+            return self._kernel(node)
+        raise UnsupportedOperationError(f"no Polars rule for {node.op_key!r}")
+
+    # -- RVec-level rules -------------------------------------------------------
+    def _rvec_rule(self, node: ir.Expr) -> pl.Expr:
+        if isinstance(node, ir.Column):
+            return pl.col(node.name)
+        if isinstance(node, ir.Index):
+            v, i = self.compile(node.value), self.compile(node.index)
+            got = v.list.get(i, null_on_oob=True)
+            if isinstance(node.index, ir.Literal) and node.index.value >= 0:
+                return got
+            return pl.when(i >= 0).then(got)  # C++ has no negative indexing: undefined -> null
+        if isinstance(node, ir.Call):
+            (arg,) = node.args if len(node.args) == 1 else (None,)
+            elem = arg.type.scalar if arg is not None else None
+            if node.func == "size":
+                return self.compile(arg).list.len().cast(pl.UInt64)
+            if node.func in ("Any", "All"):
+                v = self.compile(arg)
+                if elem is not Scalar.BOOL:
+                    v = v.list.eval(pl.element() != 0)
+                return v.list.any() if node.func == "Any" else v.list.all()
+            if node.func == "Sum" and elem is not None and elem.is_integral:
+                return self.compile(arg).list.sum().cast(polars_dtype(node.type), wrap_numerical=True)
+            if node.func in ("Max", "Min") and elem is not None and elem.is_integral and elem is not Scalar.BOOL:
+                v = self.compile(arg)
+                return v.list.max() if node.func == "Max" else v.list.min()
+        if isinstance(node, ir.Ternary):
+            return self._scalar_rule(node, {})
+        return self._kernel(node)
+
+    # -- kernels ------------------------------------------------------------------
+    def _kernel(self, node: ir.Expr) -> pl.Expr:
+        children = list(node.children())
+        fields = [self.compile(c).alias(f"a{i}") for i, c in enumerate(children)]
+        fields.append(pl.col(ENTRY_COLUMN).alias("entry"))
+        return_dtype = polars_dtype(node.type)
+
+        def run(batch: pl.Series) -> pl.Series:
+            frame = batch.struct.unnest()
+            n = frame.height
+            entries = frame["entry"].to_numpy()
+            args = [from_arrow(frame[f"a{i}"].to_arrow()) for i in range(len(children))]
+            out = reference.apply_op(node, args, reference.Context(n, entries))
+            return pl.from_arrow(to_arrow(out, n)).cast(return_dtype)  # type: ignore[union-attr]
+
+        return pl.struct(fields).map_batches(run, return_dtype=return_dtype, is_elementwise=True)
+
+
+def _trunc_div(a: pl.Expr, b: pl.Expr, unsigned: bool) -> pl.Expr:
+    """C++ integer division (toward zero); Polars' // floors, and gives null for b == 0."""
+    q = a // b
+    if unsigned:
+        return q
+    return pl.when((a % b != 0) & ((a < 0) != (b < 0))).then(q + 1).otherwise(q)
+
+
+@register_engine
+class PolarsEngine(Engine):
+    """Runs each batch as eager Polars computations on an Arrow-backed DataFrame."""
+
+    name = "polars"
+    SUPPORT = _support_table()
+
+    def __init__(self) -> None:
+        self.compiler = PolarsCompiler(self)
+
+    def make_frame(self, batch: Batch) -> pl.DataFrame:
+        df = pl.from_arrow(batch.table, rechunk=False)
+        assert isinstance(df, pl.DataFrame)
+        entries = np.arange(batch.entry_start, batch.entry_start + batch.table.num_rows, dtype=np.uint64)
+        return df.with_columns(pl.Series(ENTRY_COLUMN, entries))
+
+    def num_rows(self, frame: pl.DataFrame) -> int:
+        return frame.height
+
+    def has_column(self, frame: pl.DataFrame, name: str) -> bool:
+        return name in frame.columns
+
+    def _check_defined(self, frame: pl.DataFrame, series: pl.Series, text: str, role: str) -> None:
+        if series.null_count():
+            i = int(series.is_null().arg_true()[0])
+            entry = int(frame[ENTRY_COLUMN][i])
+            raise EventError(
+                f"{role} {text!r} is undefined in entry {entry}: it uses an out-of-range index, Max/Min of an "
+                f"empty RVec or an integer division by zero (undefined behaviour in ROOT)"
+            )
+
+    def with_columns(self, frame: pl.DataFrame, columns: Sequence[tuple[str, ir.Expr, str]]) -> pl.DataFrame:
+        if frame.height == 0:
+            return frame.with_columns(pl.Series(name, [], dtype=polars_dtype(e.type)) for name, e, _ in columns)
+        out = frame.with_columns(self.compiler.compile(e).alias(name) for name, e, _ in columns)
+        for name, _, text in columns:
+            self._check_defined(out, out[name], text, f"Define {name!r} =")
+        return out
+
+    def apply_filter(self, frame: pl.DataFrame, expr: ir.Expr, text: str) -> tuple[pl.DataFrame, int]:
+        if frame.height == 0:
+            return frame, 0
+        mask = frame.select(self.compiler.compile(expr).alias("__mask__"))["__mask__"]
+        self._check_defined(frame, mask, text, "Filter")
+        out = frame.filter(mask)
+        return out, out.height
+
+    def evaluate(self, frame: pl.DataFrame, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
+        if frame.height == 0:
+            return [from_arrow(pa.array([], type=pl.Series([], dtype=polars_dtype(e.type)).to_arrow().type))
+                    for e, _ in exprs]  # fmt: skip
+        result = frame.select(self.compiler.compile(e).alias(f"v{i}") for i, (e, _) in enumerate(exprs))
+        values = []
+        for i, (_, text) in enumerate(exprs):
+            series = result[f"v{i}"]
+            self._check_defined(frame, series, text, "column")
+            values.append(from_arrow(series.to_arrow()))
+        return values

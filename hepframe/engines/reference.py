@@ -1,0 +1,300 @@
+"""The numpy reference evaluator: the semantics oracle that every engine is tested against.
+
+It evaluates typed IR on :mod:`~hepframe.engines.values` (numpy arrays and jagged
+counts+values), vectorized over events, operation by operation as C++/ROOT defines them.
+The Polars engine reuses :func:`apply_op` for the operations it has no native form for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from hepframe import udfs
+from hepframe.udfs import cmath
+from hepframe.errors import EventError, UnsupportedOperationError
+from hepframe.expr import ir
+from hepframe.expr.types import CType, Scalar
+from hepframe.engines.values import Data, Jagged, Value, merge_valid
+
+# -- element-wise helpers --------------------------------------------------------------
+
+
+def _counts_of(args: list[Data]) -> np.ndarray | None:
+    for a in args:
+        if isinstance(a, Jagged):
+            return a.counts
+    return None
+
+
+def check_same_counts(args: list[Data], valid: np.ndarray | None, entries: np.ndarray, what: str) -> None:
+    """ROOT throws when RVecs of different sizes meet element-wise; so do we, naming the entry."""
+    jagged = [a for a in args if isinstance(a, Jagged)]
+    for other in jagged[1:]:
+        bad = jagged[0].counts != other.counts
+        if valid is not None:
+            bad &= valid
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise EventError(
+                f"{what}: RVecs of different sizes ({jagged[0].counts[i]} and {other.counts[i]}) "
+                f"in entry {int(entries[i])}"
+            )
+
+
+def elementwise(func: Callable[..., np.ndarray], args: list[Data], valid, entries, what: str) -> Data:
+    """Apply ``func`` element by element, broadcasting per-event scalars into RVecs."""
+    counts = _counts_of(args)
+    if counts is None:
+        return func(*args)
+    check_same_counts(args, valid, entries, what)
+    flat = []
+    for a in args:
+        if isinstance(a, Jagged):
+            flat.append(a.values)
+        elif np.ndim(a) == 0:
+            flat.append(a)
+        else:
+            flat.append(np.repeat(a, counts))
+    return Jagged(counts, func(*flat))
+
+
+def _astype(data: Data, dtype: np.dtype) -> Data:
+    if isinstance(data, Jagged):
+        return Jagged(data.counts, _astype(data.values, dtype))  # type: ignore[arg-type]
+    with np.errstate(all="ignore"):
+        if dtype == np.bool_:
+            return np.asarray(data) != 0
+        return np.asarray(data).astype(dtype) if np.ndim(data) else dtype.type(data)
+
+
+def _int_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """C++ integer division truncates toward zero (numpy's // floors)."""
+    safe_b = np.where(b == 0, 1, b).astype(np.result_type(b))
+    q = np.floor_divide(a, safe_b)
+    if np.issubdtype(q.dtype, np.signedinteger):
+        q = q + ((np.remainder(a, safe_b) != 0) & ((a < 0) != (safe_b < 0))).astype(q.dtype)
+    return q
+
+
+def _round_half_away(x: np.ndarray) -> np.ndarray:
+    t = np.trunc(x)
+    frac = x - t  # exact
+    return t + np.where(np.abs(frac) >= 0.5, np.sign(x), 0).astype(x.dtype)
+
+
+_UNARY_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sqrt": np.sqrt, "cbrt": np.cbrt, "exp": cmath.exp, "exp2": cmath.exp2, "expm1": cmath.expm1,
+    "log": cmath.log, "log10": cmath.log10, "log2": cmath.log2, "log1p": cmath.log1p, "sin": cmath.sin,
+    "cos": cmath.cos, "tan": cmath.tan, "asin": cmath.asin, "acos": cmath.acos, "atan": cmath.atan,
+    "sinh": cmath.sinh, "cosh": cmath.cosh, "tanh": cmath.tanh, "asinh": cmath.asinh, "acosh": cmath.acosh,
+    "atanh": cmath.atanh, "floor": np.floor, "ceil": np.ceil, "round": _round_half_away, "trunc": np.trunc,
+    "erf": cmath.erf, "erfc": cmath.erfc, "abs": np.abs,
+}  # fmt: skip
+_BINARY_MATH = {"pow": cmath.pow, "atan2": cmath.atan2, "hypot": cmath.hypot, "fmod": np.fmod}
+_NUMPY_BINARY = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "<<": np.left_shift, ">>": np.right_shift,
+    "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor, "<": np.less, "<=": np.less_equal,
+    ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal,
+}  # fmt: skip
+
+
+class Context:
+    """What an operation needs besides its arguments: event count and entry numbers."""
+
+    def __init__(self, n: int, entries: np.ndarray):
+        self.n = n
+        self.entries = entries
+
+
+def apply_op(node: ir.Expr, args: list[Value], ctx: Context) -> Value:
+    """Evaluate one IR node on already-evaluated children (in ``node.children()`` order)."""
+    valid = merge_valid(*(a.valid for a in args))
+    data = [a.data for a in args]
+    what = f"{node.op_key}"
+    dtype = node.type.scalar.dtype
+
+    if isinstance(node, ir.Cast):
+        return Value(_astype(data[0], dtype), valid)
+    if isinstance(node, ir.Unary):
+        func = {"-": np.negative, "~": np.invert, "!": np.logical_not}[node.op]
+        with np.errstate(all="ignore"):
+            return Value(elementwise(func, data, valid, ctx.entries, what), valid)
+    if isinstance(node, ir.Binary):
+        return _binary(node, args, data, valid, ctx)
+    if isinstance(node, ir.Ternary):
+        return _ternary(node, args, ctx)
+    if isinstance(node, ir.Index):
+        return _index(node, args[0], args[1], ctx)
+    if isinstance(node, ir.Mask):
+        value, mask = data
+        assert isinstance(value, Jagged) and isinstance(mask, Jagged)
+        check_same_counts([value, mask], valid, ctx.entries, "v[mask]")
+        keep = mask.values.astype(np.bool_)
+        cs = np.concatenate([[0], np.cumsum(keep)])
+        counts = cs[value.offsets[1:]] - cs[value.offsets[:-1]]
+        return Value(Jagged(counts, value.values[keep]), valid)
+    if isinstance(node, ir.Call):
+        return _call(node, data, valid, ctx)
+    raise UnsupportedOperationError(f"the reference evaluator cannot evaluate {type(node).__name__}")
+
+
+def _binary(node: ir.Binary, args: list[Value], data: list[Data], valid, ctx: Context) -> Value:
+    op = node.op
+    is_int = node.left.type.scalar.is_integral
+    if op in ("&&", "||") and not node.type.is_rvec:
+        # Scalar && and || short-circuit.
+        (a, b), (va, vb) = data, (args[0].valid, args[1].valid)
+        a = np.broadcast_to(np.asarray(a, dtype=np.bool_), (ctx.n,))
+        b = np.broadcast_to(np.asarray(b, dtype=np.bool_), (ctx.n,))
+        va = np.ones(ctx.n, np.bool_) if va is None else va
+        vb = np.ones(ctx.n, np.bool_) if vb is None else vb
+        # C++ evaluates left to right: a defined left operand that decides the result makes
+        # the right operand irrelevant; an undefined left operand makes the result undefined.
+        if op == "&&":
+            result = a & b
+            out_valid = va & (~a | vb)
+        else:
+            result = a | b
+            out_valid = va & (a | vb)
+        return Value(result, None if out_valid.all() else out_valid)
+    if op in ("&&", "||"):
+        func = np.logical_and if op == "&&" else np.logical_or
+        out = elementwise(func, data, valid, ctx.entries, f"operator {op}")
+        return Value(_astype(out, np.dtype(np.int32)), valid)
+    if op == "/" and not is_int:
+        with np.errstate(all="ignore"):
+            return Value(elementwise(np.divide, data, valid, ctx.entries, "operator /"), valid)
+    if op in ("/", "%"):
+        divisor = data[1]
+        zero = elementwise(lambda b: b == 0, [divisor], None, ctx.entries, "")
+        if isinstance(zero, Jagged):
+            zero_events = np.zeros(ctx.n, np.bool_)
+            np.logical_or.at(zero_events, np.repeat(np.arange(ctx.n), zero.counts), zero.values)
+        else:
+            zero_events = np.broadcast_to(zero, (ctx.n,))
+        func = _int_div if op == "/" else (lambda a, b: np.fmod(a, np.where(b == 0, 1, b).astype(np.result_type(b))))
+        with np.errstate(all="ignore"):
+            out = elementwise(func, data, valid, ctx.entries, f"operator {op}")
+        return Value(out, merge_valid(valid, ~zero_events if zero_events.any() else None))
+    func = _NUMPY_BINARY[op]
+    with np.errstate(all="ignore"):
+        out = elementwise(func, data, valid, ctx.entries, f"operator {op}")
+    if node.type.is_rvec and node.type.scalar is Scalar.INT and op in ("<", "<=", ">", ">=", "==", "!="):
+        out = _astype(out, np.dtype(np.int32))
+    return Value(out, valid)
+
+
+def _ternary(node: ir.Ternary, args: list[Value], ctx: Context) -> Value:
+    cond, then, other = args
+    c = np.broadcast_to(np.asarray(cond.data, dtype=np.bool_), (ctx.n,))
+    vc = np.ones(ctx.n, np.bool_) if cond.valid is None else cond.valid
+    vt = np.ones(ctx.n, np.bool_) if then.valid is None else then.valid
+    vo = np.ones(ctx.n, np.bool_) if other.valid is None else other.valid
+    out_valid = vc & np.where(c, vt, vo)
+    valid = None if out_valid.all() else out_valid
+    if isinstance(then.data, Jagged) or isinstance(other.data, Jagged):
+        t, o = then.data, other.data
+        assert isinstance(t, Jagged) and isinstance(o, Jagged)
+        counts = np.where(c, t.counts, o.counts)
+        take_t = np.repeat(c, t.counts)
+        take_o = np.repeat(~c, o.counts)
+        # Interleave the chosen elements in event order.
+        values = np.empty(int(counts.sum()), dtype=t.values.dtype)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        dest_t = np.repeat(starts[c], t.counts[c]) + _ranges(t.counts[c])
+        dest_o = np.repeat(starts[~c], o.counts[~c]) + _ranges(o.counts[~c])
+        values[dest_t] = t.values[take_t]
+        values[dest_o] = o.values[take_o]
+        return Value(Jagged(counts, values), valid)
+    return Value(np.where(c, then.data, other.data).astype(node.type.scalar.dtype), valid)
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count, concatenated."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.arange(total) - np.repeat(starts, counts)
+
+
+def _index(node: ir.Index, value: Value, index: Value, ctx: Context) -> Value:
+    v = value.data
+    assert isinstance(v, Jagged)
+    i = np.broadcast_to(np.asarray(index.data, dtype=np.int64), (ctx.n,))
+    ok = (i >= 0) & (i < v.counts)
+    pos = v.offsets[:-1] + np.where(ok, i, 0)
+    if v.values.size:
+        out = v.values[np.where(ok, pos, 0)]
+    else:
+        out = np.zeros(ctx.n, dtype=v.values.dtype)
+    valid = merge_valid(value.valid, index.valid, None if ok.all() else ok)
+    return Value(out, valid)
+
+
+def _reduce(fn: str, v: Jagged, result: CType) -> tuple[np.ndarray, np.ndarray | None]:
+    if fn == "Sum":
+        return udfs.reduce_sum(v.offsets, v.values, result.scalar.dtype), None
+    if fn == "Mean":
+        return udfs.reduce_mean(v.offsets, v.values), None
+    if fn in ("Max", "Min"):
+        out, ok = (udfs.reduce_max if fn == "Max" else udfs.reduce_min)(v.offsets, v.values)
+        return out, (None if ok.all() else ok)
+    nonzero = v.values != 0
+    if fn == "Any":
+        return np.logical_or.reduceat(np.append(nonzero, False), v.offsets[:-1]) & (v.counts > 0), None
+    if fn == "All":
+        return ~np.logical_or.reduceat(np.append(~nonzero, False), v.offsets[:-1]) | (v.counts == 0), None
+    if fn == "size":
+        return v.counts.astype(np.uint64), None
+    raise UnsupportedOperationError(f"reduction {fn}")
+
+
+def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
+    fn = node.func
+    if fn in _UNARY_MATH:
+        with np.errstate(all="ignore"):
+            out = elementwise(_UNARY_MATH[fn], data, valid, ctx.entries, fn)
+        return Value(_astype(out, node.type.scalar.dtype), valid)
+    if fn in _BINARY_MATH:
+        with np.errstate(all="ignore"):
+            out = elementwise(_BINARY_MATH[fn], data, valid, ctx.entries, fn)
+        return Value(_astype(out, node.type.scalar.dtype), valid)
+    if fn in ("Sum", "Mean", "Max", "Min", "Any", "All", "size"):
+        v = data[0]
+        assert isinstance(v, Jagged)
+        out, ok = _reduce(fn, v, node.type)
+        return Value(out, merge_valid(valid, ok))
+    if fn == "DeltaPhi":
+        c = data[2] if len(data) > 2 else node.type.scalar.dtype.type(np.pi)
+        return Value(elementwise(lambda a, b: udfs.delta_phi(a, b, c), data[:2], valid, ctx.entries, fn), valid)
+    if fn == "DeltaR":
+        c = data[4] if len(data) > 4 else node.type.scalar.dtype.type(np.pi)
+        return Value(elementwise(lambda *a: udfs.delta_r(*a, c), data[:4], valid, ctx.entries, fn), valid)
+    if fn == "InvariantMass":
+        check_same_counts(data, valid, ctx.entries, fn)
+        pt, eta, phi, mass = data
+        assert isinstance(pt, Jagged)
+        return Value(udfs.invariant_mass(pt.offsets, pt.values, eta.values, phi.values, mass.values), valid)  # type: ignore[union-attr]
+    raise UnsupportedOperationError(f"the reference evaluator has no implementation of {fn!r}")
+
+
+def _literal(node: ir.Literal) -> Data:
+    return node.type.scalar.dtype.type(node.value)
+
+
+def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: dict | None = None) -> Value:
+    """Evaluate ``expr`` over all events of ``columns``; shared subexpressions are computed once."""
+    memo = {} if memo is None else memo
+    if expr in memo:
+        return memo[expr]
+    if isinstance(expr, ir.Column):
+        result = columns[expr.name]
+    elif isinstance(expr, ir.Literal):
+        result = Value(_literal(expr))
+    else:
+        result = apply_op(expr, [evaluate(c, columns, ctx, memo) for c in expr.children()], ctx)
+    memo[expr] = result
+    return result

@@ -1,0 +1,113 @@
+"""Columnar values shared by the reference evaluator and the kernel fallbacks of every engine.
+
+A per-event value is either a numpy array (one scalar per event), a numpy 0-d scalar (a
+literal, broadcast to every event) or a :class:`Jagged` array (one RVec per event, stored as
+counts plus flat values, like an Arrow list array). ``valid`` marks the events whose value is
+defined: an out-of-range ``v[i]``, ``Max`` of an empty RVec or an integer division by zero
+leaves the event undefined, and using an undefined value in a result is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pyarrow as pa
+
+
+@dataclass(frozen=True, eq=False)
+class Jagged:
+    """One RVec per event: ``values[offsets[i]:offsets[i+1]]`` belongs to event ``i``."""
+
+    counts: np.ndarray  # int64, one per event
+    values: np.ndarray
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        out = np.zeros(len(self.counts) + 1, dtype=np.int64)
+        np.cumsum(self.counts, out=out[1:])
+        return out
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def take(self, rows: np.ndarray) -> Jagged:
+        """Events ``rows`` (a boolean mask or indices), keeping their elements in order."""
+        if rows.dtype == np.bool_:
+            element_mask = np.repeat(rows, self.counts)
+            return Jagged(self.counts[rows], self.values[element_mask])
+        starts = self.offsets[:-1][rows]
+        counts = self.counts[rows]
+        element_index = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(
+            counts.sum()
+        )
+        return Jagged(counts, self.values[element_index])
+
+
+Data = np.ndarray | np.generic | Jagged
+
+
+@dataclass(frozen=True, eq=False)
+class Value:
+    data: Data
+    valid: np.ndarray | None = None  # None: every event defined
+
+    def and_valid(self, other: np.ndarray | None) -> Value:
+        return Value(self.data, merge_valid(self.valid, other))
+
+
+def merge_valid(*masks: np.ndarray | None) -> np.ndarray | None:
+    present = [m for m in masks if m is not None]
+    if not present:
+        return None
+    out = present[0]
+    for m in present[1:]:
+        out = out & m
+    return out
+
+
+# -- Arrow conversion (zero-copy where Arrow's layout allows) ------------------------
+
+
+def from_arrow(array: pa.Array | pa.ChunkedArray) -> Value:
+    """Convert an Arrow column (primitive or list<primitive>) to a :class:`Value`."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    valid = None
+    if array.null_count:
+        valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    if pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
+        offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        flat = array.values.slice(offsets[0], offsets[-1] - offsets[0])
+        counts = np.diff(offsets)
+        if valid is not None:
+            counts = np.where(valid, counts, 0)
+            flat = array.flatten()
+        return Value(Jagged(counts, _primitive_to_numpy(flat)), valid)
+    return Value(_primitive_to_numpy(array), valid)
+
+
+def _primitive_to_numpy(array: pa.Array) -> np.ndarray:
+    if pa.types.is_boolean(array.type):
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.bool_)
+    if array.null_count:
+        array = array.fill_null(pa.scalar(0, array.type) if not pa.types.is_floating(array.type) else 0.0)
+    return array.to_numpy(zero_copy_only=False)
+
+
+def to_arrow(value: Value, n: int) -> pa.Array:
+    """Convert a :class:`Value` with ``n`` events back to Arrow; undefined events become nulls."""
+    mask = None if value.valid is None else ~value.valid
+    data = value.data
+    if isinstance(data, Jagged):
+        values = pa.array(data.values)
+        offsets = pa.array(data.offsets, type=pa.int64())
+        out = pa.LargeListArray.from_arrays(offsets, values, mask=None if mask is None else pa.array(mask))
+        return out
+    arr = np.broadcast_to(np.asarray(data), (n,))
+    return pa.array(arr, mask=mask)
+
+
+def broadcast_scalar(data: np.ndarray | np.generic, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(data), (n,))

@@ -1,0 +1,293 @@
+"""Turn a syntax tree into typed IR against a column schema, applying C++ conversion rules."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from hepframe.errors import (
+    ExpressionTypeError,
+    UnknownColumnError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+    did_you_mean,
+)
+from hepframe.expr import ir
+from hepframe.expr import syntax as S
+from hepframe.expr.functions import CONSTANTS, SignatureError, known_names, lookup
+from hepframe.expr.parser import parse
+from hepframe.expr.types import (
+    BOOL,
+    DOUBLE,
+    INT,
+    LONG,
+    SIZE_T,
+    STRING,
+    TYPE_NAMES,
+    UINT,
+    CType,
+    Scalar,
+    common_scalar,
+    integral_promotion,
+)
+
+ENTRY_COLUMN = "rdfentry_"
+SLOT_COLUMN = "rdfslot_"
+
+_ARITHMETIC = {"+", "-", "*", "/"}
+_INTEGER_ONLY = {"%", "&", "|", "^"}
+_SHIFTS = {"<<", ">>"}
+_COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+_LOGICAL = {"&&", "||"}
+
+
+class UnsignedUnderflowWarning(UserWarning):
+    """An unsigned subtraction compared with a number: it wraps around in C++ (and in hepframe)."""
+
+
+def convert_literal(value: int | float | bool, scalar: Scalar) -> int | float | bool:
+    """Convert a literal value as a C++ conversion to ``scalar`` would."""
+    if scalar is Scalar.BOOL:
+        return bool(value)
+    source = np.array(value, dtype=np.float64 if isinstance(value, float) else (np.uint64 if value > 2**63 - 1 else np.int64))
+    with np.errstate(all="ignore"):
+        converted = source.astype(scalar.dtype)
+    return converted.item()
+
+
+class Binder:
+    """Resolve names, check types and insert C++ conversions for one expression."""
+
+    def __init__(self, schema: Mapping[str, CType], text: str):
+        self.schema = schema
+        self.text = text
+
+    # -- errors ----------------------------------------------------------
+    def type_error(self, message: str, node: S.Node) -> ExpressionTypeError:
+        return ExpressionTypeError(message, self.text, node.pos)
+
+    # -- helpers ---------------------------------------------------------
+    @staticmethod
+    def cast(expr: ir.Expr, target: CType) -> ir.Expr:
+        if expr.type == target:
+            return expr
+        if isinstance(expr, ir.Literal) and target.depth == 0:
+            return ir.Literal(target, convert_literal(expr.value, target.scalar))
+        return ir.Cast(target, expr)
+
+    def require_arithmetic(self, expr: ir.Expr, node: S.Node, what: str) -> None:
+        if not expr.type.scalar.is_arithmetic:
+            raise self.type_error(f"{what} needs numeric operands, got {expr.type.short}", node)
+
+    def broadcast_depth(self, a: ir.Expr, b: ir.Expr, node: S.Node, what: str) -> int:
+        if a.type.depth and b.type.depth and a.type.depth != b.type.depth:
+            raise self.type_error(f"{what} cannot combine {a.type.short} with {b.type.short}", node)
+        return max(a.type.depth, b.type.depth)
+
+    # -- dispatch --------------------------------------------------------
+    def bind(self, node: S.Node) -> ir.Expr:
+        method = getattr(self, f"bind_{type(node).__name__}")
+        return method(node)
+
+    def bind_Number(self, node: S.Number) -> ir.Expr:
+        return ir.Literal(CType(node.scalar), node.value)
+
+    def bind_BoolLiteral(self, node: S.BoolLiteral) -> ir.Expr:
+        return ir.Literal(BOOL, node.value)
+
+    def bind_StringLiteral(self, node: S.StringLiteral) -> ir.Expr:
+        return ir.Literal(STRING, node.value)  # type: ignore[arg-type]
+
+    def bind_Name(self, node: S.Name) -> ir.Expr:
+        name = node.name
+        if name in self.schema:
+            return ir.Column(self.schema[name], name)
+        if name == ENTRY_COLUMN:
+            return ir.Column(SIZE_T, ENTRY_COLUMN)
+        if name == SLOT_COLUMN:
+            return ir.Literal(UINT, 0)
+        if name in CONSTANTS:
+            return ir.Literal(DOUBLE, CONSTANTS[name])
+        if lookup(name) is not None:
+            raise self.type_error(f"function {name!r} must be called, e.g. {name}(...)", node)
+        raise UnknownColumnError(
+            f"unknown column {name!r}{did_you_mean(name, self.schema)}", self.text, node.pos, len(name)
+        )
+
+    def bind_SizeOf(self, node: S.SizeOf) -> ir.Expr:
+        value = self.bind_Name(S.Name(node.pos, node.name))
+        if not value.type.is_rvec:
+            raise self.type_error(f"#{node.name} needs a collection column, but {node.name!r} is {value.type.short}", node)
+        return ir.Call(SIZE_T, "size", (value,))
+
+    def bind_Unary(self, node: S.Unary) -> ir.Expr:
+        operand = self.bind(node.operand)
+        self.require_arithmetic(operand, node, f"operator {node.op}")
+        t = operand.type
+        if t.depth:
+            # ROOT's RVec unary operators return RVec<T> with the element type unchanged.
+            if node.op == "~" and not t.scalar.is_integral:
+                raise self.type_error(f"operator ~ needs an integer operand, got {t.short}", node)
+            return operand if node.op == "+" else ir.Unary(t, node.op, operand)
+        if node.op == "!":
+            return ir.Unary(BOOL, "!", self.cast(operand, BOOL))
+        if node.op == "~" and not t.scalar.is_integral:
+            raise self.type_error(f"operator ~ needs an integer operand, got {t.short}", node)
+        promoted = t.with_scalar(integral_promotion(t.scalar))
+        operand = self.cast(operand, promoted)
+        if node.op == "+":
+            return operand
+        if isinstance(operand, ir.Literal) and node.op == "-":
+            return ir.Literal(promoted, convert_literal(-operand.value, promoted.scalar))
+        return ir.Unary(promoted, node.op, operand)
+
+    def bind_Binary(self, node: S.Binary) -> ir.Expr:
+        left, right = self.bind(node.left), self.bind(node.right)
+        op = node.op
+        for side in (left, right):
+            if not side.type.scalar.is_arithmetic:
+                verb = "compare" if op in _COMPARISONS else f"apply {op!r} to"
+                raise self.type_error(f"cannot {verb} {left.type.short} and {right.type.short}", node)
+        depth = self.broadcast_depth(left, right, node, f"operator {op}")
+        if depth > 1:
+            raise self.type_error(f"operator {op} on {left.type.short} is not supported", node)
+        if op in _LOGICAL:
+            left = self.cast(left, left.type.with_scalar(Scalar.BOOL))
+            right = self.cast(right, right.type.with_scalar(Scalar.BOOL))
+            return ir.Binary(BOOL if depth == 0 else CType(Scalar.INT, depth), op, left, right)
+        if op in _SHIFTS:
+            for side in (left, right):
+                if not side.type.scalar.is_integral:
+                    raise self.type_error(f"operator {op} needs integer operands, got {side.type.short}", node)
+            s = integral_promotion(left.type.scalar)
+        else:
+            s = common_scalar(left.type.scalar, right.type.scalar)
+            if op in _INTEGER_ONLY and not s.is_integral:
+                hint = " (use fmod for floating-point remainders)" if op == "%" else ""
+                raise self.type_error(
+                    f"operator {op} needs integer operands, got {left.type.short} and {right.type.short}{hint}", node
+                )
+        left = self.cast(left, left.type.with_scalar(s))
+        right = self.cast(right, right.type.with_scalar(s))
+        if op in _COMPARISONS:
+            self.warn_unsigned_underflow(left, right, node)
+            # ROOT's RVec comparisons return RVec<int> (not RVec<bool>).
+            return ir.Binary(BOOL if depth == 0 else CType(Scalar.INT, depth), op, left, right)
+        return ir.Binary(CType(s, depth), op, left, right)
+
+    def warn_unsigned_underflow(self, left: ir.Expr, right: ir.Expr, node: S.Node) -> None:
+        for side in (left, right):
+            if isinstance(side, ir.Binary) and side.op == "-" and side.type.scalar.is_unsigned:
+                warnings.warn(
+                    f"unsigned subtraction in {self.text!r} wraps around below zero (C++ semantics, "
+                    f"as in ROOT); compare before subtracting, e.g. 'n > 3' instead of 'n - 3 > 0'",
+                    UnsignedUnderflowWarning,
+                    stacklevel=6,
+                )
+
+    def bind_Conditional(self, node: S.Conditional) -> ir.Expr:
+        cond = self.bind(node.cond)
+        then, other = self.bind(node.then), self.bind(node.other)
+        if cond.type.is_rvec:
+            raise self.type_error(
+                f"the condition of ?: must be a scalar, got {cond.type.short} (use Where(cond, a, b) for RVecs)",
+                node,
+            )
+        self.require_arithmetic(cond, node, "?:")
+        cond = self.cast(cond, BOOL)
+        for side in (then, other):
+            self.require_arithmetic(side, node, "?:")
+        if then.type.depth != other.type.depth:
+            raise self.type_error(f"?: branches have incompatible types {then.type.short} and {other.type.short}", node)
+        s = common_scalar(then.type.scalar, other.type.scalar)
+        if then.type.scalar == other.type.scalar:
+            s = then.type.scalar
+        t = CType(s, then.type.depth)
+        return ir.Ternary(t, cond, self.cast(then, t), self.cast(other, t))
+
+    def bind_Call(self, node: S.Call) -> ir.Expr:
+        if node.callee == "RVec":
+            raise UnsupportedSyntaxError("RVec constructors are not supported yet", self.text, node.pos)
+        if node.callee in CONSTANTS and not node.args:
+            return ir.Literal(DOUBLE, CONSTANTS[node.callee])
+        fn = lookup(node.callee)
+        if fn is None:
+            raise UnknownFunctionError(
+                f"unknown function {node.callee!r}{did_you_mean(node.callee, known_names())}",
+                self.text, node.pos, len(node.callee),
+            )  # fmt: skip
+        lo, hi = fn.arity
+        if not lo <= len(node.args) <= hi:
+            expected = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.type_error(f"{fn.name} takes {expected} arguments, got {len(node.args)}", node)
+        args = [self.bind(a) for a in node.args]
+        try:
+            arg_types, result = fn.typing([a.type for a in args])
+        except SignatureError as exc:
+            raise self.type_error(str(exc), node) from None
+        cast_args = tuple(self.cast(a, t) for a, t in zip(args, arg_types, strict=True))
+        return ir.Call(result, fn.name, cast_args)
+
+    def bind_Index(self, node: S.Index) -> ir.Expr:
+        value, index = self.bind(node.value), self.bind(node.index)
+        if not value.type.is_rvec:
+            raise self.type_error(f"cannot index {value.type.short}: only RVec columns can be indexed", node)
+        if not index.type.scalar.is_arithmetic:
+            raise self.type_error(f"cannot index {value.type.short} with {index.type.short}", node)
+        if index.type.is_rvec:
+            if index.type.depth != value.type.depth:
+                raise self.type_error(f"cannot mask {value.type.short} with {index.type.short}", node)
+            return ir.Mask(value.type, value, self.cast(index, index.type.with_scalar(Scalar.BOOL)))
+        if not index.type.scalar.is_integral:
+            raise self.type_error(f"an index must be an integer, got {index.type.short}", node)
+        return ir.Index(value.type.element, value, self.cast(index, LONG))
+
+    def bind_Member(self, node: S.Member) -> ir.Expr:
+        value = self.bind(node.value)
+        if not value.type.is_rvec:
+            raise self.type_error(f".{node.name}() needs an RVec, got {value.type.short}", node)
+        expected = 1 if node.name == "at" else 0
+        if len(node.args) != expected:
+            raise self.type_error(f".{node.name}() takes {expected} arguments, got {len(node.args)}", node)
+        size = ir.Call(SIZE_T, "size", (value,))
+        if node.name == "size":
+            return size
+        if node.name == "empty":
+            return ir.Binary(BOOL, "==", size, ir.Literal(SIZE_T, 0))
+        if node.name == "front":
+            return ir.Index(value.type.element, value, ir.Literal(LONG, 0))
+        if node.name == "back":
+            last = ir.Binary(LONG, "-", ir.Cast(LONG, size), ir.Literal(LONG, 1))
+            return ir.Index(value.type.element, value, last)
+        return self.bind_Index(S.Index(node.pos, node.value, node.args[0]))
+
+    def bind_Cast(self, node: S.Cast) -> ir.Expr:
+        operand = self.bind(node.operand)
+        target = CType(TYPE_NAMES[node.type_name])
+        if operand.type.is_rvec:
+            raise self.type_error(f"cannot cast {operand.type.short} to {node.type_name}", node)
+        self.require_arithmetic(operand, node, "a cast")
+        return self.cast(operand, target)
+
+
+def bind(tree: S.Node, schema: Mapping[str, CType], text: str = "") -> ir.Expr:
+    return Binder(schema, text).bind(tree)
+
+
+def compile_expression(text: str, schema: Mapping[str, CType]) -> ir.Expr:
+    """Parse and type ``text`` against ``schema`` (column name to C++ type).
+
+    Examples
+    --------
+    >>> from hepframe.expr import compile_expression
+    >>> from hepframe.expr.types import CType, Scalar
+    >>> e = compile_expression("Sum(Jet_pt > 40) > 1", {"Jet_pt": CType(Scalar.FLOAT, 1)})
+    >>> e.type.short
+    'bool'
+    """
+    return bind(parse(text), schema, text)
+
+
+__all__ = ["ENTRY_COLUMN", "Binder", "UnsignedUnderflowWarning", "bind", "compile_expression", "INT"]

@@ -1,0 +1,223 @@
+"""The canonical function table: every callable name in an expression, and how C++ types it.
+
+One entry per canonical function. Aliases map the spellings ROOT users write
+(``ROOT::VecOps::Sum``, ``std::abs``, ``TMath::Sqrt``) to the canonical name; engines look
+implementations up by canonical name only. A typing rule receives the argument types and
+returns the types the arguments are converted to (the binder inserts the casts) and the
+result type, or raises :class:`SignatureError` naming the offending types.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hepframe.expr.types import BOOL, DOUBLE, SIZE_T, CType, Scalar, common_scalar, integral_promotion
+
+
+class SignatureError(Exception):
+    """Arguments that do not fit a function's signature (turned into ExpressionTypeError)."""
+
+
+Typing = Callable[[list[CType]], tuple[list[CType], CType]]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    category: str
+    arity: tuple[int, int]
+    typing: Typing
+    doc: str
+    aliases: tuple[str, ...] = ()
+
+
+def _arith(t: CType, fname: str) -> None:
+    if not t.scalar.is_arithmetic:
+        raise SignatureError(f"{fname} needs numeric arguments, got {t.short}")
+
+
+def _float_of(s: Scalar) -> Scalar:
+    """<cmath> overloads: float stays float, double and every integer type compute in double."""
+    return Scalar.FLOAT if s is Scalar.FLOAT else Scalar.DOUBLE
+
+
+def _math_unary(fname: str) -> Typing:
+    def rule(args: list[CType]) -> tuple[list[CType], CType]:
+        (a,) = args
+        _arith(a, fname)
+        t = a.with_scalar(_float_of(a.scalar))
+        return [t], t
+
+    return rule
+
+
+def _abs(args: list[CType]) -> tuple[list[CType], CType]:
+    (a,) = args
+    _arith(a, "abs")
+    s = a.scalar if a.scalar.is_float else integral_promotion(a.scalar)
+    t = a.with_scalar(s)
+    return [t], t
+
+
+def _math_binary(fname: str) -> Typing:
+    def rule(args: list[CType]) -> tuple[list[CType], CType]:
+        a, b = args
+        _arith(a, fname)
+        _arith(b, fname)
+        if a.depth and b.depth and a.depth != b.depth:
+            raise SignatureError(f"{fname} cannot combine {a.short} and {b.short}")
+        s = Scalar.FLOAT if a.scalar is Scalar.FLOAT and b.scalar is Scalar.FLOAT else Scalar.DOUBLE
+        return [a.with_scalar(s), b.with_scalar(s)], CType(s, max(a.depth, b.depth))
+
+    return rule
+
+
+def _rvec_arg(t: CType, fname: str) -> None:
+    if t.depth != 1:
+        raise SignatureError(f"{fname} needs an RVec argument, got {t.short}")
+    _arith(t, fname)
+
+
+def _sum(args: list[CType]) -> tuple[list[CType], CType]:
+    (a,) = args
+    _rvec_arg(a, "Sum")
+    # ROOT: Sum(RVec<T>) -> T, with an overload Sum(RVec<bool>) -> std::size_t.
+    return [a], SIZE_T if a.scalar is Scalar.BOOL else a.element
+
+
+def _same_element(fname: str) -> Typing:
+    def rule(args: list[CType]) -> tuple[list[CType], CType]:
+        (a,) = args
+        _rvec_arg(a, fname)
+        return [a], a.element
+
+    return rule
+
+
+def _to(result: CType, fname: str) -> Typing:
+    def rule(args: list[CType]) -> tuple[list[CType], CType]:
+        (a,) = args
+        _rvec_arg(a, fname)
+        return [a], result
+
+    return rule
+
+
+def _common_float(args: list[CType], fname: str, want_rvec: bool | None) -> tuple[list[CType], CType]:
+    for a in args:
+        if not a.scalar.is_float:
+            raise SignatureError(f"{fname} must be called with floating-point values, got {a.short}")
+        if a.depth > 1:
+            raise SignatureError(f"{fname} cannot take {a.short}")
+    s = args[0].scalar
+    for a in args[1:]:
+        s = common_scalar(s, a.scalar)
+    depth = max(a.depth for a in args)
+    if want_rvec is True and any(a.depth == 0 for a in args[:4]):
+        raise SignatureError(f"{fname} needs RVec arguments, got {', '.join(a.short for a in args)}")
+    return [a.with_scalar(s) for a in args], CType(s, depth if want_rvec is not False else 0)
+
+
+def _delta_phi(args: list[CType]) -> tuple[list[CType], CType]:
+    return _common_float(args, "DeltaPhi", None)
+
+
+def _delta_r(args: list[CType]) -> tuple[list[CType], CType]:
+    return _common_float(args, "DeltaR", None)
+
+
+def _invariant_mass(args: list[CType]) -> tuple[list[CType], CType]:
+    return _common_float(args, "InvariantMass", False) if all(a.depth == 1 for a in args) else _raise(
+        SignatureError(f"InvariantMass needs four RVecs (pt, eta, phi, mass), got {', '.join(a.short for a in args)}")
+    )
+
+
+def _raise(exc: Exception) -> tuple[list[CType], CType]:
+    raise exc
+
+
+def _constant(value: float) -> Typing:
+    def rule(args: list[CType]) -> tuple[list[CType], CType]:
+        return [], DOUBLE
+
+    rule.value = value  # type: ignore[attr-defined]
+    return rule
+
+
+_MATH_UNARY = {
+    "sqrt": "square root", "cbrt": "cube root", "exp": "e**x", "exp2": "2**x", "expm1": "e**x - 1",
+    "log": "natural logarithm", "log10": "base-10 logarithm", "log2": "base-2 logarithm",
+    "log1p": "log(1 + x)", "sin": "sine", "cos": "cosine", "tan": "tangent", "asin": "arc sine",
+    "acos": "arc cosine", "atan": "arc tangent", "sinh": "hyperbolic sine",
+    "cosh": "hyperbolic cosine", "tanh": "hyperbolic tangent", "asinh": "inverse hyperbolic sine",
+    "acosh": "inverse hyperbolic cosine", "atanh": "inverse hyperbolic tangent",
+    "floor": "round down", "ceil": "round up", "round": "round half away from zero",
+    "trunc": "round toward zero", "erf": "error function", "erfc": "complementary error function",
+}  # fmt: skip
+_MATH_BINARY = {"pow": "x**y", "atan2": "arc tangent of y/x", "hypot": "sqrt(x*x + y*y)", "fmod": "C remainder"}
+_TMATH = {"sqrt": "Sqrt", "exp": "Exp", "log": "Log", "log10": "Log10", "sin": "Sin", "cos": "Cos", "tan": "Tan",
+          "asin": "ASin", "acos": "ACos", "atan": "ATan", "sinh": "SinH", "cosh": "CosH", "tanh": "TanH",
+          "floor": "Floor", "ceil": "Ceil", "erf": "Erf", "erfc": "Erfc", "pow": "Power", "atan2": "ATan2",
+          "hypot": "Hypot"}  # fmt: skip
+
+
+def _aliases(name: str, vecops: bool = False) -> tuple[str, ...]:
+    out = [f"std::{name}"]
+    if vecops:
+        out += [f"ROOT::VecOps::{name}", f"VecOps::{name}"]
+    if name in _TMATH:
+        out.append(f"TMath::{_TMATH[name]}")
+    return tuple(out)
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def _register(fn: Function) -> None:
+    FUNCTIONS[fn.name] = fn
+
+
+for _name, _doc in _MATH_UNARY.items():
+    _register(Function(_name, "cmath", (1, 1), _math_unary(_name), _doc, _aliases(_name, vecops=True)))
+for _name, _doc in _MATH_BINARY.items():
+    _register(Function(_name, "cmath", (2, 2), _math_binary(_name), _doc, _aliases(_name, vecops=True)))
+_register(Function("abs", "cmath", (1, 1), _abs, "absolute value", ("std::abs", "fabs", "std::fabs", "TMath::Abs",
+                                                                     "ROOT::VecOps::abs")))
+_register(Function("Sum", "reduction", (1, 1), _sum, "sum of the elements (bool counts as 1)", _aliases("Sum", True)))
+_register(Function("Max", "reduction", (1, 1), _same_element("Max"), "largest element", _aliases("Max", True)))
+_register(Function("Min", "reduction", (1, 1), _same_element("Min"), "smallest element", _aliases("Min", True)))
+_register(Function("Mean", "reduction", (1, 1), _to(DOUBLE, "Mean"), "mean of the elements (0 if empty)",
+                   _aliases("Mean", True)))
+_register(Function("Any", "reduction", (1, 1), _to(BOOL, "Any"), "true if any element is non-zero",
+                   _aliases("Any", True)))
+_register(Function("All", "reduction", (1, 1), _to(BOOL, "All"), "true if every element is non-zero",
+                   _aliases("All", True)))
+_register(Function("size", "member", (1, 1), _to(SIZE_T, "size"), "number of elements (v.size())"))
+_register(Function("DeltaPhi", "kinematics", (2, 3), _delta_phi, "signed phi difference in [-c, c] (c = pi)",
+                   _aliases("DeltaPhi", True)))
+_register(Function("DeltaR", "kinematics", (4, 5), _delta_r, "distance in the eta-phi plane",
+                   _aliases("DeltaR", True)))
+_register(Function("InvariantMass", "kinematics", (4, 4), _invariant_mass,
+                   "invariant mass of all particles of (pt, eta, phi, mass)", _aliases("InvariantMass", True)))
+
+CONSTANTS: dict[str, float] = {
+    "M_PI": math.pi, "TMath::Pi": math.pi, "M_E": math.e, "TMath::E": math.e, "M_SQRT2": math.sqrt(2.0),
+    "TMath::TwoPi": 2 * math.pi, "TMath::PiOver2": math.pi / 2, "M_PI_2": math.pi / 2, "M_PI_4": math.pi / 4,
+}  # fmt: skip
+
+_LOOKUP: dict[str, str] = {}
+for _fn in FUNCTIONS.values():
+    for _alias in (_fn.name, *_fn.aliases):
+        _LOOKUP[_alias] = _fn.name
+
+
+def lookup(name: str) -> Function | None:
+    """The canonical function for a spelling such as ``ROOT::VecOps::Sum`` or ``std::abs``."""
+    canonical = _LOOKUP.get(name)
+    return FUNCTIONS[canonical] if canonical else None
+
+
+def known_names() -> list[str]:
+    return sorted(_LOOKUP)

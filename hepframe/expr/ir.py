@@ -1,0 +1,119 @@
+"""The typed expression IR: immutable, hashable nodes, each carrying its C++ type.
+
+The binder (:mod:`hepframe.expr.binder`) makes every C++ implicit conversion explicit with
+:class:`Cast` nodes, so engines never rely on their own promotion rules: both operands of an
+arithmetic :class:`Binary` node always have the same scalar type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+from hepframe.expr.types import CType
+
+
+@dataclass(frozen=True)
+class Expr:
+    type: CType
+
+    def children(self) -> tuple[Expr, ...]:
+        out: list[Expr] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Expr):
+                out.append(value)
+            elif isinstance(value, tuple):
+                out.extend(v for v in value if isinstance(v, Expr))
+        return tuple(out)
+
+    def walk(self) -> Iterator[Expr]:
+        """This node and all its descendants, parents first."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+    @property
+    def op_key(self) -> str:
+        """The key under which engines declare support for this node (see engines/base.py)."""
+        return type(self).__name__.lower()
+
+
+@dataclass(frozen=True)
+class Column(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class Literal(Expr):
+    value: int | float | bool
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    """Conversion of the element type; the RVec depth never changes."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # "-", "+", "!", "~"
+    operand: Expr
+
+    @property
+    def op_key(self) -> str:
+        return f"unary{self.op}"
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    """Arithmetic, bitwise, comparison or logical operator; RVec operands are element-wise."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+    @property
+    def op_key(self) -> str:
+        return self.op
+
+
+@dataclass(frozen=True)
+class Ternary(Expr):
+    cond: Expr
+    then: Expr
+    other: Expr
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A call of a function from the canonical table (hepframe.expr.functions)."""
+
+    func: str
+    args: tuple[Expr, ...]
+
+    @property
+    def op_key(self) -> str:
+        return self.func
+
+
+@dataclass(frozen=True)
+class Index(Expr):
+    """``v[i]``: element ``i`` of each event's RVec; undefined (an error if used) when out of range."""
+
+    value: Expr
+    index: Expr
+
+
+@dataclass(frozen=True)
+class Mask(Expr):
+    """``v[m]``: the elements of ``v`` where the equally long RVec ``m`` is non-zero (ROOT semantics)."""
+
+    value: Expr
+    mask: Expr
+
+
+def free_columns(expr: Expr) -> set[str]:
+    """Names of the columns an expression reads."""
+    return {node.name for node in expr.walk() if isinstance(node, Column)}

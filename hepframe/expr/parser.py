@@ -1,0 +1,393 @@
+"""A Pratt parser for the C++ expression subset that RDataFrame strings use.
+
+The parser never evaluates user text: it tokenizes with one regular expression and builds a
+:mod:`~hepframe.expr.syntax` tree. Precedence and associativity follow C++ ([expr]); the
+binding powers below are listed from loosest to tightest, as in a C++ precedence table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hepframe.errors import ExpressionSyntaxError, UnsupportedSyntaxError
+from hepframe.expr import syntax as S
+from hepframe.expr.types import TYPE_NAMES, Scalar
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<number>0[xX][0-9a-fA-F]+[uUlL]*|(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?[fFuUlL]*)
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*(?:\s*::\s*[A-Za-z_][A-Za-z_0-9]*)*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<char>'(?:[^'\\\n]|\\.)*')
+  | (?P<op><<=|>>=|->\*|->|::|\+\+|--|&&|\|\||==|!=|<=|>=|<<|>>|[-+*/%<>!~&|^?:()\[\],.;{}=\#@$`\\])
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # number, name, string, char, op, end
+    text: str
+    pos: int
+
+
+# Binary operators: binding power, loosest first, all left-associative (C++ [expr]).
+_BINARY_POWER = {
+    "||": 30, "&&": 40, "|": 50, "^": 60, "&": 70,
+    "==": 80, "!=": 80,
+    "<": 90, "<=": 90, ">": 90, ">=": 90,
+    "<<": 100, ">>": 100,
+    "+": 110, "-": 110,
+    "*": 120, "/": 120, "%": 120,
+}  # fmt: skip
+_TERNARY_POWER = 20
+_UNARY_POWER = 130
+_POSTFIX_POWER = 140
+
+_RVEC_MEMBERS = {"size", "empty", "front", "back", "at"}
+_STATEMENT_WORDS = {
+    "for", "while", "do", "if", "else", "switch", "case", "auto", "const", "static", "new",
+    "delete", "throw", "try", "catch", "goto", "typedef", "using", "template", "namespace",
+    "class", "struct", "sizeof", "decltype", "operator", "this", "break", "continue", "void",
+    "lambda", "import", "__import__", "exec", "eval",
+}  # fmt: skip
+_UDF_HINT = (
+    "; hepframe translates single C++ expressions only; write this as a vectorized Python UDF, "
+    "e.g. df.Define('x', fn, ['col1', 'col2'])"
+)
+_CAST_TEMPLATES = {"static_cast"}
+_RVEC_TEMPLATES = {"RVec", "ROOT::RVec", "ROOT::VecOps::RVec", "std::vector", "vector"}
+_RVEC_TYPEDEFS = {
+    "RVecF": "float", "RVecD": "double", "RVecI": "int", "RVecU": "unsigned int",
+    "RVecL": "long", "RVecUL": "unsigned long", "RVecB": "bool", "RVecC": "char",
+}  # fmt: skip
+
+
+def _normalize_name(text: str) -> str:
+    return re.sub(r"\s*::\s*", "::", text)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; anything unrecognised is a positioned syntax error."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ExpressionSyntaxError(f"unexpected character {text[pos]!r}", text, pos)
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            tokens.append(Token(kind, m.group(), pos))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+def _parse_number(tok: Token, text: str) -> S.Number:
+    raw = tok.text
+    lower = raw.lower()
+    is_hex = lower.startswith("0x")
+    body = lower.rstrip("ul") if is_hex else lower.rstrip("ful")
+    suffix = lower[len(body) :]
+    is_float = not is_hex and ("." in body or "e" in body or "f" in suffix)
+    if is_float:
+        if suffix not in ("", "f", "l"):
+            raise ExpressionSyntaxError(f"invalid floating-point literal {raw!r}", text, tok.pos, len(raw))
+        value = float(body)
+        return S.Number(tok.pos, raw, value, Scalar.FLOAT if suffix == "f" else Scalar.DOUBLE)
+    if suffix not in ("", "u", "l", "ll", "ul", "lu", "ull", "llu"):
+        raise ExpressionSyntaxError(f"invalid integer literal {raw!r}", text, tok.pos, len(raw))
+    ivalue = int(body, 16) if is_hex else int(body, 10)
+    unsigned, long_ = "u" in suffix, "l" in suffix
+    # C++ [lex.icon]: the first type in the list that can represent the value.
+    candidates: list[Scalar]
+    if unsigned:
+        candidates = [Scalar.ULONG] if long_ else [Scalar.UINT, Scalar.ULONG]
+    elif is_hex:
+        candidates = [Scalar.LONG, Scalar.ULONG] if long_ else [Scalar.INT, Scalar.UINT, Scalar.LONG, Scalar.ULONG]
+    else:
+        candidates = [Scalar.LONG] if long_ else [Scalar.INT, Scalar.LONG]
+    for scalar in candidates:
+        info_bits = scalar.dtype.itemsize * 8
+        lo, hi = (0, 2**info_bits - 1) if scalar.is_unsigned else (-(2 ** (info_bits - 1)), 2 ** (info_bits - 1) - 1)
+        if lo <= ivalue <= hi:
+            return S.Number(tok.pos, raw, ivalue, scalar)
+    raise ExpressionSyntaxError(f"integer literal {raw!r} is too large", text, tok.pos, len(raw))
+
+
+class Parser:
+    """Parse one RDataFrame expression string into a syntax tree."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    # -- token helpers -------------------------------------------------
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def peek(self, offset: int = 1) -> Token:
+        return self.tokens[min(self.i + offset, len(self.tokens) - 1)]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i = min(self.i + 1, len(self.tokens) - 1)
+        return tok
+
+    def at(self, text: str) -> bool:
+        return self.tok.kind == "op" and self.tok.text == text
+
+    def expect(self, text: str, what: str = "") -> Token:
+        if not self.at(text):
+            found = "end of expression" if self.tok.kind == "end" else repr(self.tok.text)
+            raise ExpressionSyntaxError(f"expected {text!r}{what}, found {found}", self.text, self.tok.pos)
+        return self.advance()
+
+    def error(self, message: str, tok: Token | None = None) -> ExpressionSyntaxError:
+        tok = tok or self.tok
+        return ExpressionSyntaxError(message, self.text, tok.pos, max(1, len(tok.text)))
+
+    def unsupported(self, construct: str, tok: Token) -> UnsupportedSyntaxError:
+        return UnsupportedSyntaxError(f"{construct} is not supported{_UDF_HINT}", self.text, tok.pos, max(1, len(tok.text)))
+
+    # -- entry point ---------------------------------------------------
+    def parse(self) -> S.Node:
+        if self.tok.kind == "end":
+            raise self.error("empty expression")
+        if self.tok.kind == "name" and self.tok.text == "return":
+            self.advance()
+            node = self.expression(0)
+            self.expect(";", " after 'return' expression")
+        else:
+            node = self.expression(0)
+            if self.at(";") and self.peek().kind == "end":
+                self.advance()
+        if self.tok.kind != "end":
+            if self.at(";"):
+                raise self.unsupported("a sequence of statements", self.tok)
+            if self.at("="):
+                raise self.unsupported("assignment", self.tok)
+            if self.tok.kind == "name" and self.tokens[self.i - 1].kind == "name":
+                raise self.unsupported("a declaration", self.tokens[self.i - 1])
+            raise self.error(f"unexpected {self.tok.text!r} after a complete expression")
+        return node
+
+    # -- Pratt loop ----------------------------------------------------
+    def expression(self, min_power: int) -> S.Node:
+        left = self.prefix()
+        while True:
+            tok = self.tok
+            if tok.kind != "op":
+                if tok.kind in ("name", "number", "string", "char") and left is not None:
+                    if isinstance(left, S.Name) and left.name in TYPE_NAMES:
+                        raise self.unsupported("a declaration", tok)
+                    raise self.error(f"expected an operator before {tok.text!r}")
+                return left
+            op = tok.text
+            if op in ("++", "--"):
+                raise self.unsupported(f"the increment operator {op!r}", tok)
+            if op in ("=", "+=", "-=", "*=", "/=", "<<=", ">>="):
+                raise self.unsupported("assignment", tok)
+            if op == "?" and _TERNARY_POWER >= min_power:
+                self.advance()
+                then = self.expression(0)
+                self.expect(":", " in conditional expression")
+                other = self.expression(_TERNARY_POWER)  # right-associative
+                left = S.Conditional(tok.pos, left, then, other)
+                continue
+            power = _BINARY_POWER.get(op)
+            if power is None or power <= min_power:
+                return left
+            self.advance()
+            right = self.expression(power)
+            left = S.Binary(tok.pos, op, left, right)
+
+    def prefix(self) -> S.Node:
+        tok = self.tok
+        if tok.kind == "op" and tok.text in ("+", "-", "!", "~"):
+            self.advance()
+            return S.Unary(tok.pos, tok.text, self.postfix_chain(self.prefix_operand()))
+        if tok.kind == "op" and tok.text in ("++", "--"):
+            raise self.unsupported(f"the increment operator {tok.text!r}", tok)
+        return self.postfix_chain(self.primary())
+
+    def prefix_operand(self) -> S.Node:
+        # Unary operators bind tighter than every binary operator but looser than postfix.
+        tok = self.tok
+        if tok.kind == "op" and tok.text in ("+", "-", "!", "~"):
+            self.advance()
+            return S.Unary(tok.pos, tok.text, self.postfix_chain(self.prefix_operand()))
+        return self.primary()
+
+    def postfix_chain(self, node: S.Node) -> S.Node:
+        while self.tok.kind == "op":
+            tok = self.tok
+            if tok.text == "[":
+                self.advance()
+                index = self.expression(0)
+                self.expect("]", " to close the index")
+                node = S.Index(tok.pos, node, index)
+            elif tok.text == ".":
+                self.advance()
+                name_tok = self.tok
+                if name_tok.kind != "name":
+                    raise self.error("expected a member name after '.'")
+                self.advance()
+                if name_tok.text not in _RVEC_MEMBERS:
+                    raise UnsupportedSyntaxError(
+                        f"member function {name_tok.text!r} is not supported (RVec members: "
+                        f"{', '.join(sorted(_RVEC_MEMBERS))}){_UDF_HINT}",
+                        self.text, name_tok.pos, len(name_tok.text),
+                    )  # fmt: skip
+                self.expect("(", f" to call member {name_tok.text!r}")
+                args = self.arguments()
+                node = S.Member(name_tok.pos, node, name_tok.text, args)
+            elif tok.text in ("->", "->*"):
+                raise self.unsupported("pointer member access", tok)
+            elif tok.text == "(" and not isinstance(node, S.Name):
+                raise self.unsupported("calling the result of an expression", tok)
+            else:
+                break
+        return node
+
+    def arguments(self) -> tuple[S.Node, ...]:
+        args: list[S.Node] = []
+        if self.at(")"):
+            self.advance()
+            return ()
+        while True:
+            args.append(self.expression(0))
+            if self.at(","):
+                self.advance()
+                continue
+            self.expect(")", " to close the argument list")
+            return tuple(args)
+
+    def type_name(self) -> str:
+        """A (possibly multi-word) C++ arithmetic type name, e.g. ``unsigned int``."""
+        words: list[str] = []
+        start = self.tok
+        while self.tok.kind == "name" and " ".join([*words, _normalize_name(self.tok.text)]) in _TYPE_PREFIXES:
+            words.append(_normalize_name(self.advance().text))
+        name = " ".join(words)
+        if name not in TYPE_NAMES:
+            raise self.error("expected a type name", start)
+        return name
+
+    def template_argument(self) -> str:
+        self.expect("<")
+        start = self.tok
+        if self.tok.kind == "name" and _normalize_name(self.tok.text) in _RVEC_TEMPLATES | set(_RVEC_TYPEDEFS):
+            raise self.unsupported("nested RVec template arguments", start)
+        name = self.type_name()
+        self.expect(">", " to close the template argument")
+        return name
+
+    def primary(self) -> S.Node:
+        tok = self.tok
+        if tok.kind == "number":
+            self.advance()
+            return _parse_number(tok, self.text)
+        if tok.kind == "string":
+            self.advance()
+            return S.StringLiteral(tok.pos, tok.text[1:-1])
+        if tok.kind == "char":
+            self.advance()
+            body = tok.text[1:-1]
+            if len(body) != 1:
+                raise ExpressionSyntaxError(
+                    "multi-character literal (C++ strings use double quotes)", self.text, tok.pos, len(tok.text)
+                )
+            return S.Number(tok.pos, tok.text, ord(body), Scalar.CHAR)
+        if tok.kind == "op":
+            if tok.text == "(":
+                return self.parenthesized()
+            if tok.text == "#":
+                self.advance()
+                name_tok = self.tok
+                if name_tok.kind != "name":
+                    raise self.error("expected a collection name after '#'")
+                self.advance()
+                return S.SizeOf(tok.pos, _normalize_name(name_tok.text))
+            if tok.text == "[":
+                raise self.unsupported("a lambda expression", tok)
+            if tok.text == "{":
+                raise self.unsupported("a braced block or initializer list", tok)
+            if tok.kind == "op" and tok.text == "=":
+                raise self.unsupported("assignment", tok)
+            found = "end of expression" if tok.kind == "end" else repr(tok.text)
+            raise self.error(f"expected a value, found {found}")
+        if tok.kind == "end":
+            raise self.error("unexpected end of expression")
+        # names
+        name = _normalize_name(tok.text)
+        if name in _STATEMENT_WORDS or name.split("::")[-1] in _STATEMENT_WORDS:
+            raise self.unsupported(f"the C++ keyword {name!r}", tok)
+        if name in ("true", "false"):
+            self.advance()
+            return S.BoolLiteral(tok.pos, name == "true")
+        if name in _CAST_TEMPLATES:
+            self.advance()
+            target = self.template_argument()
+            self.expect("(", " after static_cast<...>")
+            args = self.arguments()
+            if len(args) != 1:
+                raise self.error("static_cast takes exactly one argument", tok)
+            return S.Cast(tok.pos, target, args[0])
+        if name in _RVEC_TEMPLATES or name.split("::")[-1] in _RVEC_TYPEDEFS:
+            self.advance()
+            element = _RVEC_TYPEDEFS.get(name.split("::")[-1]) or self.template_argument()
+            self.expect("(", f" to construct {name}")
+            return S.Call(tok.pos, "RVec", self.arguments(), template=element)
+        if name in _TYPE_PREFIXES:
+            type_name = self.type_name()
+            if self.at("("):  # functional cast, e.g. float(x)
+                self.advance()
+                args = self.arguments()
+                if len(args) != 1:
+                    raise self.error(f"{type_name}(...) takes exactly one argument", tok)
+                return S.Cast(tok.pos, type_name, args[0])
+            raise self.unsupported("a declaration", tok)
+        self.advance()
+        if self.at("("):
+            self.advance()
+            return S.Call(tok.pos, name, self.arguments())
+        return S.Name(tok.pos, name)
+
+    def parenthesized(self) -> S.Node:
+        open_tok = self.advance()
+        # C-style cast: '(' type-name ')' unary-expression
+        if self.tok.kind == "name" and _normalize_name(self.tok.text) in _TYPE_PREFIXES:
+            save = self.i
+            type_name = self.type_name()
+            if self.at(")") and type_name in TYPE_NAMES:
+                self.advance()
+                operand = self.postfix_chain(self.prefix_operand())
+                return S.Cast(open_tok.pos, type_name, operand)
+            self.i = save
+        inner = self.expression(0)
+        self.expect(")", " to close the parenthesis")
+        return inner
+
+
+# Every prefix of a multi-word type name, so that "unsigned" can grow into "unsigned int".
+_TYPE_PREFIXES = {" ".join(name.split(" ")[: i + 1]) for name in TYPE_NAMES for i in range(len(name.split(" ")))}
+
+
+def parse(text: str) -> S.Node:
+    """Parse an RDataFrame expression string into an untyped syntax tree.
+
+    Examples
+    --------
+    >>> from hepframe.expr.parser import parse
+    >>> parse("Sum(Jet_pt > 40) > 1").op
+    '>'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"an expression must be a string, got {type(text).__name__}")
+    return Parser(text).parse()

@@ -1,0 +1,145 @@
+"""Histogram models and exact, mergeable filling with ROOT's bin assignment.
+
+Bin indices are computed with the formula of ``TAxis::FindBin`` (fixed bins:
+``1 + int(nbins * (x - xmin) / (xmax - xmin))`` in double precision; variable bins: binary
+search with lower edges inclusive), so values on edges, under/overflow and NaN (overflow)
+land in the same bins as in ROOT. Results are ``hist.Hist`` objects with flow bins and
+``Weight`` storage (sum of weights and sum of squared weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hepframe.errors import AnalysisError
+
+
+@dataclass(frozen=True)
+class Axis1D:
+    """One histogram axis: regular (nbins, low, high) or variable (edges)."""
+
+    nbins: int
+    low: float
+    high: float
+    edges: tuple[float, ...] | None = None
+    name: str = ""
+    title: str = ""
+
+    def find_bin(self, x: np.ndarray) -> np.ndarray:
+        """ROOT bin numbers (0 underflow, 1..nbins, nbins+1 overflow) for double values ``x``."""
+        x = np.asarray(x, dtype=np.float64)
+        bins = np.empty(x.shape, dtype=np.int64)
+        under = x < self.low
+        over = ~(x < self.high)  # also catches NaN, as ROOT does
+        inside = ~(under | over)
+        if self.edges is None:
+            with np.errstate(all="ignore"):
+                # Same operation order as TAxis::FindFixBin, in double precision.
+                bins[inside] = 1 + (self.nbins * (x[inside] - self.low) / (self.high - self.low)).astype(np.int64)
+        else:
+            bins[inside] = np.searchsorted(np.asarray(self.edges), x[inside], side="right")
+        bins[under] = 0
+        bins[over] = self.nbins + 1
+        return bins
+
+    def to_hist_axis(self):
+        import hist
+
+        label = self.title or self.name
+        if self.edges is None:
+            return hist.axis.Regular(self.nbins, self.low, self.high, name=self.name or "x", label=label)
+        return hist.axis.Variable(list(self.edges), name=self.name or "x", label=label)
+
+
+@dataclass(frozen=True)
+class Histo1DModel:
+    name: str
+    title: str
+    axis: Axis1D
+
+
+def parse_histo1d_model(model) -> Histo1DModel:
+    """Accept ROOT's ``(name, title, nbins, low, high)`` / ``(name, title, nbins, edges)`` or a hist axis."""
+    try:
+        import hist
+
+        if isinstance(model, (hist.axis.Regular, hist.axis.Variable)) or type(model).__module__.startswith(
+            "boost_histogram"
+        ):
+            edges = np.asarray(model.edges, dtype=np.float64)
+            name = getattr(model, "name", "") or ""
+            title = getattr(model, "label", "") or name
+            if isinstance(model, hist.axis.Regular) and not getattr(model.transform, "forward", None):
+                axis = Axis1D(len(edges) - 1, float(edges[0]), float(edges[-1]), None, name, title)
+            else:
+                axis = Axis1D(len(edges) - 1, float(edges[0]), float(edges[-1]), tuple(map(float, edges)), name, title)
+            return Histo1DModel(name, title, axis)
+    except ImportError:  # pragma: no cover - hist is a core dependency
+        pass
+    if hasattr(model, "fName") and hasattr(model, "fNbinsX"):  # ROOT.RDF.TH1DModel
+        edges = list(model.fBinXEdges)
+        axis = Axis1D(int(model.fNbinsX), float(model.fXLow), float(model.fXUp), tuple(edges) if edges else None,
+                      str(model.fName), str(model.fTitle))  # fmt: skip
+        return Histo1DModel(str(model.fName), str(model.fTitle), axis)
+    if not isinstance(model, (tuple, list)) or len(model) not in (4, 5):
+        raise AnalysisError(
+            f"histogram model must be (name, title, nbins, low, high), (name, title, nbins, edges) or a hist axis; "
+            f"got {model!r}"
+        )
+    name, title = str(model[0]), str(model[1])
+    nbins = model[2]
+    if not isinstance(nbins, (int, np.integer)) or nbins < 1:
+        raise AnalysisError(f"histogram {name!r}: nbins must be a positive integer, got {nbins!r}")
+    if len(model) == 5:
+        low, high = float(model[3]), float(model[4])
+        if not low < high:
+            raise AnalysisError(
+                f"histogram {name!r}: low ({low}) must be below high ({high}); automatic ranges are not supported"
+            )
+        return Histo1DModel(name, title, Axis1D(int(nbins), low, high, None, name, title))
+    edges = tuple(float(e) for e in model[3])
+    if len(edges) != nbins + 1 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise AnalysisError(f"histogram {name!r}: need {nbins + 1} strictly increasing edges, got {len(edges)}")
+    return Histo1DModel(name, title, Axis1D(int(nbins), edges[0], edges[-1], edges, name, title))
+
+
+class Histo1DAccumulator:
+    """Sums of weights and squared weights per ROOT bin; partial accumulators merge by addition."""
+
+    def __init__(self, model: Histo1DModel):
+        self.model = model
+        size = model.axis.nbins + 2
+        self.sumw = np.zeros(size, dtype=np.float64)
+        self.sumw2 = np.zeros(size, dtype=np.float64)
+        self.entries = 0
+
+    def fill(self, values: np.ndarray, weights: np.ndarray | None = None) -> None:
+        bins = self.model.axis.find_bin(values)
+        size = self.model.axis.nbins + 2
+        if weights is None:
+            counts = np.bincount(bins, minlength=size).astype(np.float64)
+            self.sumw += counts
+            self.sumw2 += counts
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            self.sumw += np.bincount(bins, weights=w, minlength=size)
+            self.sumw2 += np.bincount(bins, weights=w * w, minlength=size)
+        self.entries += len(bins)
+
+    def merge(self, other: Histo1DAccumulator) -> None:
+        self.sumw += other.sumw
+        self.sumw2 += other.sumw2
+        self.entries += other.entries
+
+    def result(self):
+        import hist
+
+        h = hist.Hist(self.model.axis.to_hist_axis(), storage=hist.storage.Weight(), name=self.model.name,
+                      label=self.model.title or self.model.name)  # fmt: skip
+        view = h.view(flow=True)
+        view["value"] = self.sumw
+        view["variance"] = self.sumw2
+        h.metadata = {"entries": self.entries, "title": self.model.title}
+        return h

@@ -1,0 +1,60 @@
+"""<cmath> functions as numba ufuncs calling the C math library, as compiled C++ does.
+
+numpy ships its own SIMD implementations of sin, exp, log, ... whose float32 and float64
+results can differ from glibc's in the last bit; ROOT calls glibc (``sinf`` for float,
+``sin`` for double). These ufuncs make the same calls, keeping the argument's precision.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_SIGS = ["float32(float32)", "float64(float64)"]
+
+
+def _make(fn):
+    return numba.vectorize(_SIGS, cache=True, nopython=True)(fn)
+
+
+sin = _make(lambda x: math.sin(x))
+cos = _make(lambda x: math.cos(x))
+tan = _make(lambda x: math.tan(x))
+asin = _make(lambda x: math.asin(x))
+acos = _make(lambda x: math.acos(x))
+atan = _make(lambda x: math.atan(x))
+sinh = _make(lambda x: math.sinh(x))
+cosh = _make(lambda x: math.cosh(x))
+tanh = _make(lambda x: math.tanh(x))
+asinh = _make(lambda x: math.asinh(x))
+acosh = _make(lambda x: math.acosh(x))
+atanh = _make(lambda x: math.atanh(x))
+exp = _make(lambda x: math.exp(x))
+expm1 = _make(lambda x: math.expm1(x))
+log = _make(lambda x: math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan))
+log10 = _make(lambda x: math.log10(x) if x > 0 else (-math.inf if x == 0 else math.nan))
+log2 = _make(lambda x: math.log2(x) if x > 0 else (-math.inf if x == 0 else math.nan))
+log1p = _make(lambda x: math.log1p(x) if x > -1 else (-math.inf if x == -1 else math.nan))
+erf = _make(lambda x: math.erf(x))
+erfc = _make(lambda x: math.erfc(x))
+atan2 = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(
+    lambda y, x: math.atan2(y, x)
+)
+pow = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(  # noqa: A001
+    lambda x, y: math.pow(x, y) if not (x < 0 and y != math.floor(y)) else math.nan
+)
+hypot = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(
+    lambda x, y: math.hypot(x, y)
+)
+
+
+def exp2(x: np.ndarray) -> np.ndarray:
+    return np.exp2(x)  # exact for the integer arguments where it matters; glibc exp2 is correctly rounded
+
+
+__all__ = [
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "erf", "erfc", "exp", "exp2",
+    "expm1", "hypot", "log", "log10", "log1p", "log2", "pow", "sin", "sinh", "tan", "tanh",
+]  # fmt: skip
