@@ -180,6 +180,12 @@ class RDataFrame:
         """Book the mean of ``column`` (over all elements, for RVec columns)."""
         return self._book(g.Mean(self._node, self._column(column)))
 
+    def AsNumpy(self, columns: Iterable[str]) -> ResultPtr[dict]:  # noqa: N802
+        """Book the values of ``columns`` as numpy arrays (RVec columns: object arrays of arrays, as ROOT)."""
+        if isinstance(columns, str):
+            columns = [columns]
+        return self._book(g.AsNumpy(self._node, [self._column(c) for c in columns]))
+
     def Report(self) -> ResultPtr:  # noqa: N802
         """Book the cut-flow of named filters (all of them on the root, else those upstream)."""
         return self._book(g.Report(self._node))

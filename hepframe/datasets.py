@@ -290,9 +290,11 @@ def generate_nanoaod(
 
 
 def _progress(total: int, enabled: bool):
+    import sys
+
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="ev", desc="generating", disable=not enabled)
+    return tqdm(total=total, unit="ev", desc="generating", disable=not (enabled and sys.stderr.isatty()))
 
 
 def ensure_sample(path: str | os.PathLike, n_events: int, seed: int = 42, progress: bool = False) -> str:

@@ -78,6 +78,8 @@ class _Accumulators:
                 self.state[a] = 0
             elif isinstance(a, (g.Sum, g.Mean)):
                 self.state[a] = [0.0, 0.0, 0]  # sum, Kahan compensation, count
+            elif isinstance(a, g.AsNumpy):
+                self.state[a] = {c.name: [] for c in a.columns}
 
 
 def _flatten(value: Value) -> np.ndarray:
@@ -245,6 +247,9 @@ class Executor:
             acc.state[action].fill(flat, weights)
         elif isinstance(action, (g.Sum, g.Mean)):
             _kahan_add(acc.state[action], _flatten(values[0]).astype(np.float64))
+        elif isinstance(action, g.AsNumpy):
+            for column, value in zip(action.columns, values, strict=True):
+                acc.state[action][column.name].append(_as_numpy(value, column.type.scalar.dtype))
         return frame
 
     def _results(self, actions, acc: _Accumulators, counts) -> dict[g.Action, Any]:
@@ -259,6 +264,8 @@ class Executor:
             elif isinstance(a, g.Mean):
                 s, _, n = acc.state[a]
                 out[a] = s / n if n else 0.0
+            elif isinstance(a, g.AsNumpy):
+                out[a] = {name: _concat(parts, c.type) for (name, parts), c in zip(acc.state[a].items(), a.columns, strict=True)}
             elif isinstance(a, g.Report):
                 scope = self.analysis.nodes if a.node is self.analysis.root else list(reversed(a.node.ancestors()))
                 entries = [
@@ -266,6 +273,22 @@ class Executor:
                 ]
                 out[a] = CutFlowReport(entries)
         return out
+
+
+def _as_numpy(value: Value, dtype: np.dtype) -> np.ndarray:
+    data = value.data
+    if isinstance(data, Jagged):
+        # Like ROOT's AsNumpy: an object array holding one array per event.
+        out = np.empty(len(data), dtype=object)
+        out[:] = np.split(data.values.astype(dtype, copy=False), data.offsets[1:-1]) if len(data) else []
+        return out
+    return np.asarray(data).astype(dtype, copy=False)
+
+
+def _concat(parts: list[np.ndarray], ctype) -> np.ndarray:
+    if not parts:
+        return np.empty(0, dtype=object if ctype.is_rvec else ctype.scalar.dtype)
+    return np.concatenate(parts)
 
 
 def _entry_expr():

@@ -112,6 +112,14 @@ class Histo1D(Action):
 
 
 @dataclass(eq=False)
+class AsNumpy(Action):
+    columns: list[ir.Column]
+
+    def expressions(self) -> list[ir.Expr]:
+        return list(self.columns)
+
+
+@dataclass(eq=False)
 class Report(Action):
     """Cut-flow of the named filters upstream of ``node`` (all of them when booked on the root)."""
 
