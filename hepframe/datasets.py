@@ -289,6 +289,30 @@ def generate_nanoaod(
     return os.fspath(path)
 
 
+def write_tree(path: str | os.PathLike, branches: dict[str, np.ndarray | ak.Array], tree: str = "Events") -> str:
+    """Write arrays as a TTree, atomically; jagged arrays get ``UInt_t`` counters ``n<Prefix>``.
+
+    Jagged branches named ``Prefix_field`` share the counter ``nPrefix`` (NanoAOD convention);
+    a jagged branch without ``_`` gets ``n<name>``.
+
+    Examples
+    --------
+    >>> import awkward as ak, numpy as np
+    >>> from hepframe.datasets import write_tree
+    >>> _ = write_tree("/tmp/hepframe-tiny.root", {"x": np.arange(3.0), "Jet_pt": ak.Array([[1.0], [], [2.0, 3.0]])})
+    """
+    import uproot
+
+    arrays = {k: (v if isinstance(v, ak.Array) else np.asarray(v)) for k, v in branches.items()}
+    types = {k: (f"var * {ak.type(v).content.content}" if isinstance(v, ak.Array) else v.dtype) for k, v in arrays.items()}
+    with atomic_path(path) as tmp:
+        with uproot.recreate(tmp) as f:
+            t = f.mktree(tree, types, counter_name=lambda counted: "n" + counted.split("_")[0])
+            _make_counters_unsigned(t, f._file.sink)
+            t.extend(arrays)
+    return os.fspath(path)
+
+
 def _progress(total: int, enabled: bool):
     import sys
 

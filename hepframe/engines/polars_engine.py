@@ -98,8 +98,24 @@ class PolarsCompiler:
         return self.cache[expr]
 
     # -- fusion of element-wise RVec trees into one list.eval ------------------
+    @staticmethod
+    def _inexact_in_polars(node: ir.Expr) -> bool:
+        """Operations whose native Polars form differs from compiled C++ on x86-64.
+
+        Polars divides by a constant as a multiplication by its reciprocal (not IEEE division),
+        and turns out-of-range float-to-integer conversions into nulls where x86 gives INT_MIN.
+        """
+        if isinstance(node, ir.Cast):
+            return node.operand.type.scalar.is_float and node.type.scalar.is_integral and node.type.scalar is not Scalar.BOOL
+        return (
+            isinstance(node, ir.Binary)
+            and node.op == "/"
+            and node.type.scalar.is_float
+            and any(isinstance(c, ir.Literal) for c in node.children())
+        )
+
     def _is_native_elementwise(self, node: ir.Expr) -> bool:
-        if not isinstance(node, _ELEMENTWISE) or not node.type.is_rvec:
+        if not isinstance(node, _ELEMENTWISE) or not node.type.is_rvec or self._inexact_in_polars(node):
             return False
         if isinstance(node, ir.Binary) and node.op in ("&&", "||", "<<", ">>"):
             return False
@@ -126,6 +142,8 @@ class PolarsCompiler:
         level = self.engine.support(node)
         if level is U:
             raise UnsupportedOperationError(f"the polars engine does not support {node.op_key!r}")
+        if self._inexact_in_polars(node):
+            return self._kernel(node)
         if self._is_native_elementwise(node) and level is N:
             bases = self._fusion_bases(node)
             if bases is not None and len(bases) == 1:
@@ -160,8 +178,6 @@ class PolarsCompiler:
             operand = self._sub(node.operand, env)
             if t.scalar is Scalar.BOOL:
                 return operand != pl.lit(0, dtype=polars_dtype(CType(node.operand.type.scalar)))
-            if node.operand.type.scalar.is_float and t.scalar.is_integral:
-                return operand.cast(dtype, strict=False)  # out of range: undefined in C++ -> null
             return operand.cast(dtype, wrap_numerical=True)
         if isinstance(node, ir.Unary):
             operand = self._sub(node.operand, env)
@@ -186,6 +202,8 @@ class PolarsCompiler:
             if op in ("<<", ">>"):
                 raise UnsupportedOperationError(f"operator {op} has no native Polars form")
             out = _SCALAR_BINARY[op](a, b)
+            if op in _COMPARISONS and node.left.type.scalar.is_float:
+                out = _ieee_comparison(op, out, a, b)
             if op in _COMPARISONS and t.scalar is Scalar.INT:  # inside list.eval: RVec<int> result
                 out = out.cast(pl.Int32)
             return out
@@ -244,6 +262,14 @@ class PolarsCompiler:
             return pl.from_arrow(to_arrow(out, n)).cast(return_dtype)  # type: ignore[union-attr]
 
         return pl.struct(fields).map_batches(run, return_dtype=return_dtype, is_elementwise=True)
+
+
+def _ieee_comparison(op: str, out: pl.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Polars orders NaN above every number and equal to itself; IEEE (and C++) compare NaN false."""
+    either_nan = a.is_nan() | b.is_nan()
+    if op == "!=":
+        return out | either_nan
+    return out & either_nan.not_()
 
 
 def _trunc_div(a: pl.Expr, b: pl.Expr, unsigned: bool) -> pl.Expr:

@@ -1,0 +1,95 @@
+"""Shared fixtures: generated NanoAOD-like samples, a tiny edge-case file, engine lists, ROOT."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from hepframe.datasets import generate_nanoaod, write_tree
+
+#: Engines of the conformance suite; Spark and GPU plug in here when they exist.
+ENGINES = ["reference", "polars"]
+
+
+@pytest.fixture(scope="session")
+def nanoaod_file(tmp_path_factory) -> str:
+    """20k generated events (several batches with a small step size)."""
+    return generate_nanoaod(tmp_path_factory.mktemp("data") / "nanoaod.root", n_events=20_000, seed=123)
+
+
+@pytest.fixture(scope="session")
+def small_nanoaod_file(tmp_path_factory) -> str:
+    return generate_nanoaod(tmp_path_factory.mktemp("data") / "small.root", n_events=3_000, seed=7)
+
+
+NAN = float("nan")
+
+
+def tiny_branches() -> dict:
+    """Eight events with empty RVecs, NaN, unsigned, bool and negative values."""
+    v = ak.Array([[1.0, 2.5, -3.0], [], [NAN, 4.0], [0.5], [40.5, 41.0, 39.0], [], [7.0], [-1.0, -2.0]])
+    return {
+        "x": np.array([1.5, -2.5, NAN, 0.0, 3.25, -0.5, 40.0, 1e30], dtype=np.float32),
+        "d": np.array([0.1, -7.0, 2.0, 1e-300, -0.0, 3.0, 1e10, NAN], dtype=np.float64),
+        "i": np.array([7, -7, 0, 3, -8, 2147483647, -1, 5], dtype=np.int32),
+        "u": np.array([0, 1, 2, 3, 4, 5, 4294967295, 7], dtype=np.uint32),
+        "l": np.array([-(2**40), 5, 0, 1, -1, 2**62, 3, -3], dtype=np.int64),
+        "flag": np.array([True, False, True, False, True, True, False, False]),
+        "Obj_v": ak.values_astype(v, np.float32),
+        "Obj_i": ak.values_astype(ak.Array([[1, -2, 3], [], [0, 5], [9], [-4, 4, 0], [], [2], [1, 1]]), np.int32),
+        "Obj_b": ak.Array([[True, False, True], [], [False, False], [True], [True, True, False], [], [False],
+                           [True, False]]),  # fmt: skip
+        "Oth_v": ak.values_astype(ak.Array([[2.0], [1.0, 2.0], [], [0.5, 0.25], [], [3.0], [], [1.0]]), np.float32),
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_file(tmp_path_factory) -> str:
+    return write_tree(tmp_path_factory.mktemp("data") / "tiny.root", tiny_branches())
+
+
+@pytest.fixture(scope="session")
+def ROOT():  # noqa: N802 - the module's name
+    """ROOT from the `root` wheel (test extra). Missing ROOT is a failure, never a skip."""
+    try:
+        import ROOT as root_module  # noqa: N811
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        pytest.fail(f"ROOT is required for the differential tests (pip install -e '.[test]'): {exc}")
+    root_module.gROOT.SetBatch(True)
+    return root_module
+
+
+def assert_same_values(actual: np.ndarray, expected: np.ndarray, what: str = "") -> None:
+    """Bitwise equality with NaN == NaN, and equal dtypes; for object arrays, element by element."""
+    assert len(actual) == len(expected), f"{what}: length {len(actual)} != {len(expected)}"
+    if actual.dtype == object or expected.dtype == object:
+        for k, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_same_values(np.asarray(a), np.asarray(e), f"{what}[{k}]")
+        return
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    if actual.dtype.kind == "f":
+        same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
+        same &= (np.signbit(actual) == np.signbit(expected)) | np.isnan(actual)
+    else:
+        same = actual == expected
+    bad = np.nonzero(~same)[0]
+    assert not len(bad), f"{what}: {len(bad)} values differ, first at {bad[0]}: {actual[bad[0]]!r} != {expected[bad[0]]!r}"
+
+
+def assert_same_hist(h_actual, contents: np.ndarray, variances: np.ndarray | None = None, rtol: float = 0.0) -> None:
+    """Compare a hist.Hist (flow bins included) with ROOT-ordered arrays of contents/variances."""
+    view = h_actual.view(flow=True)
+    if rtol == 0.0:
+        np.testing.assert_array_equal(view["value"], contents)
+    else:
+        np.testing.assert_allclose(view["value"], contents, rtol=rtol, atol=0)
+    if variances is not None:
+        np.testing.assert_allclose(view["variance"], variances, rtol=max(rtol, 1e-12), atol=0)
+
+
+def root_hist_arrays(h) -> tuple[np.ndarray, np.ndarray]:
+    n = h.GetNbinsX() + 2
+    contents = np.array([h.GetBinContent(i) for i in range(n)])
+    variances = np.array([h.GetBinError(i) ** 2 for i in range(n)])
+    return contents, variances

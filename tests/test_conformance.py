@@ -1,0 +1,114 @@
+"""Conformance suite: every engine gives the reference evaluator's answers, value for value.
+
+The reference evaluator is itself checked against ROOT in test_root_differential.py, and
+against hand-derived C++ results for the tricky cases below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hepframe
+from hepframe.errors import EventError
+from tests.conftest import ENGINES, assert_same_values
+
+# 'u - 3 > 0u' is in the suite on purpose: it must compute what C++ computes (and warn).
+pytestmark = pytest.mark.filterwarnings("ignore::hepframe.expr.binder.UnsignedUnderflowWarning")
+
+# Expressions over the tiny edge-case file (see conftest.tiny_branches).
+EXPRESSIONS = [
+    # arithmetic and C++ conversions
+    "x + 1", "x * 2.5", "x * 2.5f", "x / 3", "d / 3", "i / 2", "i % 3", "-i", "u - 3", "u + i", "l / 3",
+    "l % 5", "i * 2u", "x - d", "i << 2", "i >> 1", "i & 6", "i | 1", "i ^ 5", "~i", "flag + flag",
+    "(float)d", "int(x)", "static_cast<unsigned int>(i)", "(bool)i", "20.f + 1e3f + 2u",
+    # comparisons and logic
+    "x > 1", "x >= d", "u - 3 > 0u", "i == 7", "i != -7", "!flag", "flag && i > 0", "flag || x < 0",
+    "x > 0 ? x : -x", "flag ? i : u",
+    # math
+    "sqrt(x)", "abs(i)", "fabs(x)", "exp(x / 10)", "log(d)", "sin(x)", "cos(d)", "atan2(x, d)", "pow(x, 2)",
+    "hypot(x, d)", "floor(d)", "ceil(x)", "round(x)", "trunc(x)", "std::abs(x)", "TMath::Pi() * i", "M_PI",
+    "fmod(d, 2.0)", "erf(x / 40)",
+    # RVec element-wise
+    "Obj_v * 2", "Obj_v > 2", "Obj_v + Obj_v", "Obj_v > x", "Obj_v * Obj_i", "Obj_i / 2", "Obj_i % 2",
+    "-Obj_v", "sqrt(Obj_v)", "abs(Obj_i)", "Obj_v > 1 && Obj_i > 0", "Obj_b || Obj_v > 5", "!Obj_b",
+    "Obj_v[Obj_v > 1]", "Obj_v[Obj_b]", "Obj_i[Obj_v > 0 && Obj_i != 0]", "Obj_v[abs(Obj_v) < 3]",
+    "flag ? Obj_v : Obj_v * 2",
+    # reductions and members
+    "Sum(Obj_v)", "Sum(Obj_i)", "Sum(Obj_b)", "Sum(Obj_v > 1)", "nObj > 0 ? Max(Obj_i * 2) : -1",
+    "Mean(Obj_v)", "Mean(Obj_i)", "Any(Obj_v > 30)", "All(Obj_v > 0)", "Obj_v.size()", "nObj",
+    "Obj_v.empty()", "#Obj_v", "Sum(Oth_v) + Sum(Obj_v)",
+    # guarded indexing (C++ short-circuit makes these well defined)
+    "nObj > 0 && Obj_v[0] > 1", "nObj > 1 ? Obj_v[1] : -1.f", "nObj == 0 || Obj_v.front() < 2",
+    "nObj > 0 ? Obj_v.back() : 0.f", "nObj > 0 ? Max(Obj_v) : 0.f", "nObj > 0 ? Min(Obj_i) : 0",
+    # kinematics
+    "DeltaPhi(x, d)", "DeltaPhi(Obj_v, Obj_v * 2)", "DeltaR(Obj_v, Obj_v, Obj_v, -Obj_v)",
+    "InvariantMass(Obj_v, Obj_v, Obj_v, abs(Obj_v))", "DeltaPhi(Obj_v, x)",
+]  # fmt: skip
+
+
+def _values(engine: str, path: str, expression: str, step_size: int = 3) -> np.ndarray:
+    df = hepframe.RDataFrame("Events", path, engine=engine, step_size=step_size)
+    return df.Define("out", expression).AsNumpy(["out"]).GetValue()["out"]
+
+
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e != "reference"])
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_engine_matches_reference(engine: str, expression: str, tiny_file: str) -> None:
+    expected = _values("reference", tiny_file, expression)
+    actual = _values(engine, tiny_file, expression)
+    assert_same_values(actual, expected, f"{engine}: {expression}")
+
+
+# Hand-derived C++ results: the reference evaluator must reproduce C++ exactly.
+CPP_RESULTS = [
+    ("i / 2", np.array([3, -3, 0, 1, -4, 1073741823, 0, 2], np.int32)),  # truncation toward zero
+    ("i % 3", np.array([1, -1, 0, 0, -2, 1, -1, 2], np.int32)),  # sign of the dividend
+    ("u - 3", (np.array([0, 1, 2, 3, 4, 5, 4294967295, 7], np.uint64) - 3) % 2**32),  # wraps
+    ("u - 3 > 0u", np.array([True, True, True, False, True, True, True, True])),
+    ("flag + flag", np.array([2, 0, 2, 0, 2, 2, 0, 0], np.int32)),  # bool promotes to int
+    ("Sum(Obj_v > 1)", np.array([1, 0, 1, 0, 3, 0, 1, 0], np.int32)),  # RVec<int> comparisons
+    ("Sum(Obj_b)", np.array([2, 0, 0, 1, 2, 0, 0, 1], np.uint64)),  # Sum(RVec<bool>) is size_t
+    ("Obj_v.size()", np.array([3, 0, 2, 1, 3, 0, 1, 2], np.uint64)),
+    ("i + 2147483647 < 0", np.array([True, False, False, True, False, True, False, True])),  # int overflow wraps
+    ("round(-2.5) + round(2.5) * 10", np.full(8, 27.0)),  # round half away from zero: -3 + 30
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("expression", "expected"), CPP_RESULTS, ids=[e for e, _ in CPP_RESULTS])
+def test_cpp_semantics(engine: str, expression: str, expected: np.ndarray, tiny_file: str) -> None:
+    actual = _values(engine, tiny_file, expression)
+    np.testing.assert_array_equal(actual.astype(expected.dtype), expected)
+    assert actual.dtype == expected.dtype or expected.dtype == np.uint64
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rvec_mask_selects(engine: str, tiny_file: str) -> None:
+    out = _values(engine, tiny_file, "Obj_v[Obj_v > 1]")
+    assert [list(a) for a in out[:5]] == [[2.5], [], [4.0], [], [40.5, 41.0, 39.0]]
+    assert out[0].dtype == np.float32
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("expression", "entry"),
+    [("Obj_v[0]", 1), ("Obj_v[2]", 1), ("Max(Obj_v)", 1), ("i / (i - i)", 0), ("Obj_v.back()", 1)],
+)
+def test_undefined_value_names_the_entry(engine: str, expression: str, entry: int, tiny_file: str) -> None:
+    with pytest.raises(EventError, match=rf"undefined in entry {entry}\b"):
+        _values(engine, tiny_file, expression, step_size=100)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rvec_size_mismatch_is_an_error(engine: str, tiny_file: str) -> None:
+    with pytest.raises(EventError, match=r"different sizes.*entry 0"):
+        _values(engine, tiny_file, "Obj_v + Oth_v")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_filter_short_circuits_later_filters(engine: str, tiny_file: str) -> None:
+    # Obj_v[1] is out of range in events with fewer than two elements, which the first filter removes.
+    df = hepframe.RDataFrame("Events", tiny_file, engine=engine)
+    n = df.Filter("nObj >= 2").Filter("Obj_v[1] > 0").Count().GetValue()
+    assert n == 3  # entries 0 (2.5), 2 (4.0), 4 (41)
