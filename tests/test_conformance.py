@@ -42,7 +42,7 @@ EXPRESSIONS = [
     "nObj > 0 && Obj_v[0] > 1", "nObj > 1 ? Obj_v[1] : -1.f", "nObj == 0 || Obj_v.front() < 2",
     "nObj > 0 ? Obj_v.back() : 0.f", "nObj > 0 ? Max(Obj_v) : 0.f", "nObj > 0 ? Min(Obj_i) : 0",
     # kinematics
-    "DeltaPhi(x, d)", "DeltaPhi(Obj_v, Obj_v * 2)", "DeltaR(Obj_v, Obj_v, Obj_v, -Obj_v)",
+    "ROOT::VecOps::DeltaPhi(x, d)", "DeltaPhi(Obj_v, Obj_v * 2)", "DeltaR(Obj_v, Obj_v, Obj_v, -Obj_v)",
     "InvariantMass(Obj_v, Obj_v, Obj_v, abs(Obj_v))", "DeltaPhi(Obj_v, x)",
 ]  # fmt: skip
 

@@ -57,6 +57,8 @@ def _abs(args: list[CType]) -> tuple[list[CType], CType]:
     (a,) = args
     _arith(a, "abs")
     s = a.scalar if a.scalar.is_float else integral_promotion(a.scalar)
+    if a.depth:  # VecOps' abs(RVec<T>) returns RVec<PromoteType<T>>: double for integers
+        s = _float_of(a.scalar)
     t = a.with_scalar(s)
     return [t], t
 
