@@ -20,7 +20,8 @@ from hepframe.engines.base import Engine
 from hepframe.engines.values import Jagged, Value
 from hepframe.errors import EventError
 from hepframe.expr.binder import ENTRY_COLUMN
-from hepframe.expr.ir import free_columns
+from hepframe.expr import ir
+from hepframe.expr.ir import free_columns, rename_columns
 from hepframe.histograms import Histo1DAccumulator
 
 
@@ -120,6 +121,7 @@ class Executor:
         self.analysis = analysis
         self.engine = engine
         self.progress = progress
+        self._scoped: dict[tuple, ir.Expr] = {}
 
     def plan(self, actions: list[g.Action]) -> tuple[dict[g.Node, list[g.Node]], dict[g.Node, list[g.Action]], set[str]]:
         children: dict[g.Node, list[g.Node]] = defaultdict(list)
@@ -157,27 +159,40 @@ class Executor:
         return walk_children, anchored_actions, self._prune(source_columns, actions, needed)
 
     def _prune(self, candidates: set[str], actions: list[g.Action], needed: set[g.Node]) -> set[str]:
-        """Only branches that a needed expression reads, following Defines transitively."""
-        defines = {n.name: n for n in self.analysis.nodes if isinstance(n, g.Define)}
+        """Only the branches that needed expressions read, following Defines through their scopes."""
         out: set[str] = set()
-        seen: set[str] = set()
-        stack: list[str] = []
+        seen: set[tuple[int, str]] = set()
+        stack: list[tuple[g.Node, str]] = []
         for n in needed:
             if isinstance(n, g.Filter):
-                stack.extend(free_columns(n.expr))
+                stack.extend((n, c) for c in free_columns(n.expr))
         for a in actions:
             for e in a.expressions():
-                stack.extend(free_columns(e))
+                stack.extend((a.node, c) for c in free_columns(e))
         while stack:
-            name = stack.pop()
-            if name in seen:
+            node, name = stack.pop()
+            if (id(node), name) in seen:
                 continue
-            seen.add(name)
-            if name in defines:
-                stack.extend(free_columns(defines[name].expr))
+            seen.add((id(node), name))
+            define = node.defines_in_scope().get(name)
+            if define is not None:
+                assert define.parent is not None
+                stack.extend((define.parent, c) for c in free_columns(define.expr))
             elif name in candidates:
                 out.add(name)
         return out
+
+    def internal_name(self, define: g.Define) -> str:
+        """Frame column of a Define: unique per node, so same-named Defines on sibling branches never mix."""
+        return f"{define.name}@{self.analysis.nodes.index(define)}"
+
+    def scoped(self, expr: ir.Expr, node: g.Node) -> ir.Expr:
+        """``expr`` with defined columns renamed to their frame columns, as visible from ``node``."""
+        mapping = {name: self.internal_name(d) for name, d in node.defines_in_scope().items()}
+        key = (expr, tuple(sorted(mapping.items())))
+        if key not in self._scoped:
+            self._scoped[key] = rename_columns(expr, mapping)
+        return self._scoped[key]
 
     def run(self, actions: list[g.Action]) -> dict[g.Action, Any]:
         walk_children, actions_at, columns = self.plan(actions)
@@ -187,22 +202,23 @@ class Executor:
         engine = self.engine
 
         def ensure(frame, node: g.Node, names: Iterable[str]):
-            scope = node.defines_in_scope()
+            """Compute the Defines that ``names`` need (in ``node``'s scope) and are not in the frame yet."""
             order: list[g.Define] = []
 
-            def visit(name: str) -> None:
-                d = scope.get(name)
-                if d is None or engine.has_column(frame, name) or d in order:
+            def visit(scope_node: g.Node, name: str) -> None:
+                d = scope_node.defines_in_scope().get(name)
+                if d is None or engine.has_column(frame, self.internal_name(d)) or d in order:
                     return
+                assert d.parent is not None
                 for dep in free_columns(d.expr):
-                    if dep != name:
-                        visit(dep)
+                    visit(d.parent, dep)
                 order.append(d)
 
             for name in names:
-                visit(name)
+                visit(node, name)
             for d in order:
-                frame = engine.with_columns(frame, [(d.name, d.expr, d.text)])
+                assert d.parent is not None
+                frame = engine.with_columns(frame, [(self.internal_name(d), self.scoped(d.expr, d.parent), d.text)])
             return frame
 
         def walk(node: g.Node, frame) -> None:
@@ -211,7 +227,7 @@ class Executor:
             for child in walk_children.get(node, []):
                 assert isinstance(child, g.Filter)
                 frame_c = ensure(frame, child, free_columns(child.expr))
-                filtered, n_pass = engine.apply_filter(frame_c, child.expr, child.text)
+                filtered, n_pass = engine.apply_filter(frame_c, self.scoped(child.expr, child), child.text)
                 c = counts[child]
                 c[0] += n_pass
                 c[1] += engine.num_rows(frame_c)
@@ -235,8 +251,8 @@ class Executor:
         if isinstance(action, g.Report):
             return frame
         exprs = action.expressions()
-        frame = ensure(frame, action.node, [e.name for e in exprs if hasattr(e, "name")])
-        values = engine.evaluate(frame, [(e, getattr(e, "name", "")) for e in exprs])
+        frame = ensure(frame, action.node, [e.name for e in exprs if isinstance(e, ir.Column)])
+        values = engine.evaluate(frame, [(self.scoped(e, action.node), getattr(e, "name", "")) for e in exprs])
         if isinstance(action, g.Histo1D):
             x = values[0]
             flat = _flatten(x).astype(np.float64)

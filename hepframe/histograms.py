@@ -1,9 +1,10 @@
 """Histogram models and exact, mergeable filling with ROOT's bin assignment.
 
-Bin indices are computed with the formula of ``TAxis::FindBin`` (fixed bins:
-``1 + int(nbins * (x - xmin) / (xmax - xmin))`` in double precision; variable bins: binary
-search with lower edges inclusive), so values on edges, under/overflow and NaN (overflow)
-land in the same bins as in ROOT. Results are ``hist.Hist`` objects with flow bins and
+Bin indices reproduce ``TAxis::FindFixBin`` of ROOT 6.40: for fixed bins,
+``1 + int(nbins * (x - xmin) / (xmax - xmin))`` in double precision, then corrected by one
+bin when ``x`` falls outside ``[GetBinLowEdge(bin), GetBinUpEdge(bin))`` (root-project/root
+PR #19033); for variable bins, a binary search with lower edges inclusive. Values on edges,
+under/overflow and NaN (overflow) land in the same bins as in ROOT. Results are ``hist.Hist`` objects with flow bins and
 ``Weight`` storage (sum of weights and sum of squared weights).
 """
 
@@ -35,9 +36,15 @@ class Axis1D:
         over = ~(x < self.high)  # also catches NaN, as ROOT does
         inside = ~(under | over)
         if self.edges is None:
+            xi = x[inside]
             with np.errstate(all="ignore"):
-                # Same operation order as TAxis::FindFixBin, in double precision.
-                bins[inside] = 1 + (self.nbins * (x[inside] - self.low) / (self.high - self.low)).astype(np.int64)
+                # Same operation order as TAxis::FindFixBin, in double precision ...
+                b = 1 + (self.nbins * (xi - self.low) / (self.high - self.low)).astype(np.int64)
+                # ... and the same correction against the edges GetBinLowEdge/GetBinUpEdge return.
+                width = (self.high - self.low) / self.nbins
+                low_edge = self.low + (b - 1) * width
+                up_edge = self.low + b * width
+            bins[inside] = np.where(xi < low_edge, b - 1, np.where(xi >= up_edge, b + 1, b))
         else:
             bins[inside] = np.searchsorted(np.asarray(self.edges), x[inside], side="right")
         bins[under] = 0

@@ -31,7 +31,7 @@ EXPRESSIONS = [
     "fmod(d, 2.0)", "erf(x / 40)",
     # RVec element-wise
     "Obj_v * 2", "Obj_v > 2", "Obj_v + Obj_v", "Obj_v > x", "Obj_v * Obj_i", "Obj_i / 2", "Obj_i % 2",
-    "-Obj_v", "sqrt(Obj_v)", "abs(Obj_i)", "Obj_v > 1 && Obj_i > 0", "Obj_b || Obj_v > 5", "!Obj_b",
+    "-Obj_v", "!Obj_v", "!Obj_i", "-u", "-Obj_i", "log(Obj_v)", "log10(x)", "cbrt(x)", "exp2(d)", "sqrt(Obj_v)", "abs(Obj_i)", "Obj_v > 1 && Obj_i > 0", "Obj_b || Obj_v > 5", "!Obj_b",
     "Obj_v[Obj_v > 1]", "Obj_v[Obj_b]", "Obj_i[Obj_v > 0 && Obj_i != 0]", "Obj_v[abs(Obj_v) < 3]",
     "flag ? Obj_v : Obj_v * 2",
     # reductions and members

@@ -50,11 +50,54 @@ hypot = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)
 )
 
 
+def _libm(name: str, argtypes: int):
+    """A C function of the math library, callable from numba code (for functions numba lacks)."""
+    import ctypes
+    import ctypes.util
+
+    lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    out = []
+    for ctype in (ctypes.c_float, ctypes.c_double):
+        fn = getattr(lib, name + ("f" if ctype is ctypes.c_float else ""))
+        fn.restype = ctype
+        fn.argtypes = [ctype] * argtypes
+        out.append(fn)
+    return out
+
+
+_cbrtf, _cbrt = _libm("cbrt", 1)
+_exp2f, _exp2 = _libm("exp2", 1)
+
+
+@numba.vectorize(["float32(float32)"], cache=False, nopython=True)
+def _cbrt32(x):  # pragma: no cover - compiled
+    return _cbrtf(x)
+
+
+@numba.vectorize(["float64(float64)"], cache=False, nopython=True)
+def _cbrt64(x):  # pragma: no cover - compiled
+    return _cbrt(x)
+
+
+@numba.vectorize(["float32(float32)"], cache=False, nopython=True)
+def _exp2_32(x):  # pragma: no cover - compiled
+    return _exp2f(x)
+
+
+@numba.vectorize(["float64(float64)"], cache=False, nopython=True)
+def _exp2_64(x):  # pragma: no cover - compiled
+    return _exp2(x)
+
+
+def cbrt(x: np.ndarray) -> np.ndarray:
+    return _cbrt32(x) if np.asarray(x).dtype == np.float32 else _cbrt64(x)
+
+
 def exp2(x: np.ndarray) -> np.ndarray:
-    return np.exp2(x)  # exact for the integer arguments where it matters; glibc exp2 is correctly rounded
+    return _exp2_32(x) if np.asarray(x).dtype == np.float32 else _exp2_64(x)
 
 
 __all__ = [
-    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "erf", "erfc", "exp", "exp2",
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "cos", "cosh", "erf", "erfc", "exp", "exp2",
     "expm1", "hypot", "log", "log10", "log1p", "log2", "pow", "sin", "sinh", "tan", "tanh",
 ]  # fmt: skip

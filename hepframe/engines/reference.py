@@ -85,7 +85,7 @@ def _round_half_away(x: np.ndarray) -> np.ndarray:
 
 
 _UNARY_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sqrt": np.sqrt, "cbrt": np.cbrt, "exp": cmath.exp, "exp2": cmath.exp2, "expm1": cmath.expm1,
+    "sqrt": np.sqrt, "cbrt": cmath.cbrt, "exp": cmath.exp, "exp2": cmath.exp2, "expm1": cmath.expm1,
     "log": cmath.log, "log10": cmath.log10, "log2": cmath.log2, "log1p": cmath.log1p, "sin": cmath.sin,
     "cos": cmath.cos, "tan": cmath.tan, "asin": cmath.asin, "acos": cmath.acos, "atan": cmath.atan,
     "sinh": cmath.sinh, "cosh": cmath.cosh, "tanh": cmath.tanh, "asinh": cmath.asinh, "acosh": cmath.acosh,
@@ -120,7 +120,8 @@ def apply_op(node: ir.Expr, args: list[Value], ctx: Context) -> Value:
     if isinstance(node, ir.Unary):
         func = {"-": np.negative, "~": np.invert, "!": np.logical_not}[node.op]
         with np.errstate(all="ignore"):
-            return Value(elementwise(func, data, valid, ctx.entries, what), valid)
+            # RVec<T> unary operators convert back to T (e.g. !RVec<float> holds 0.f and 1.f).
+            return Value(_astype(elementwise(func, data, valid, ctx.entries, what), dtype), valid)
     if isinstance(node, ir.Binary):
         return _binary(node, args, data, valid, ctx)
     if isinstance(node, ir.Ternary):

@@ -130,6 +130,9 @@ class Binder:
             # ROOT's RVec unary operators return RVec<T> with the element type unchanged.
             if node.op == "~" and not t.scalar.is_integral:
                 raise self.type_error(f"operator ~ needs an integer operand, got {t.short}", node)
+            if t.scalar is Scalar.BOOL and node.op in ("-", "~"):
+                # In C++, -b and ~b on a bool element convert back to bool: -b == b, ~b == true.
+                raise self.type_error(f"operator {node.op} on {t.short} is almost certainly a mistake; use ! for logical not", node)
             return operand if node.op == "+" else ir.Unary(t, node.op, operand)
         if node.op == "!":
             return ir.Unary(BOOL, "!", self.cast(operand, BOOL))

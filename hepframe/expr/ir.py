@@ -8,7 +8,7 @@ arithmetic :class:`Binary` node always have the same scalar type.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from hepframe.expr.types import CType
 
@@ -112,6 +112,20 @@ class Mask(Expr):
 
     value: Expr
     mask: Expr
+
+
+def rename_columns(expr: Expr, mapping: dict[str, str]) -> Expr:
+    """A copy of ``expr`` with columns renamed by ``mapping`` (others unchanged)."""
+    if isinstance(expr, Column):
+        return Column(expr.type, mapping.get(expr.name, expr.name))
+    changes = {}
+    for f in fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, Expr):
+            changes[f.name] = rename_columns(value, mapping)
+        elif isinstance(value, tuple) and any(isinstance(v, Expr) for v in value):
+            changes[f.name] = tuple(rename_columns(v, mapping) if isinstance(v, Expr) else v for v in value)
+    return replace(expr, **changes) if changes else expr
 
 
 def free_columns(expr: Expr) -> set[str]:

@@ -1,0 +1,110 @@
+"""The uproot connector: dtypes, pruning, chunking, entry numbering and bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import awkward as ak
+import numpy as np
+import pyarrow as pa
+import pytest
+import uproot
+
+import hepframe
+from hepframe.connectors import RootSource, resolve_files
+from hepframe.errors import DataSourceError
+from hepframe.expr.types import CType, Scalar
+
+
+def test_schema_keeps_root_types(nanoaod_file: str) -> None:
+    schema = RootSource.open("Events", nanoaod_file).schema
+    assert schema["nMuon"] == CType(Scalar.UINT)
+    assert schema["luminosityBlock"] == CType(Scalar.UINT)
+    assert schema["event"] == CType(Scalar.ULONG)
+    assert schema["run"] == CType(Scalar.INT)
+    assert schema["HLT_IsoMu24"] == CType(Scalar.BOOL)
+    assert schema["Muon_pt"] == CType(Scalar.FLOAT, 1)
+    assert schema["Muon_charge"] == CType(Scalar.INT, 1)
+    assert schema["Muon_tightId"] == CType(Scalar.BOOL, 1)
+
+
+def test_batches_hold_only_requested_branches_with_faithful_arrow_types(nanoaod_file: str) -> None:
+    source = RootSource.open("Events", nanoaod_file, step_size=4000)
+    batches = list(source.iter_batches(["Muon_pt", "nMuon", "HLT_IsoMu24"]))
+    assert len(batches) == 5  # 20k entries in steps of 4000: bounded memory per batch
+    for batch in batches:
+        assert batch.table.column_names == ["HLT_IsoMu24", "Muon_pt", "nMuon"]
+        assert batch.table.schema.field("Muon_pt").type == pa.large_list(pa.field("item", pa.float32(), nullable=False))
+        assert batch.table.schema.field("nMuon").type == pa.uint32()
+        assert batch.table.schema.field("HLT_IsoMu24").type == pa.bool_()
+    starts = [b.entry_start for b in batches]
+    assert starts == [0, 4000, 8000, 12000, 16000]
+    # Values equal uproot's own read.
+    expected = uproot.open(nanoaod_file)["Events"].arrays(["Muon_pt", "nMuon"])
+    got = pa.concat_tables(b.table for b in batches)
+    assert ak.to_list(expected["Muon_pt"][:50]) == got.column("Muon_pt").to_pylist()[:50]
+    np.testing.assert_array_equal(got.column("nMuon").to_numpy(), expected["nMuon"].to_numpy())
+
+
+def test_analysis_reads_only_the_branches_it_uses(nanoaod_file: str, monkeypatch) -> None:
+    read: list[list[str]] = []
+    original = RootSource.iter_batches
+
+    def spy(self, columns, entry_range=None):
+        read.append(sorted(columns))
+        return original(self, columns, entry_range)
+
+    monkeypatch.setattr(RootSource, "iter_batches", spy)
+    df = hepframe.RDataFrame("Events", nanoaod_file)
+    m = df.Filter("nMuon == 2").Define("m", "InvariantMass(Muon_pt, Muon_eta, Muon_phi, Muon_mass)")
+    m.Define("unused", "Jet_pt * 2")  # defined but never used: Jet_pt is not read
+    m.Histo1D(("m", "", 10, 0, 100), "m").GetValue()
+    assert read == [["Muon_eta", "Muon_mass", "Muon_phi", "Muon_pt", "nMuon"]]
+
+
+def test_multiple_files_and_globs_continue_entry_numbers(nanoaod_file: str, tmp_path) -> None:
+    for k in range(3):
+        shutil.copy(nanoaod_file, tmp_path / f"part{k}.root")
+    assert resolve_files(str(tmp_path / "part*.root")) == [str(tmp_path / f"part{k}.root") for k in range(3)]
+    df = hepframe.RDataFrame("Events", str(tmp_path / "part*.root"), step_size=7000)
+    entries = df.Define("e", "rdfentry_").AsNumpy(["e"]).GetValue()["e"]
+    np.testing.assert_array_equal(entries, np.arange(60_000, dtype=np.uint64))
+    listed = hepframe.RDataFrame("Events", [tmp_path / "part0.root", tmp_path / "part1.root"])
+    assert listed.Count().GetValue() == 40_000
+
+
+def test_missing_file_names_the_file(tmp_path) -> None:
+    with pytest.raises(DataSourceError, match=r"file not found: .*nope\.root"):
+        hepframe.RDataFrame("Events", tmp_path / "nope.root")
+    with pytest.raises(DataSourceError, match=r"no file matches the pattern"):
+        hepframe.RDataFrame("Events", str(tmp_path / "*.root"))
+
+
+def test_missing_tree_names_file_and_tree(nanoaod_file: str) -> None:
+    with pytest.raises(DataSourceError, match=r"tree 'Evnts' not found in .*nanoaod\.root'; did you mean 'Events'"):
+        hepframe.RDataFrame("Evnts", nanoaod_file)
+
+
+def test_not_a_root_file(tmp_path) -> None:
+    bogus = tmp_path / "notes.root"
+    bogus.write_text("this is not a ROOT file\n" * 100)
+    with pytest.raises(DataSourceError, match=r"cannot open .*notes\.root.* as a ROOT file"):
+        hepframe.RDataFrame("Events", bogus)
+
+
+def test_truncated_file_is_a_clear_error(nanoaod_file: str, tmp_path) -> None:
+    truncated = tmp_path / "truncated.root"
+    data = open(nanoaod_file, "rb").read()
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataSourceError, match=r"truncated\.root"):
+        df = hepframe.RDataFrame("Events", truncated)
+        df.Histo1D(("h", "", 10, 0, 100), "MET_pt").GetValue()
+
+
+def test_missing_branch_in_second_file(nanoaod_file: str, tmp_path) -> None:
+    other = tmp_path / "other.root"
+    with uproot.recreate(other) as f:
+        f["Events"] = {"run": np.zeros(5, np.int32)}
+    df = hepframe.RDataFrame("Events", [nanoaod_file, other])
+    with pytest.raises(DataSourceError, match=r"branch 'MET_pt' missing from tree 'Events' in .*other\.root"):
+        df.Sum("MET_pt").GetValue()

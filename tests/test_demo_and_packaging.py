@@ -1,0 +1,41 @@
+"""The main job end to end, and the package layout (hepframe.connectors, hepframe.udfs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from hepframe import demo
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys) -> None:
+    result = demo.run(events=40_000, data_dir=str(tmp_path / "data"), outdir=str(tmp_path / "out"), progress=False)
+    out = capsys.readouterr().out
+    assert "Two muons" in out and "Opposite charge" in out and "fitted signal strength mu" in out
+    png = tmp_path / "out" / "dimuon_spectrum.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert abs(result["mu_hat"] - 1.0) < 0.3  # the Z signal in data is the simulated one
+    assert result["n_events"] == 40_000
+
+
+def test_cli_generate_and_errors(tmp_path) -> None:
+    out = tmp_path / "gen.root"
+    proc = subprocess.run([sys.executable, "-m", "hepframe.cli", "generate", str(out), "--events", "100"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists()
+
+
+@pytest.mark.slow
+def test_wheel_installs_connectors_and_udfs_under_hepframe(tmp_path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(tmp_path)],
+                   check=True, capture_output=True)  # fmt: skip
+    (wheel,) = tmp_path.glob("hepframe-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "hepframe/connectors/root.py" in names
+    assert "hepframe/udfs/kinematics.py" in names
+    assert "hepframe/py.typed" in names
+    assert not any(n.startswith(("connectors/", "udfs/", "tests/", "jobs/")) for n in names)
