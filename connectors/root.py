@@ -85,6 +85,7 @@ class RootSource:
         A path, a glob, or a list of them.
     step_size
         Entries per Arrow batch.
+
     """
 
     tree: str

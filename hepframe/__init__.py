@@ -5,6 +5,7 @@ Examples
 >>> import hepframe
 >>> hepframe.__version__
 '0.1.0'
+
 """
 
 from hepframe.dataframe import RDataFrame, ResultPtr

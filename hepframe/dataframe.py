@@ -78,6 +78,7 @@ class RDataFrame:
     >>> h = df.Filter("nMuon == 2", "two muons").Histo1D(("met", "MET", 20, 0, 200), "MET_pt")
     >>> int(h.GetValue().sum(flow=True)) == df.Filter("nMuon == 2").Count().GetValue()
     True
+
     """
 
     def __init__(

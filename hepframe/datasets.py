@@ -10,6 +10,7 @@ Examples
 --------
 >>> from hepframe.datasets import generate_nanoaod
 >>> path = generate_nanoaod("/tmp/hepframe-doctest.root", n_events=1000, seed=1)
+
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def _branch_types(sample: dict) -> dict[str, object]:
 
 
 def _make_counters_unsigned(tree, sink) -> None:
-    """uproot writes jagged-array counters as Int_t; NanoAOD uses UInt_t. Retype them in place.
+    """Uproot writes jagged-array counters as Int_t; NanoAOD uses UInt_t. Retype them in place.
 
     The counter leaves hold the same bytes either way (non-negative counts); only the leaf
     type code and title change, then the TTree metadata is rewritten. This relies on uproot's
@@ -267,6 +268,7 @@ def generate_nanoaod(
         Size and random seed; the same arguments give the same events.
     chunk_size
         Events generated and written per TTree cluster (bounds memory).
+
     """
     import uproot
 
@@ -300,6 +302,7 @@ def write_tree(path: str | os.PathLike, branches: dict[str, np.ndarray | ak.Arra
     >>> import awkward as ak, numpy as np
     >>> from hepframe.datasets import write_tree
     >>> _ = write_tree("/tmp/hepframe-tiny.root", {"x": np.arange(3.0), "Jet_pt": ak.Array([[1.0], [], [2.0, 3.0]])})
+
     """
     import uproot
 

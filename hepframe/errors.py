@@ -34,7 +34,7 @@ class ExpressionError(HepframeError):
         self.message = message
         self.expression = expression
         self.position = position
-        if position is not None and expression:
+        if position is not None:
             text = f"{message} at {caret_excerpt(expression, position, width)}"
         elif expression:
             text = f"{message} in expression {expression!r}"

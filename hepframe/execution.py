@@ -19,8 +19,8 @@ from hepframe import graph as g
 from hepframe.engines.base import Engine
 from hepframe.engines.values import Jagged, Value
 from hepframe.errors import EventError
-from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr import ir
+from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.ir import free_columns, rename_columns
 from hepframe.histograms import Histo1DAccumulator
 

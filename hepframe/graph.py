@@ -108,7 +108,8 @@ class Histo1D(Action):
     weight: ir.Column | None = None
 
     def expressions(self) -> list[ir.Expr]:
-        return [self.column] + ([self.weight] if self.weight is not None else [])
+        out: list[ir.Expr] = [self.column]
+        return out + ([self.weight] if self.weight is not None else [])
 
 
 @dataclass(eq=False)
@@ -116,7 +117,7 @@ class AsNumpy(Action):
     columns: list[ir.Column]
 
     def expressions(self) -> list[ir.Expr]:
-        return list(self.columns)
+        return [*self.columns]
 
 
 @dataclass(eq=False)

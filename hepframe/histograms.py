@@ -86,8 +86,8 @@ def parse_histo1d_model(model) -> Histo1DModel:
     except ImportError:  # pragma: no cover - hist is a core dependency
         pass
     if hasattr(model, "fName") and hasattr(model, "fNbinsX"):  # ROOT.RDF.TH1DModel
-        edges = list(model.fBinXEdges)
-        axis = Axis1D(int(model.fNbinsX), float(model.fXLow), float(model.fXUp), tuple(edges) if edges else None,
+        root_edges = [float(e) for e in model.fBinXEdges]
+        axis = Axis1D(int(model.fNbinsX), float(model.fXLow), float(model.fXUp), tuple(root_edges) or None,
                       str(model.fName), str(model.fTitle))  # fmt: skip
         return Histo1DModel(str(model.fName), str(model.fTitle), axis)
     if not isinstance(model, (tuple, list)) or len(model) not in (4, 5):
@@ -106,10 +106,10 @@ def parse_histo1d_model(model) -> Histo1DModel:
                 f"histogram {name!r}: low ({low}) must be below high ({high}); automatic ranges are not supported"
             )
         return Histo1DModel(name, title, Axis1D(int(nbins), low, high, None, name, title))
-    edges = tuple(float(e) for e in model[3])
-    if len(edges) != nbins + 1 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-        raise AnalysisError(f"histogram {name!r}: need {nbins + 1} strictly increasing edges, got {len(edges)}")
-    return Histo1DModel(name, title, Axis1D(int(nbins), edges[0], edges[-1], edges, name, title))
+    given = tuple(float(e) for e in model[3])
+    if len(given) != nbins + 1 or any(b <= a for a, b in zip(given, given[1:], strict=False)):
+        raise AnalysisError(f"histogram {name!r}: need {nbins + 1} strictly increasing edges, got {len(given)}")
+    return Histo1DModel(name, title, Axis1D(int(nbins), given[0], given[-1], given, name, title))
 
 
 class Histo1DAccumulator:

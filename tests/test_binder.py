@@ -351,12 +351,6 @@ def test_underflow_warning_is_an_error_by_default_in_this_suite() -> None:
         typed("nMuon - 3 > 0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="warn_unsigned_underflow only inspects a comparison operand that is itself an "
-    "unsigned '-' Binary; when the other side is floating point, the subtraction is wrapped in an "
-    "ir.Cast to double, so 'nMuon - 3 > 0.5' (which wraps in C++ before the conversion) does not warn",
-)
 def test_unsigned_subtraction_compared_with_a_double_warns() -> None:
     with pytest.warns(UnsignedUnderflowWarning):
         typed("nMuon - 3 > 0.5")

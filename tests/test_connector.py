@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import uproot
+from hepframe.connectors import RootSource, resolve_files
 
 import hepframe
-from hepframe.connectors import RootSource, resolve_files
 from hepframe.errors import DataSourceError
 from hepframe.expr.types import CType, Scalar
 

@@ -74,5 +74,6 @@ def invariant_mass(offsets: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np
     """``ROOT::VecOps::InvariantMass`` of all particles of each event, accumulated in the element type."""
     dtype = np.result_type(pt, eta, phi, mass)
     out = np.zeros(len(offsets) - 1, dtype=dtype)
-    _invariant_mass(offsets, *(x.astype(dtype, copy=False) for x in (pt, eta, phi, mass)), out)
+    pt, eta, phi, mass = (x.astype(dtype, copy=False) for x in (pt, eta, phi, mass))
+    _invariant_mass(offsets, pt, eta, phi, mass, out)
     return out

@@ -39,7 +39,7 @@ _PL_SCALAR = {
 
 
 def polars_dtype(t: CType) -> pl.DataType:
-    dtype: pl.DataType = _PL_SCALAR[t.scalar]
+    dtype: pl.DataType = _PL_SCALAR[t.scalar]()
     for _ in range(t.depth):
         dtype = pl.List(dtype)
     return dtype
@@ -233,9 +233,9 @@ class PolarsCompiler:
             if isinstance(node.index, ir.Literal) and node.index.value >= 0:
                 return got
             return pl.when(i >= 0).then(got)  # C++ has no negative indexing: undefined -> null
-        if isinstance(node, ir.Call):
-            (arg,) = node.args if len(node.args) == 1 else (None,)
-            elem = arg.type.scalar if arg is not None else None
+        if isinstance(node, ir.Call) and len(node.args) == 1:
+            arg = node.args[0]
+            elem = arg.type.scalar
             if node.func == "size":
                 return self.compile(arg).list.len().cast(pl.UInt64)
             if node.func in ("Any", "All"):
@@ -243,9 +243,9 @@ class PolarsCompiler:
                 if elem is not Scalar.BOOL:
                     v = v.list.eval(pl.element() != 0)
                 return v.list.any() if node.func == "Any" else v.list.all()
-            if node.func == "Sum" and elem is not None and elem.is_integral:
+            if node.func == "Sum" and elem.is_integral:
                 return self.compile(arg).list.sum().cast(polars_dtype(node.type), wrap_numerical=True)
-            if node.func in ("Max", "Min") and elem is not None and elem.is_integral and elem is not Scalar.BOOL:
+            if node.func in ("Max", "Min") and elem.is_integral and elem is not Scalar.BOOL:
                 v = self.compile(arg)
                 return v.list.max() if node.func == "Max" else v.list.min()
         if isinstance(node, ir.Ternary):
@@ -265,7 +265,9 @@ class PolarsCompiler:
             entries = frame["entry"].to_numpy()
             args = [from_arrow(frame[f"a{i}"].to_arrow()) for i in range(len(children))]
             out = reference.apply_op(node, args, reference.Context(n, entries))
-            return pl.from_arrow(to_arrow(out, n)).cast(return_dtype)  # type: ignore[union-attr]
+            series = pl.from_arrow(to_arrow(out, n))
+            assert isinstance(series, pl.Series)
+            return series.cast(return_dtype)
 
         return pl.struct(fields).map_batches(run, return_dtype=return_dtype, is_elementwise=True)
 

@@ -8,15 +8,16 @@ The Polars engine reuses :func:`apply_op` for the operations it has no native fo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from hepframe import udfs
-from hepframe.udfs import cmath
+from hepframe.engines.values import Data, Jagged, Value, merge_valid
 from hepframe.errors import EventError, UnsupportedOperationError
 from hepframe.expr import ir
 from hepframe.expr.types import CType, Scalar
-from hepframe.engines.values import Data, Jagged, Value, merge_valid
+from hepframe.udfs import cmath
 
 # -- element-wise helpers --------------------------------------------------------------
 
@@ -49,7 +50,7 @@ def elementwise(func: Callable[..., np.ndarray], args: list[Data], valid, entrie
     if counts is None:
         return func(*args)
     check_same_counts(args, valid, entries, what)
-    flat = []
+    flat: list[Any] = []
     for a in args:
         if isinstance(a, Jagged):
             flat.append(a.values)
@@ -160,6 +161,7 @@ def _binary(node: ir.Binary, args: list[Value], data: list[Data], valid, ctx: Co
             result = a | b
             out_valid = va & (a | vb)
         return Value(result, None if out_valid.all() else out_valid)
+    func: Callable[..., Any]
     if op in ("&&", "||"):
         func = np.logical_and if op == "&&" else np.logical_or
         out = elementwise(func, data, valid, ctx.entries, f"operator {op}")
@@ -268,18 +270,26 @@ def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
         assert isinstance(v, Jagged)
         out, ok = _reduce(fn, v, node.type)
         return Value(out, merge_valid(valid, ok))
-    if fn == "DeltaPhi":
-        c = data[2] if len(data) > 2 else node.type.scalar.dtype.type(np.pi)
-        return Value(elementwise(lambda a, b: udfs.delta_phi(a, b, c), data[:2], valid, ctx.entries, fn), valid)
-    if fn == "DeltaR":
-        c = data[4] if len(data) > 4 else node.type.scalar.dtype.type(np.pi)
-        return Value(elementwise(lambda *a: udfs.delta_r(*a, c), data[:4], valid, ctx.entries, fn), valid)
+    if fn in ("DeltaPhi", "DeltaR"):
+        n_angles = 2 if fn == "DeltaPhi" else 4
+        c = _constant_arg(data[n_angles], fn) if len(data) > n_angles else np.pi
+        if fn == "DeltaPhi":
+            out = elementwise(lambda a, b: udfs.delta_phi(a, b, c), data[:2], valid, ctx.entries, fn)
+        else:
+            out = elementwise(lambda e1, e2, p1, p2: udfs.delta_r(e1, e2, p1, p2, c), data[:4], valid, ctx.entries, fn)
+        return Value(out, valid)
     if fn == "InvariantMass":
         check_same_counts(data, valid, ctx.entries, fn)
         pt, eta, phi, mass = data
         assert isinstance(pt, Jagged)
         return Value(udfs.invariant_mass(pt.offsets, pt.values, eta.values, phi.values, mass.values), valid)  # type: ignore[union-attr]
     raise UnsupportedOperationError(f"the reference evaluator has no implementation of {fn!r}")
+
+
+def _constant_arg(data: Data, fn: str) -> float:
+    if isinstance(data, Jagged) or np.ndim(data) != 0:
+        raise UnsupportedOperationError(f"{fn}: the period argument c must be a constant, e.g. M_PI or 180.")
+    return float(data)  # type: ignore[arg-type]
 
 
 def _literal(node: ir.Literal) -> Data:

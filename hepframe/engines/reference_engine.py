@@ -30,7 +30,7 @@ class ReferenceFrame:
     def take(self, rows: np.ndarray) -> ReferenceFrame:
         cols = {}
         for name, v in self.columns.items():
-            data = v.data.take(rows) if isinstance(v.data, Jagged) else (v.data[rows] if np.ndim(v.data) else v.data)
+            data = v.data.take(rows) if isinstance(v.data, Jagged) else (np.asarray(v.data)[rows] if np.ndim(v.data) else v.data)
             cols[name] = Value(data, None if v.valid is None else v.valid[rows])
         return ReferenceFrame(cols, self.entries[rows], {})
 

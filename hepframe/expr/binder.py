@@ -182,6 +182,8 @@ class Binder:
 
     def warn_unsigned_underflow(self, left: ir.Expr, right: ir.Expr, node: S.Node) -> None:
         for side in (left, right):
+            if isinstance(side, ir.Cast):  # 'n - 3 > 0.5': the wrapped result is converted afterwards
+                side = side.operand
             if isinstance(side, ir.Binary) and side.op == "-" and side.type.scalar.is_unsigned:
                 warnings.warn(
                     f"unsigned subtraction in {self.text!r} wraps around below zero (C++ semantics, "
@@ -289,6 +291,7 @@ def compile_expression(text: str, schema: Mapping[str, CType]) -> ir.Expr:
     >>> e = compile_expression("Sum(Jet_pt > 40) > 1", {"Jet_pt": CType(Scalar.FLOAT, 1)})
     >>> e.type.short
     'bool'
+
     """
     return bind(parse(text), schema, text)
 

@@ -118,14 +118,14 @@ def rename_columns(expr: Expr, mapping: dict[str, str]) -> Expr:
     """A copy of ``expr`` with columns renamed by ``mapping`` (others unchanged)."""
     if isinstance(expr, Column):
         return Column(expr.type, mapping.get(expr.name, expr.name))
-    changes = {}
+    changes: dict[str, object] = {}
     for f in fields(expr):
         value = getattr(expr, f.name)
         if isinstance(value, Expr):
             changes[f.name] = rename_columns(value, mapping)
         elif isinstance(value, tuple) and any(isinstance(v, Expr) for v in value):
             changes[f.name] = tuple(rename_columns(v, mapping) if isinstance(v, Expr) else v for v in value)
-    return replace(expr, **changes) if changes else expr
+    return replace(expr, **changes) if changes else expr  # type: ignore[arg-type]
 
 
 def free_columns(expr: Expr) -> set[str]:

@@ -21,7 +21,7 @@ _TOKEN = re.compile(
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*(?:\s*::\s*[A-Za-z_][A-Za-z_0-9]*)*)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<char>'(?:[^'\\\n]|\\.)*')
-  | (?P<op><<=|>>=|->\*|->|::|\+\+|--|&&|\|\||==|!=|<=|>=|<<|>>|[-+*/%<>!~&|^?:()\[\],.;{}=\#@$`\\])
+  | (?P<op><<=|>>=|->\*|->|::|\+\+|--|&&|\|\||==|!=|<=|>=|<<|>>|[-+*/%&|^]=|[-+*/%<>!~&|^?:()\[\],.;{}=\#@$`\\])
     """,
     re.VERBOSE,
 )
@@ -59,6 +59,8 @@ _UDF_HINT = (
     "e.g. df.Define('x', fn, ['col1', 'col2'])"
 )
 _CAST_TEMPLATES = {"static_cast"}
+_ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "\\": 92, "'": 39, '"': 34, "a": 7, "b": 8, "f": 12, "v": 11}
+_MAX_DEPTH = 100  # nesting limit: deeper input is rejected instead of exhausting Python's stack
 _RVEC_TEMPLATES = {"RVec", "ROOT::RVec", "ROOT::VecOps::RVec", "std::vector", "vector"}
 _RVEC_TYPEDEFS = {
     "RVecF": "float", "RVecD": "double", "RVecI": "int", "RVecU": "unsigned int",
@@ -100,7 +102,16 @@ def _parse_number(tok: Token, text: str) -> S.Number:
         return S.Number(tok.pos, raw, value, Scalar.FLOAT if suffix == "f" else Scalar.DOUBLE)
     if suffix not in ("", "u", "l", "ll", "ul", "lu", "ull", "llu"):
         raise ExpressionSyntaxError(f"invalid integer literal {raw!r}", text, tok.pos, len(raw))
-    ivalue = int(body, 16) if is_hex else int(body, 10)
+    if len(body) > 40:
+        raise ExpressionSyntaxError(f"integer literal {raw[:20]}... is too large", text, tok.pos, len(raw))
+    if is_hex:
+        ivalue = int(body, 16)
+    elif len(body) > 1 and body.startswith("0"):  # C++ octal literal
+        if any(c in "89" for c in body):
+            raise ExpressionSyntaxError(f"invalid octal literal {raw!r}", text, tok.pos, len(raw))
+        ivalue = int(body, 8)
+    else:
+        ivalue = int(body, 10)
     unsigned, long_ = "u" in suffix, "l" in suffix
     # C++ [lex.icon]: the first type in the list that can represent the value.
     candidates: list[Scalar]
@@ -125,6 +136,7 @@ class Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     # -- token helpers -------------------------------------------------
     @property
@@ -179,6 +191,15 @@ class Parser:
 
     # -- Pratt loop ----------------------------------------------------
     def expression(self, min_power: int) -> S.Node:
+        self.depth += 1
+        try:
+            return self._expression(min_power)
+        finally:
+            self.depth -= 1
+
+    def _expression(self, min_power: int) -> S.Node:
+        if self.depth > _MAX_DEPTH:
+            raise self.error(f"expression nested more than {_MAX_DEPTH} levels deep")
         left = self.prefix()
         while True:
             tok = self.tok
@@ -191,7 +212,7 @@ class Parser:
             op = tok.text
             if op in ("++", "--"):
                 raise self.unsupported(f"the increment operator {op!r}", tok)
-            if op in ("=", "+=", "-=", "*=", "/=", "<<=", ">>="):
+            if op in ("=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="):
                 raise self.unsupported("assignment", tok)
             if op == "?" and _TERNARY_POWER >= min_power:
                 self.advance()
@@ -221,7 +242,13 @@ class Parser:
         tok = self.tok
         if tok.kind == "op" and tok.text in ("+", "-", "!", "~"):
             self.advance()
-            return S.Unary(tok.pos, tok.text, self.postfix_chain(self.prefix_operand()))
+            self.depth += 1
+            try:
+                if self.depth > _MAX_DEPTH:
+                    raise self.error(f"expression nested more than {_MAX_DEPTH} levels deep")
+                return S.Unary(tok.pos, tok.text, self.postfix_chain(self.prefix_operand()))
+            finally:
+                self.depth -= 1
         return self.primary()
 
     def postfix_chain(self, node: S.Node) -> S.Node:
@@ -299,6 +326,8 @@ class Parser:
         if tok.kind == "char":
             self.advance()
             body = tok.text[1:-1]
+            if len(body) == 2 and body[0] == "\\" and body[1] in _ESCAPES:
+                return S.Number(tok.pos, tok.text, _ESCAPES[body[1]], Scalar.CHAR)
             if len(body) != 1:
                 raise ExpressionSyntaxError(
                     "multi-character literal (C++ strings use double quotes)", self.text, tok.pos, len(tok.text)
@@ -387,6 +416,7 @@ def parse(text: str) -> S.Node:
     >>> from hepframe.expr.parser import parse
     >>> parse("Sum(Jet_pt > 40) > 1").op
     '>'
+
     """
     if not isinstance(text, str):
         raise TypeError(f"an expression must be a string, got {type(text).__name__}")
