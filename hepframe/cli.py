@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "support-matrix":
         from hepframe.support import support_matrix_markdown
 
-        print(support_matrix_markdown())
+        sys.stdout.write(support_matrix_markdown())
         return 0
     return 2
 

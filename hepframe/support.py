@@ -20,6 +20,13 @@ def support_matrix_markdown() -> str:
         "reference implementation, run inside the engine's batch mechanism) or — (not supported;",
         "compiling such an expression fails with `UnsupportedOperationError`).",
         "",
+        "On Polars, *native* for RVec operands means the operation is fused into one `list.eval`",
+        "when its RVec operands all come from one collection and the other operands are constants;",
+        "element-wise operations that mix two collections or a per-event scalar run as kernels.",
+        "Floating-point division by a constant and float-to-integer conversion always run as kernels",
+        "on Polars, because its native forms differ from IEEE / x86-64 C++ (reciprocal multiplication,",
+        "nulls instead of INT_MIN). Every row is checked value for value against ROOT in the tests.",
+        "",
         header,
         "|" + "---|" * (2 + len(engines)),
     ]

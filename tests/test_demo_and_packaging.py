@@ -39,3 +39,12 @@ def test_wheel_installs_connectors_and_udfs_under_hepframe(tmp_path) -> None:
     assert "hepframe/udfs/kinematics.py" in names
     assert "hepframe/py.typed" in names
     assert not any(n.startswith(("connectors/", "udfs/", "tests/", "jobs/")) for n in names)
+
+
+def test_support_matrix_doc_is_generated_from_the_declarations() -> None:
+    from pathlib import Path
+
+    from hepframe.support import support_matrix_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "support-matrix.md"
+    assert doc.read_text() == support_matrix_markdown(), "regenerate with: hepframe support-matrix > docs/support-matrix.md"

@@ -2,8 +2,8 @@
 
 An engine turns typed IR into its own computations over a *frame* (the events of one batch
 that passed the filters so far). The engine-neutral executor (:mod:`hepframe.execution`)
-walks the analysis graph and calls these methods; an engine with its own distributed
-execution (Spark) may override :meth:`Engine.execute` as a whole.
+walks the analysis graph and calls these methods. A distributed engine (Spark, planned) will
+run the same walk per partition and merge the accumulators, which add exactly.
 
 Each engine declares, per operation key (see ``ir.Expr.op_key``) and per shape (scalar
 or RVec), whether it runs the operation natively, through a vectorized kernel from

@@ -55,8 +55,8 @@ _STATEMENT_WORDS = {
     "lambda", "import", "__import__", "exec", "eval",
 }  # fmt: skip
 _UDF_HINT = (
-    "; hepframe translates single C++ expressions only; write this as a vectorized Python UDF, "
-    "e.g. df.Define('x', fn, ['col1', 'col2'])"
+    "; hepframe translates single C++ expressions only: compute this in a vectorized Python UDF "
+    "instead (see docs/expressions.md)"
 )
 _CAST_TEMPLATES = {"static_cast"}
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "\\": 92, "'": 39, '"': 34, "a": 7, "b": 8, "f": 12, "v": 11}
