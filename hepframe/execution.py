@@ -292,11 +292,15 @@ class Executor:
 
 
 def _as_numpy(value: Value, dtype: np.dtype) -> np.ndarray:
-    data = value.data
+    return _jagged_to_numpy(value.data, dtype)
+
+
+def _jagged_to_numpy(data, dtype: np.dtype) -> np.ndarray:
     if isinstance(data, Jagged):
-        # Like ROOT's AsNumpy: an object array holding one array per event.
+        # Like ROOT's AsNumpy: an object array holding one array per event (nested for RVec<RVec<T>>).
+        inner = _jagged_to_numpy(data.values, dtype)
         out = np.empty(len(data), dtype=object)
-        out[:] = np.split(data.values.astype(dtype, copy=False), data.offsets[1:-1]) if len(data) else []
+        out[:] = np.split(inner, data.offsets[1:-1]) if len(data) else []
         return out
     return np.asarray(data).astype(dtype, copy=False)
 

@@ -44,6 +44,20 @@ EXPRESSIONS = [
     # kinematics
     "ROOT::VecOps::DeltaPhi(x, d)", "DeltaPhi(Obj_v, Obj_v * 2)", "DeltaR(Obj_v, Obj_v, Obj_v, -Obj_v)",
     "InvariantMass(Obj_v, Obj_v, Obj_v, abs(Obj_v))", "DeltaPhi(Obj_v, x)",
+    # the VecOps catalogue
+    "Product(Obj_v)", "Product(Obj_i)", "Var(Obj_v)", "Var(Obj_i)", "StdDev(Obj_i)", "StdDev(Obj_v)",
+    "nObj > 0 ? ArgMax(Obj_i) : 99", "nObj > 0 ? ArgMin(Obj_v) : 99", "nObj > 0 ? ArgMax(Obj_v) : 99",
+    "Sort(Obj_i)", "Argsort(Obj_i)", "StableArgsort(Obj_i)", "Reverse(Obj_v)", "Reverse(Obj_b)",
+    "Take(Obj_v, Argsort(Obj_i))", "Take(Obj_v, Nonzero(Obj_b))", "Take(Obj_i, 2, -1)", "Take(Obj_v, -2, 0.5f)",
+    "nObj >= 2 ? Take(Obj_v, 2) : Obj_v", "nObj >= 1 ? Take(Obj_i, -1) : Obj_i", "Drop(Obj_v, Nonzero(Obj_b))",
+    "Where(Obj_v > 1, Obj_v, 0.f)", "Where(Obj_i > 0, Obj_i, Obj_i * 2)", "Where(Obj_i != 0, 1, 2)",
+    "Where(Obj_i > 0, 7.5, Obj_v)", "Nonzero(Obj_i)", "Intersect(Obj_i, Obj_i * 2)", "Intersect(Obj_v, Oth_v)",
+    "Concatenate(Obj_v, Oth_v)", "Concatenate(Obj_i, Obj_v)", "Enumerate(Obj_v)", "ROOT::VecOps::Range(nObj)", "ROOT::VecOps::Range(1, nObj)",
+    "nObj >= 2 ? Combinations(Obj_v, 2)[1] : Enumerate(Obj_v)", "nObj >= 3 ? Combinations(Obj_i, 3)[2] : ROOT::VecOps::Range(0)",
+    "Combinations(Obj_v, Oth_v)[0]", "Combinations(Obj_v, Oth_v)[1]",
+    "Take(Obj_v, Combinations(Obj_v, Oth_v)[0])", "DeltaR2(Obj_v, Obj_v * 2, Obj_v, -Obj_v)",
+    "InvariantMasses(Obj_v, Obj_v, Obj_v, abs(Obj_v), Obj_v * 2, Obj_v, -Obj_v, abs(Obj_v))",
+    "ROOT::VecOps::Take(Obj_v, Reverse(Argsort(Obj_i)))", "Sum(Take(Obj_i, Nonzero(Obj_b)))",
 ]  # fmt: skip
 
 

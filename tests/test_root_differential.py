@@ -113,6 +113,15 @@ NANOAOD_EXPRESSIONS = [
     "nJet > 1 ? ROOT::VecOps::DeltaPhi(Jet_phi[0], Jet_phi[1]) : 9.f", "Sum(Jet_pt * cosh(Jet_eta))",
     "MET_pt > 30 || nElectron == 2u", "ROOT::VecOps::Sum(Jet_pt[Jet_btag > 0.5f])", "std::abs(PV_z) < 10",
     "Jet_pt.size() > 2 && Jet_pt[2] > 25", "rdfentry_ % 3", "exp(-MET_significance) * sinh(PV_z / 10)",
+    "Concatenate(Muon_pt, Electron_pt)", "Reverse(Argsort(Jet_pt))", "Take(Jet_pt, Argsort(-Jet_eta))",
+    "Sum(Take(Jet_btag, Nonzero(Jet_pt > 30)))", "StdDev(Jet_pt)", "nJet > 0 ? ArgMax(Jet_btag) : 99",
+    "Product(Muon_charge)", "Where(abs(Jet_eta) < 2.4f, Jet_pt, 0.f)", "Intersect(Muon_jetIdx, Electron_jetIdx)",
+    "nMuon >= 2 ? InvariantMasses(Take(Muon_pt, Combinations(Muon_pt, 2)[0]), Take(Muon_eta, Combinations(Muon_pt, 2)[0]),"
+    " Take(Muon_phi, Combinations(Muon_pt, 2)[0]), Take(Muon_mass, Combinations(Muon_pt, 2)[0]),"
+    " Take(Muon_pt, Combinations(Muon_pt, 2)[1]), Take(Muon_eta, Combinations(Muon_pt, 2)[1]),"
+    " Take(Muon_phi, Combinations(Muon_pt, 2)[1]), Take(Muon_mass, Combinations(Muon_pt, 2)[1])) : Muon_pt[Muon_pt < 0]",
+    "Take(Electron_pt, Combinations(Muon_pt, Electron_pt)[1])", "Sum(DeltaR2(Jet_eta, Jet_eta * 0.5f, Jet_phi, -Jet_phi))",
+    "nJet >= 3 ? Combinations(Jet_pt, 3)[2] : ROOT::VecOps::Range(nJet)",
 ]  # fmt: skip
 
 

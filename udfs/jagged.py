@@ -72,3 +72,143 @@ def reduce_mean(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
     out = np.zeros(len(counts), dtype=np.float64)
     np.divide(sums, counts, out=out, where=counts > 0)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _product(offsets, values, out):  # pragma: no cover - compiled
+    for i in range(len(offsets) - 1):
+        acc = out[i]
+        for j in range(offsets[i], offsets[i + 1]):
+            acc *= values[j]
+        out[i] = acc
+
+
+def reduce_product(offsets: np.ndarray, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``ROOT::VecOps::Product``: sequential product per event in ``dtype`` (1 for empty events)."""
+    out = np.ones(len(offsets) - 1, dtype=dtype)
+    _product(offsets, values.astype(dtype, copy=False), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _var(offsets, values, zero, out):  # pragma: no cover - compiled
+    # zero is a scalar of the element type: the sums accumulate in T, exactly as ROOT's Var<T>.
+    for i in range(len(offsets) - 1):
+        size = offsets[i + 1] - offsets[i]
+        if size < 2:
+            out[i] = 0.0
+            continue
+        sum_squares = zero
+        squared_sum = zero
+        for j in range(offsets[i], offsets[i + 1]):
+            x = values[j]
+            sum_squares += x * x
+            squared_sum += x
+        squared_sum *= squared_sum
+        dsize = np.float64(size)
+        out[i] = 1.0 / (dsize - 1.0) * (np.float64(sum_squares) - np.float64(squared_sum) / dsize)
+
+
+def reduce_var(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``ROOT::VecOps::Var``: sums in the element type (as ROOT), result in double; 0 below 2 elements."""
+    n = len(offsets) - 1
+    dtype = values.dtype if values.dtype.kind == "f" else np.dtype(np.int64)
+    out = np.zeros(n, dtype=np.float64)
+    _var(offsets, values.astype(dtype, copy=False), dtype.type(0), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _arg_extreme(offsets, values, out, valid, want_max):  # pragma: no cover - compiled
+    for i in range(len(offsets) - 1):
+        start, stop = offsets[i], offsets[i + 1]
+        if stop <= start:
+            valid[i] = False
+            continue
+        best = start
+        for j in range(start + 1, stop):
+            if want_max:
+                if values[best] < values[j]:
+                    best = j
+            elif values[j] < values[best]:
+                best = j
+        out[i] = best - start
+
+
+def reduce_argmax(offsets: np.ndarray, values: np.ndarray, want_max: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``ArgMax``/``ArgMin``: index of the first extreme element, and validity (False if empty)."""
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.uint64)
+    valid = np.ones(n, dtype=np.bool_)
+    _arg_extreme(offsets, values, out, valid, want_max)
+    return out, valid
+
+
+@numba.njit(cache=True, nogil=True)
+def _intersect(off1, v1, off2, v2, keep):  # pragma: no cover - compiled
+    for i in range(len(off1) - 1):
+        seg = np.sort(v2[off2[i] : off2[i + 1]])
+        for j in range(off1[i], off1[i + 1]):
+            k = np.searchsorted(seg, v1[j])
+            keep[j] = k < len(seg) and seg[k] == v1[j]
+
+
+def intersect_mask(off1: np.ndarray, v1: np.ndarray, off2: np.ndarray, v2: np.ndarray) -> np.ndarray:
+    """Mask of the elements of v1 present in the same event's v2 (``ROOT::VecOps::Intersect``)."""
+    keep = np.zeros(len(v1), dtype=np.bool_)
+    _intersect(off1, v1, off2, v2.astype(v1.dtype, copy=False), keep)
+    return keep
+
+
+@numba.njit(cache=True, nogil=True)
+def _combination_counts(sizes, k, out, valid):  # pragma: no cover - compiled
+    for i in range(len(sizes)):
+        s = sizes[i]
+        if k > s:
+            valid[i] = False
+            out[i] = 0
+            continue
+        c = 1
+        for m in range(1, k + 1):
+            c = c * (s - k + m) // m
+        out[i] = c
+
+
+@numba.njit(cache=True, nogil=True)
+def _combinations(sizes, k, counts, starts, out):  # pragma: no cover - compiled
+    # out has shape (k, total); event i's combinations occupy columns starts[i]:starts[i]+counts[i],
+    # in lexicographic order, as ROOT::VecOps::Combinations(v, k) produces them.
+    idx = np.empty(k, dtype=np.int64)
+    for i in range(len(sizes)):
+        if counts[i] == 0:
+            continue
+        s = sizes[i]
+        for m in range(k):
+            idx[m] = m
+        col = starts[i]
+        while True:
+            for m in range(k):
+                out[m, col] = idx[m]
+            col += 1
+            pos = k - 1
+            while pos >= 0 and idx[pos] == pos + s - k:
+                pos -= 1
+            if pos < 0:
+                break
+            idx[pos] += 1
+            for m in range(pos + 1, k):
+                idx[m] = idx[m - 1] + 1
+
+
+def combinations(sizes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index combinations per event: (k x total indices, combinations per event, validity)."""
+    n = len(sizes)
+    counts = np.zeros(n, dtype=np.int64)
+    valid = np.ones(n, dtype=np.bool_)
+    _combination_counts(sizes.astype(np.int64), k, counts, valid)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    out = np.zeros((k, int(counts.sum())), dtype=np.uint64)
+    if k > 0:
+        _combinations(sizes.astype(np.int64), k, counts, starts, out)
+    return out, counts, valid

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hepframe import udfs
+from hepframe.engines import vecops
 from hepframe.engines.values import Data, Jagged, Value, merge_valid
 from hepframe.errors import EventError, UnsupportedOperationError
 from hepframe.expr import ir
@@ -229,6 +230,15 @@ def _index(node: ir.Index, value: Value, index: Value, ctx: Context) -> Value:
     i = np.broadcast_to(np.asarray(index.data, dtype=np.int64), (ctx.n,))
     ok = (i >= 0) & (i < v.counts)
     pos = v.offsets[:-1] + np.where(ok, i, 0)
+    if isinstance(v.values, Jagged):  # RVec<RVec<T>>[i] is the i-th inner RVec
+        inner = v.values
+        if len(inner.counts):
+            rows = np.where(ok, pos, 0)
+            picked = inner.take(rows)
+            picked = Jagged(np.where(ok, picked.counts, 0), picked.values if ok.all() else inner.take(rows[ok]).values)
+        else:
+            picked = Jagged(np.zeros(ctx.n, dtype=np.int64), inner.values[:0])
+        return Value(picked, merge_valid(value.valid, index.valid, None if ok.all() else ok))
     if v.values.size:
         out = v.values[np.where(ok, pos, 0)]
     else:
@@ -278,12 +288,57 @@ def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
         else:
             out = elementwise(lambda e1, e2, p1, p2: udfs.delta_r(e1, e2, p1, p2, c), data[:4], valid, ctx.entries, fn)
         return Value(out, valid)
+    if fn in _VECOPS_CALLS:
+        out, ok = _VECOPS_CALLS[fn](node, data, ctx)
+        return Value(out, merge_valid(valid, ok))
+    if fn == "InvariantMasses":
+        check_same_counts(data, valid, ctx.entries, fn)
+        return Value(elementwise(vecops.invariant_masses, data, valid, ctx.entries, fn), valid)
+    if fn == "DeltaR2":
+        c = _constant_arg(data[4], fn) if len(data) > 4 else np.pi
+        return Value(elementwise(lambda *a: vecops.delta_r2(*a, c), data[:4], valid, ctx.entries, fn), valid)
+    if fn == "Where":
+        out = vecops.where(data[0], data[1], data[2], node.type.scalar.dtype,  # type: ignore[arg-type]
+                           lambda f, args: elementwise(f, args, valid, ctx.entries, fn))  # fmt: skip
+        return Value(out, valid)
     if fn == "InvariantMass":
         check_same_counts(data, valid, ctx.entries, fn)
         pt, eta, phi, mass = data
         assert isinstance(pt, Jagged)
         return Value(udfs.invariant_mass(pt.offsets, pt.values, eta.values, phi.values, mass.values), valid)  # type: ignore[union-attr]
     raise UnsupportedOperationError(f"the reference evaluator has no implementation of {fn!r}")
+
+
+def _jag(x: Data) -> Jagged:
+    assert isinstance(x, Jagged)
+    return x
+
+
+_VECOPS_CALLS: dict[str, Callable[[ir.Call, list[Data], Context], tuple[Data, np.ndarray | None]]] = {
+    "Product": lambda node, d, ctx: vecops.product(_jag(d[0]), node.type.scalar.dtype),
+    "Var": lambda node, d, ctx: vecops.var(_jag(d[0])),
+    "StdDev": lambda node, d, ctx: vecops.std_dev(_jag(d[0])),
+    "ArgMin": lambda node, d, ctx: vecops.arg_extreme(_jag(d[0]), want_max=False),
+    "ArgMax": lambda node, d, ctx: vecops.arg_extreme(_jag(d[0]), want_max=True),
+    "Sort": lambda node, d, ctx: vecops.sort(_jag(d[0])),
+    "Reverse": lambda node, d, ctx: vecops.reverse(_jag(d[0])),
+    "Argsort": lambda node, d, ctx: vecops.argsort(_jag(d[0])),
+    "StableArgsort": lambda node, d, ctx: vecops.argsort(_jag(d[0])),
+    "Take": lambda node, d, ctx: (
+        vecops.take_indices(_jag(d[0]), d[1], d[2] if len(d) > 2 else None)
+        if isinstance(d[1], Jagged)
+        else vecops.take_n(_jag(d[0]), d[1], d[2] if len(d) > 2 else None)
+    ),
+    "Drop": lambda node, d, ctx: vecops.drop(_jag(d[0]), _jag(d[1])),
+    "Nonzero": lambda node, d, ctx: vecops.nonzero(_jag(d[0])),
+    "Intersect": lambda node, d, ctx: vecops.intersect(_jag(d[0]), _jag(d[1])),
+    "Concatenate": lambda node, d, ctx: vecops.concatenate(_jag(d[0]), _jag(d[1]), node.type.scalar.dtype),
+    "Combinations": lambda node, d, ctx: (
+        vecops.cartesian(_jag(d[0]), d[1]) if isinstance(d[1], Jagged) else vecops.combinations(_jag(d[0]), d[1])
+    ),
+    "Enumerate": lambda node, d, ctx: vecops.enumerate_(_jag(d[0])),
+    "Range": lambda node, d, ctx: vecops.range_(d[0], d[1] if len(d) > 1 else None, ctx.n),
+}
 
 
 def _constant_arg(data: Data, fn: str) -> float:

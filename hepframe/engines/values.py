@@ -21,7 +21,7 @@ class Jagged:
     """One RVec per event: ``values[offsets[i]:offsets[i+1]]`` belongs to event ``i``."""
 
     counts: np.ndarray  # int64, one per event
-    values: np.ndarray
+    values: np.ndarray | Jagged  # a Jagged for RVec<RVec<T>> (e.g. Combinations)
 
     @cached_property
     def offsets(self) -> np.ndarray:
@@ -34,15 +34,20 @@ class Jagged:
 
     def take(self, rows: np.ndarray) -> Jagged:
         """Events ``rows`` (a boolean mask or indices), keeping their elements in order."""
+        if isinstance(self.values, Jagged):  # nested: take the inner lists of the chosen events
+            inner_rows = np.repeat(rows, self.counts) if rows.dtype == np.bool_ else _element_index(self, rows)
+            return Jagged(self.counts[rows], self.values.take(inner_rows))
         if rows.dtype == np.bool_:
             element_mask = np.repeat(rows, self.counts)
             return Jagged(self.counts[rows], self.values[element_mask])
-        starts = self.offsets[:-1][rows]
-        counts = self.counts[rows]
-        element_index = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(
-            counts.sum()
-        )
-        return Jagged(counts, self.values[element_index])
+        return Jagged(self.counts[rows], self.values[_element_index(self, rows)])
+
+
+def _element_index(jagged: Jagged, rows: np.ndarray) -> np.ndarray:
+    """Flat positions of the elements of events ``rows`` (indices), in order."""
+    starts = jagged.offsets[:-1][rows]
+    counts = jagged.counts[rows]
+    return np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
 
 
 Data = np.ndarray | np.generic | Jagged
@@ -84,6 +89,9 @@ def from_arrow(array: pa.Array | pa.ChunkedArray) -> Value:
         if valid is not None:
             counts = np.where(valid, counts, 0)
             flat = array.flatten()
+        if pa.types.is_list(flat.type) or pa.types.is_large_list(flat.type):
+            inner = from_arrow(flat).data
+            return Value(Jagged(counts, inner), valid)
         return Value(Jagged(counts, _primitive_to_numpy(flat)), valid)
     return Value(_primitive_to_numpy(array), valid)
 
@@ -101,7 +109,7 @@ def to_arrow(value: Value, n: int) -> pa.Array:
     mask = None if value.valid is None else ~value.valid
     data = value.data
     if isinstance(data, Jagged):
-        values = pa.array(data.values)
+        values = to_arrow(Value(data.values), len(data.values)) if isinstance(data.values, Jagged) else pa.array(data.values)
         offsets = pa.array(data.offsets, type=pa.int64())
         out = pa.LargeListArray.from_arrays(offsets, values, mask=None if mask is None else pa.array(mask))
         return out

@@ -204,6 +204,140 @@ _register(Function("DeltaR", "kinematics", (4, 5), _delta_r, "distance in the et
 _register(Function("InvariantMass", "kinematics", (4, 4), _invariant_mass,
                    "invariant mass of all particles of (pt, eta, phi, mass)", _aliases("InvariantMass", True)))
 
+def _rvec(fname: str, t: CType) -> None:
+    if t.depth != 1:
+        raise SignatureError(f"{fname} needs an RVec argument, got {t.short}")
+
+
+def _integral_rvec(fname: str, t: CType) -> None:
+    if t.depth != 1 or not t.scalar.is_integral:
+        raise SignatureError(f"{fname} needs an RVec of indices, got {t.short}")
+
+
+def _unary_rvec(fname: str, result: Callable[[CType], CType]) -> Typing:
+    def rule(args: list[CType]) -> tuple[list[CType], CType]:
+        (a,) = args
+        _rvec(fname, a)
+        _arith(a, fname)
+        return [a], result(a)
+
+    return rule
+
+
+RVEC_SIZE_T = CType(Scalar.ULONG, 1)
+RVEC_RVEC_SIZE_T = CType(Scalar.ULONG, 2)
+
+
+def _take(args: list[CType]) -> tuple[list[CType], CType]:
+    v, sel, *default = args
+    _rvec("Take", v)
+    if sel.depth == 1:
+        _integral_rvec("Take", sel)
+        sel_t = sel
+    elif sel.depth == 0 and sel.scalar.is_integral:
+        sel_t = INT_T
+    else:
+        raise SignatureError(f"Take needs indices (an RVec) or a count (an integer), got {sel.short}")
+    if default and default[0].depth:
+        raise SignatureError(f"Take's default value must be a scalar, got {default[0].short}")
+    return [v, sel_t, *([v.element] if default else [])], v
+
+
+def _drop(args: list[CType]) -> tuple[list[CType], CType]:
+    v, idx = args
+    _rvec("Drop", v)
+    _integral_rvec("Drop", idx)
+    return [v, idx], v
+
+
+def _where(args: list[CType]) -> tuple[list[CType], CType]:
+    cond, a, b = args
+    _rvec("Where", cond)
+    for x in (a, b):
+        _arith(x, "Where")
+        if x.depth > 1:
+            raise SignatureError(f"Where cannot take {x.short}")
+    if a.depth and b.depth:
+        s = common_scalar(a.scalar, b.scalar) if a.scalar != b.scalar else a.scalar
+    elif a.depth or b.depth:
+        s = a.scalar if a.depth else b.scalar  # the scalar converts to the RVec's value_type
+    else:
+        s = a.scalar if a.scalar == b.scalar else common_scalar(a.scalar, b.scalar)
+    return [cond, a.with_scalar(s), b.with_scalar(s)], CType(s, 1)
+
+
+def _intersect(args: list[CType]) -> tuple[list[CType], CType]:
+    v1, v2 = args
+    _rvec("Intersect", v1)
+    _rvec("Intersect", v2)
+    return [v1, v2.with_scalar(v1.scalar)], v1
+
+
+def _concatenate(args: list[CType]) -> tuple[list[CType], CType]:
+    a, b = args
+    _rvec("Concatenate", a)
+    _rvec("Concatenate", b)
+    s = a.scalar if a.scalar == b.scalar else common_scalar(a.scalar, b.scalar)
+    return [a.with_scalar(s), b.with_scalar(s)], CType(s, 1)
+
+
+def _combinations(args: list[CType]) -> tuple[list[CType], CType]:
+    v, other = args
+    _rvec("Combinations", v)
+    if other.depth == 1:
+        return [v, other], RVEC_RVEC_SIZE_T
+    if other.depth == 0 and other.scalar.is_integral:
+        return [v, SIZE_T], RVEC_RVEC_SIZE_T
+    raise SignatureError(f"Combinations needs (RVec, k) or (RVec, RVec), got {', '.join(a.short for a in args)}")
+
+
+def _range(args: list[CType]) -> tuple[list[CType], CType]:
+    for a in args:
+        if a.depth or not a.scalar.is_integral:
+            raise SignatureError(f"Range needs integer arguments, got {a.short}")
+    return [SIZE_T for _ in args], RVEC_SIZE_T
+
+
+def _delta_r2(args: list[CType]) -> tuple[list[CType], CType]:
+    return _common_float(args, "DeltaR2", True)
+
+
+def _invariant_masses(args: list[CType]) -> tuple[list[CType], CType]:
+    if any(a.depth != 1 for a in args):
+        raise SignatureError("InvariantMasses needs eight RVecs (pt, eta, phi, mass of both particles)")
+    return _common_float(args, "InvariantMasses", True)
+
+
+INT_T = CType(Scalar.INT)
+
+_VECOPS: list[tuple[str, str, tuple[int, int], Typing, str]] = [
+    ("Product", "reduction", (1, 1), _unary_rvec("Product", lambda a: a.element), "product of the elements"),
+    ("Var", "reduction", (1, 1), _unary_rvec("Var", lambda a: DOUBLE), "unbiased variance (0 below two elements)"),
+    ("StdDev", "reduction", (1, 1), _unary_rvec("StdDev", lambda a: DOUBLE), "sqrt(Var(v))"),
+    ("ArgMin", "reduction", (1, 1), _unary_rvec("ArgMin", lambda a: SIZE_T), "index of the first smallest element"),
+    ("ArgMax", "reduction", (1, 1), _unary_rvec("ArgMax", lambda a: SIZE_T), "index of the first largest element"),
+    ("Sort", "selection", (1, 1), _unary_rvec("Sort", lambda a: a), "elements in ascending order"),
+    ("Reverse", "selection", (1, 1), _unary_rvec("Reverse", lambda a: a), "elements in reverse order"),
+    ("Argsort", "selection", (1, 1), _unary_rvec("Argsort", lambda a: RVEC_SIZE_T), "indices that sort v"),
+    ("StableArgsort", "selection", (1, 1), _unary_rvec("StableArgsort", lambda a: RVEC_SIZE_T),
+     "indices that sort v, ties in order"),
+    ("Take", "selection", (2, 3), _take, "elements at indices, or the first/last n (with an optional default)"),
+    ("Drop", "selection", (2, 2), _drop, "v without the elements at the given indices"),
+    ("Where", "selection", (3, 3), _where, "element-wise cond ? a : b"),
+    ("Nonzero", "selection", (1, 1), _unary_rvec("Nonzero", lambda a: RVEC_SIZE_T), "indices of non-zero elements"),
+    ("Intersect", "selection", (2, 2), _intersect, "elements of v1 that are also in v2"),
+    ("Concatenate", "selection", (2, 2), _concatenate, "v1 followed by v2"),
+    ("Combinations", "construction", (2, 2), _combinations,
+     "index lists of all k-combinations of v, or of all pairs from two RVecs"),
+    ("Enumerate", "construction", (1, 1), _unary_rvec("Enumerate", lambda a: RVEC_SIZE_T), "0, 1, ..., size-1"),
+    ("Range", "construction", (1, 2), _range, "Range(n) = 0..n-1, Range(b, e) = b..e-1"),
+    ("DeltaR2", "kinematics", (4, 5), _delta_r2, "squared distance in the eta-phi plane"),
+    ("InvariantMasses", "kinematics", (8, 8), _invariant_masses,
+     "pairwise invariant masses of (pt, eta, phi, mass) x 2"),
+]  # fmt: skip
+for _name, _category, _arity, _typing, _doc in _VECOPS:
+    _register(Function(_name, _category, _arity, _typing, _doc, _aliases(_name, True)))
+
 CONSTANTS: dict[str, float] = {
     "M_PI": math.pi, "TMath::Pi": math.pi, "M_E": math.e, "TMath::E": math.e, "M_SQRT2": math.sqrt(2.0),
     "TMath::TwoPi": 2 * math.pi, "TMath::PiOver2": math.pi / 2, "M_PI_2": math.pi / 2, "M_PI_4": math.pi / 4,

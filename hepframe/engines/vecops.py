@@ -1,0 +1,233 @@
+"""ROOT::VecOps selection, sorting and construction functions over jagged numpy values.
+
+Each function follows RVec.hxx of ROOT 6.40 (semantics, element types, edge cases) and is
+vectorized over all events: numpy on the flat values plus per-event offsets, or a numba
+kernel from ``hepframe.udfs`` where an operation is inherently per event. Functions return
+``(data, valid)``; ``valid`` marks events where ROOT would throw or have undefined behaviour
+(``Take`` of too many elements, ``Combinations`` of more elements than there are, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from hepframe import udfs
+from hepframe.udfs import jagged as jagged_kernels
+from hepframe.udfs import kinematics
+from hepframe.engines.values import Data, Jagged
+
+Result = tuple[Data, np.ndarray | None]
+SIZE_T = np.dtype(np.uint64)
+
+
+def event_ids(v: Jagged) -> np.ndarray:
+    return np.repeat(np.arange(len(v.counts)), v.counts)
+
+
+def local_index(v: Jagged) -> np.ndarray:
+    return np.arange(len(v.values)) - np.repeat(v.offsets[:-1], v.counts)
+
+
+def _per_event(x: Data, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(x), (n,))
+
+
+def _flat(v: Jagged) -> np.ndarray:
+    assert isinstance(v.values, np.ndarray)
+    return v.values
+
+
+def _from_counts_and_positions(counts: np.ndarray, values: np.ndarray) -> Jagged:
+    return Jagged(counts.astype(np.int64), values)
+
+
+# -- reductions ------------------------------------------------------------------------
+
+
+def product(v: Jagged, dtype: np.dtype) -> Result:
+    return jagged_kernels.reduce_product(v.offsets, _flat(v), dtype), None
+
+
+def var(v: Jagged) -> Result:
+    return jagged_kernels.reduce_var(v.offsets, _flat(v)), None
+
+
+def std_dev(v: Jagged) -> Result:
+    return np.sqrt(jagged_kernels.reduce_var(v.offsets, _flat(v))), None
+
+
+def arg_extreme(v: Jagged, want_max: bool) -> Result:
+    out, ok = jagged_kernels.reduce_argmax(v.offsets, _flat(v), want_max)
+    return out, None if ok.all() else ok
+
+
+# -- sorting and selection ---------------------------------------------------------------
+
+
+def _sorted_order(v: Jagged) -> np.ndarray:
+    """Flat positions that sort each event's elements ascending (stable; NaN last)."""
+    return np.lexsort((_flat(v), event_ids(v)))
+
+
+def sort(v: Jagged) -> Result:
+    return Jagged(v.counts, _flat(v)[_sorted_order(v)]), None
+
+
+def argsort(v: Jagged) -> Result:
+    order = _sorted_order(v)
+    return Jagged(v.counts, (order - np.repeat(v.offsets[:-1], v.counts)).astype(SIZE_T)), None
+
+
+def reverse(v: Jagged) -> Result:
+    eid = event_ids(v)
+    positions = v.offsets[eid] + (v.counts[eid] - 1 - local_index(v))
+    return Jagged(v.counts, _flat(v)[positions]), None
+
+
+def take_indices(v: Jagged, idx: Jagged, default: Data | None) -> Result:
+    eid = event_ids(idx)
+    i = _flat(idx).astype(np.int64)
+    ok = (i >= 0) & (i < v.counts[eid])
+    positions = v.offsets[eid] + np.where(ok, i, 0)
+    values = _flat(v)
+    taken = values[np.minimum(positions, max(len(values) - 1, 0))] if len(values) else np.zeros(len(i), values.dtype)
+    if default is not None:
+        fill = np.repeat(_per_event(default, len(v.counts)), idx.counts)
+        return Jagged(idx.counts, np.where(ok, taken, fill).astype(values.dtype)), None
+    bad_events = np.zeros(len(v.counts), dtype=np.bool_)
+    np.logical_or.at(bad_events, eid, ~ok)
+    return Jagged(idx.counts, taken), (None if not bad_events.any() else ~bad_events)
+
+
+def take_n(v: Jagged, n: Data, default: Data | None) -> Result:
+    """``Take(v, n)``: the first n (or last |n| for n < 0) elements; padded with default if given."""
+    events = len(v.counts)
+    n_arr = _per_event(n, events).astype(np.int64)
+    absn = np.abs(n_arr)
+    size = v.counts
+    short = absn > size
+    counts = absn
+    eid = np.repeat(np.arange(events), counts)
+    k = np.arange(int(counts.sum())) - np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    # Source element for output slot k: n >= 0 -> k; n < 0 -> size - absn + k (may be < 0 when padding in front)
+    src = np.where(n_arr[eid] >= 0, k, size[eid] - absn[eid] + k)
+    inside = (src >= 0) & (src < size[eid])
+    values = _flat(v)
+    positions = np.minimum(v.offsets[eid] + np.where(inside, src, 0), max(len(values) - 1, 0))
+    taken = values[positions] if len(values) else np.zeros(len(k), values.dtype)
+    if default is None:
+        return Jagged(counts, taken), (~short if short.any() else None)
+    fill = np.repeat(_per_event(default, events), counts)
+    return Jagged(counts, np.where(inside, taken, fill).astype(values.dtype)), None
+
+
+def drop(v: Jagged, idx: Jagged) -> Result:
+    eid = event_ids(idx)
+    i = _flat(idx).astype(np.int64)
+    ok = (i >= 0) & (i < v.counts[eid])
+    removed = np.zeros(len(_flat(v)), dtype=np.bool_)
+    removed[(v.offsets[eid] + i)[ok]] = True
+    keep = ~removed
+    return _mask(v, keep), None
+
+
+def _mask(v: Jagged, keep: np.ndarray) -> Jagged:
+    cs = np.concatenate([[0], np.cumsum(keep)])
+    counts = cs[v.offsets[1:]] - cs[v.offsets[:-1]]
+    return Jagged(counts, _flat(v)[keep])
+
+
+def nonzero(v: Jagged) -> Result:
+    keep = _flat(v) != 0
+    out = _mask(Jagged(v.counts, local_index(v).astype(SIZE_T)), keep)
+    return out, None
+
+
+def intersect(v1: Jagged, v2: Jagged) -> Result:
+    keep = jagged_kernels.intersect_mask(v1.offsets, _flat(v1), v2.offsets, _flat(v2))
+    return _mask(v1, keep), None
+
+
+def concatenate(a: Jagged, b: Jagged, dtype: np.dtype) -> Result:
+    counts = a.counts + b.counts
+    out_offsets = np.concatenate([[0], np.cumsum(counts)])
+    values = np.empty(int(counts.sum()), dtype=dtype)
+    ea, eb = event_ids(a), event_ids(b)
+    values[out_offsets[ea] + local_index(a)] = _flat(a)
+    values[out_offsets[eb] + a.counts[eb] + local_index(b)] = _flat(b)
+    return Jagged(counts, values), None
+
+
+def where(cond: Jagged, a: Data, b: Data, dtype: np.dtype, elementwise: Callable) -> Data:
+    return elementwise(lambda c, x, y: np.where(c != 0, x, y).astype(dtype), [cond, a, b])
+
+
+# -- construction -------------------------------------------------------------------------
+
+
+def enumerate_(v: Jagged) -> Result:
+    return Jagged(v.counts, local_index(v).astype(SIZE_T)), None
+
+
+def range_(begin: Data, end: Data | None, events: int) -> Result:
+    if end is None:
+        begin, end = np.zeros(events, dtype=np.uint64), begin
+    b = _per_event(begin, events).astype(np.int64)
+    e = _per_event(end, events).astype(np.int64)
+    counts = np.maximum(e - b, 0)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    values = (np.arange(int(counts.sum())) - np.repeat(starts, counts) + np.repeat(b, counts)).astype(SIZE_T)
+    return Jagged(counts, values), None
+
+
+def combinations(v: Jagged, k: Data) -> Result:
+    """``Combinations(v, k)``: RVec<RVec<size_t>> of k index lists, lexicographic; undefined if k > size."""
+    ks = np.unique(np.asarray(k))
+    if len(ks) != 1:
+        raise ValueError("Combinations needs the same k for every event")
+    kk = int(ks[0])
+    indices, per_event, ok = jagged_kernels.combinations(v.counts, kk)
+    events = len(v.counts)
+    # Outer: k lists per event; inner list j of event i holds indices[j, starts[i]:starts[i]+per_event[i]].
+    starts = np.concatenate([[0], np.cumsum(per_event)[:-1]])
+    inner_counts = np.repeat(per_event, kk)
+    inner_starts = np.repeat(starts, kk)
+    row = np.tile(np.arange(kk), events)
+    total = int(inner_counts.sum())
+    within = np.arange(total) - np.repeat(np.concatenate([[0], np.cumsum(inner_counts)[:-1]]), inner_counts)
+    flat = indices[np.repeat(row, inner_counts), np.repeat(inner_starts, inner_counts) + within] if total else np.zeros(0, SIZE_T)
+    outer = Jagged(np.full(events, kk, dtype=np.int64), Jagged(inner_counts, flat.astype(SIZE_T)))
+    return outer, (None if ok.all() else ok)
+
+
+def cartesian(v1: Jagged, v2: Jagged) -> Result:
+    """``Combinations(v1, v2)``: the two index lists of all (i, j) pairs, i outer, j inner."""
+    n = v1.counts * v2.counts
+    events = len(n)
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    k = np.arange(int(n.sum())) - np.repeat(starts, n)
+    s2 = np.repeat(v2.counts, n)
+    first = (k // np.where(s2 > 0, s2, 1)).astype(SIZE_T)
+    second = (k % np.where(s2 > 0, s2, 1)).astype(SIZE_T)
+    inner_counts = np.repeat(n, 2)
+    # interleave per event: [first_e..., second_e...]
+    flat = np.empty(2 * len(k), dtype=SIZE_T)
+    out_starts = 2 * starts
+    eid = np.repeat(np.arange(events), n)
+    flat[out_starts[eid] + k] = first
+    flat[out_starts[eid] + n[eid] + k] = second
+    return Jagged(np.full(events, 2, dtype=np.int64), Jagged(inner_counts, flat)), None
+
+
+# -- kinematics ----------------------------------------------------------------------------
+
+
+def delta_r2(eta1, eta2, phi1, phi2, c: float) -> np.ndarray:
+    dphi = udfs.delta_phi(phi1, phi2, c)
+    deta = np.asarray(eta1) - np.asarray(eta2)
+    return deta * deta + dphi * dphi
+
+
+invariant_masses = kinematics.invariant_masses
