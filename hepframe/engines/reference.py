@@ -296,7 +296,8 @@ def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
         return Value(elementwise(vecops.invariant_masses, data, valid, ctx.entries, fn), valid)
     if fn == "DeltaR2":
         c = _constant_arg(data[4], fn) if len(data) > 4 else np.pi
-        return Value(elementwise(lambda *a: vecops.delta_r2(*a, c), data[:4], valid, ctx.entries, fn), valid)
+        out = elementwise(lambda e1, e2, p1, p2: vecops.delta_r2(e1, e2, p1, p2, c), data[:4], valid, ctx.entries, fn)
+        return Value(out, valid)
     if fn == "Where":
         out = vecops.where(data[0], data[1], data[2], node.type.scalar.dtype,  # type: ignore[arg-type]
                            lambda f, args: elementwise(f, args, valid, ctx.entries, fn))  # fmt: skip

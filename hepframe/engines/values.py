@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,7 +22,7 @@ class Jagged:
     """One RVec per event: ``values[offsets[i]:offsets[i+1]]`` belongs to event ``i``."""
 
     counts: np.ndarray  # int64, one per event
-    values: np.ndarray | Jagged  # a Jagged for RVec<RVec<T>> (e.g. Combinations)
+    values: Any  # np.ndarray of elements, or a Jagged of inner RVecs for RVec<RVec<T>> (Combinations)
 
     @cached_property
     def offsets(self) -> np.ndarray:

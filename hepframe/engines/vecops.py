@@ -14,9 +14,9 @@ from collections.abc import Callable
 import numpy as np
 
 from hepframe import udfs
+from hepframe.engines.values import Data, Jagged
 from hepframe.udfs import jagged as jagged_kernels
 from hepframe.udfs import kinematics
-from hepframe.engines.values import Data, Jagged
 
 Result = tuple[Data, np.ndarray | None]
 SIZE_T = np.dtype(np.uint64)
@@ -161,7 +161,7 @@ def concatenate(a: Jagged, b: Jagged, dtype: np.dtype) -> Result:
 
 
 def where(cond: Jagged, a: Data, b: Data, dtype: np.dtype, elementwise: Callable) -> Data:
-    return elementwise(lambda c, x, y: np.where(c != 0, x, y).astype(dtype), [cond, a, b])
+    return elementwise(lambda c, x, y: np.asarray(np.where(c != 0, x, y), dtype=dtype), [cond, a, b])
 
 
 # -- construction -------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def range_(begin: Data, end: Data | None, events: int) -> Result:
 
 def combinations(v: Jagged, k: Data) -> Result:
     """``Combinations(v, k)``: RVec<RVec<size_t>> of k index lists, lexicographic; undefined if k > size."""
-    ks = np.unique(np.asarray(k))
+    ks = np.unique(np.asarray(k))  # k is a per-event scalar (normally a constant)
     if len(ks) != 1:
         raise ValueError("Combinations needs the same k for every event")
     kk = int(ks[0])
@@ -197,8 +197,10 @@ def combinations(v: Jagged, k: Data) -> Result:
     row = np.tile(np.arange(kk), events)
     total = int(inner_counts.sum())
     within = np.arange(total) - np.repeat(np.concatenate([[0], np.cumsum(inner_counts)[:-1]]), inner_counts)
-    flat = indices[np.repeat(row, inner_counts), np.repeat(inner_starts, inner_counts) + within] if total else np.zeros(0, SIZE_T)
-    outer = Jagged(np.full(events, kk, dtype=np.int64), Jagged(inner_counts, flat.astype(SIZE_T)))
+    flat = np.zeros(0, SIZE_T)
+    if total:
+        flat = indices[np.repeat(row, inner_counts), np.repeat(inner_starts, inner_counts) + within]
+    outer = Jagged(np.full(events, kk, dtype=np.int64), Jagged(inner_counts, np.asarray(flat, dtype=SIZE_T)))
     return outer, (None if ok.all() else ok)
 
 
