@@ -21,6 +21,7 @@ from hepframe.errors import (
     UnsupportedOperationError,
     UnsupportedSyntaxError,
 )
+from hepframe.udf import numba_udf, udf
 
 __version__ = "0.1.0"
 
@@ -38,4 +39,6 @@ __all__ = [
     "UnsupportedOperationError",
     "UnsupportedSyntaxError",
     "__version__",
+    "numba_udf",
+    "udf",
 ]

@@ -135,30 +135,68 @@ class RDataFrame:
         self._analysis.results.update(results)
 
     # -- transformations ---------------------------------------------------
-    def Filter(self, expression: str, name: str | None = None) -> RDataFrame:  # noqa: N802
-        """Keep events where ``expression`` is true; a named filter appears in ``Report()``."""
-        expr = self._compile(expression)
+    def _udf_call(self, func, columns, returns=None) -> tuple[ir.Expr, str]:
+        from hepframe.udf import as_udf
+
+        if isinstance(columns, str) or columns is None:
+            raise AnalysisError("a Python callable needs the list of its input columns, e.g. Define('x', f, ['a', 'b'])")
+        u = as_udf(func, returns)
+        args = tuple(self._column(c) for c in columns)
+        if u.args is not None:
+            if len(u.args) != len(args):
+                raise AnalysisError(f"UDF {u.name!r} takes {len(u.args)} columns, got {len(args)}")
+            for a, t in zip(args, u.args, strict=True):
+                if a.type.depth != t.depth:
+                    raise AnalysisError(f"UDF {u.name!r} expects {t.short} for column {a.name!r}, which is {a.type.short}")
+            args = tuple(self._cast(a, t) for a, t in zip(args, u.args, strict=True))
+        expr = ir.Call(u.returns, u.op_key, args)
+        assert isinstance(self._engine, Engine)
+        self._engine.check(expr)
+        return expr, f"{u.name}({', '.join(columns)})"
+
+    @staticmethod
+    def _cast(expr: ir.Expr, target):
+        from hepframe.expr.binder import Binder
+
+        return Binder.cast(expr, target)
+
+    def Filter(self, expression, columns_or_name=None, name: str | None = None) -> RDataFrame:  # noqa: N802
+        """Keep events where ``expression`` is true; a named filter appears in ``Report()``.
+
+        ``Filter("nMuon == 2", "two muons")`` takes a C++ expression; ``Filter(fn, ["nMuon"], "two
+        muons")`` takes a vectorized Python callable (see :mod:`hepframe.udf`) returning booleans.
+        """
+        if callable(expression):
+            expr, text = self._udf_call(expression, columns_or_name, returns="bool")
+        else:
+            if columns_or_name is not None and not isinstance(columns_or_name, str):
+                raise AnalysisError("Filter(expression, name): the name must be a string")
+            name = columns_or_name
+            text = expression
+            expr = self._compile(expression)
         if expr.type.is_rvec:
             raise AnalysisError(
-                f"Filter {expression!r} is {expr.type.short}, not a condition; reduce it, e.g. Any(...) or Sum(...) > 0"
+                f"Filter {text!r} is {expr.type.short}, not a condition; reduce it, e.g. Any(...) or Sum(...) > 0"
             )
         if not expr.type.scalar.is_arithmetic:
-            raise AnalysisError(f"Filter {expression!r} is not a condition")
+            raise AnalysisError(f"Filter {text!r} is not a condition")
         if expr.type.scalar.name != "BOOL":
-            from hepframe.expr.binder import Binder
             from hepframe.expr.types import BOOL
 
-            expr = Binder.cast(expr, BOOL)
-        return self._derive(g.Filter(self._node, expr, expression, name or None))
+            expr = self._cast(expr, BOOL)
+        return self._derive(g.Filter(self._node, expr, text, name or None))
 
-    def Define(self, name: str, expression: str) -> RDataFrame:  # noqa: N802
-        """Add a column computed from ``expression``."""
+    def Define(self, name: str, expression, columns=None, returns=None) -> RDataFrame:  # noqa: N802
+        """Add a column computed from a C++ ``expression``, or from a Python callable of ``columns``."""
         if not isinstance(name, str) or not name.isidentifier():
             raise AnalysisError(f"invalid column name {name!r}")
         if name in self._node.schema() or name == ENTRY_COLUMN:
             raise AnalysisError(f"column {name!r} already exists; choose another name")
-        expr = self._compile(expression)
-        return self._derive(g.Define(self._node, name, expr, expression))
+        if callable(expression):
+            expr, text = self._udf_call(expression, columns, returns)
+        else:
+            expr, text = self._compile(expression), expression
+        return self._derive(g.Define(self._node, name, expr, text))
 
     # -- actions -----------------------------------------------------------
     def Histo1D(self, model, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802

@@ -61,7 +61,12 @@ class Engine(ABC):
     #: op key -> {"scalar": Support, "rvec": Support}; missing keys are unsupported.
     SUPPORT: ClassVar[dict[str, dict[str, Support]]]
 
+    #: How the engine runs Python UDFs (``udf:<name>`` op keys).
+    UDF_SUPPORT: ClassVar[Support] = Support.KERNEL
+
     def support(self, node: ir.Expr) -> Support:
+        if node.op_key.startswith("udf:"):
+            return self.UDF_SUPPORT
         by_shape = self.SUPPORT.get(node.op_key, {})
         return by_shape.get(shape_of(node), Support.UNSUPPORTED)
 

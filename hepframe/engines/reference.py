@@ -267,6 +267,14 @@ def _reduce(fn: str, v: Jagged, result: CType) -> tuple[np.ndarray, np.ndarray |
 
 def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
     fn = node.func
+    if fn.startswith("udf:"):
+        from hepframe.udf import lookup_udf
+
+        udf = lookup_udf(fn[4:])
+        if udf is None:
+            raise UnsupportedOperationError(f"Python UDF {fn[4:]!r} is no longer registered")
+        result = udf.evaluate([Value(d) for d in data], ctx.n, ctx.entries)
+        return Value(result.data, valid)
     if fn in _UNARY_MATH:
         with np.errstate(all="ignore"):
             out = elementwise(_UNARY_MATH[fn], data, valid, ctx.entries, fn)

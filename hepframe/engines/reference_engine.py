@@ -49,6 +49,7 @@ class ReferenceEngine(Engine):
 
     name = "reference"
     SUPPORT = {key: {"scalar": Support.NATIVE, "rvec": Support.NATIVE} for key in [*NODE_KEYS, *FUNCTIONS]}
+    UDF_SUPPORT = Support.NATIVE
 
     def make_frame(self, batch: Batch) -> ReferenceFrame:
         cols = {name: from_arrow(batch.table.column(name)) for name in batch.table.column_names}

@@ -219,8 +219,13 @@ class Binder:
             return ir.Literal(DOUBLE, CONSTANTS[node.callee])
         fn = lookup(node.callee)
         if fn is None:
+            from hepframe.udf import lookup_udf, registered_names
+
+            udf = lookup_udf(node.callee)
+            if udf is not None:
+                return self.bind_udf_call(udf, node)
             raise UnknownFunctionError(
-                f"unknown function {node.callee!r}{did_you_mean(node.callee, known_names())}",
+                f"unknown function {node.callee!r}{did_you_mean(node.callee, known_names() + registered_names())}",
                 self.text, node.pos, len(node.callee),
             )  # fmt: skip
         lo, hi = fn.arity
@@ -234,6 +239,17 @@ class Binder:
             raise self.type_error(str(exc), node) from None
         cast_args = tuple(self.cast(a, t) for a, t in zip(args, arg_types, strict=True))
         return ir.Call(result, fn.name, cast_args)
+
+    def bind_udf_call(self, udf, node: S.Call) -> ir.Expr:
+        args = [self.bind(a) for a in node.args]
+        if udf.args is not None:
+            if len(args) != len(udf.args):
+                raise self.type_error(f"{udf.name} takes {len(udf.args)} arguments, got {len(args)}", node)
+            for a, t in zip(args, udf.args, strict=True):
+                if a.type.depth != t.depth or not a.type.scalar.is_arithmetic:
+                    raise self.type_error(f"{udf.name} expects {t.short}, got {a.type.short}", node)
+            args = [self.cast(a, t) for a, t in zip(args, udf.args, strict=True)]
+        return ir.Call(udf.returns, udf.op_key, tuple(args))
 
     def bind_Index(self, node: S.Index) -> ir.Expr:
         value, index = self.bind(node.value), self.bind(node.index)
