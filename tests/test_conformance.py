@@ -58,6 +58,8 @@ EXPRESSIONS = [
     "Take(Obj_v, Combinations(Obj_v, Oth_v)[0])", "DeltaR2(Obj_v, Obj_v * 2, Obj_v, -Obj_v)",
     "InvariantMasses(Obj_v, Obj_v, Obj_v, abs(Obj_v), Obj_v * 2, Obj_v, -Obj_v, abs(Obj_v))",
     "ROOT::VecOps::Take(Obj_v, Reverse(Argsort(Obj_i)))", "Sum(Take(Obj_i, Nonzero(Obj_b)))",
+    "ROOT::RVec<int>(nObj, 7)", "ROOT::VecOps::RVec<float>(2, x)", "ROOT::RVecD(u % 4, d)", "Sum(ROOT::RVecI(nObj))",
+    "Concatenate(Obj_v, ROOT::RVecF(1, 0.5f))", "nObj > 1 ? Obj_v : ROOT::RVec<float>()", "ROOT::RVecD(Obj_v)",
 ]  # fmt: skip
 
 

@@ -73,7 +73,7 @@ def _support_table() -> dict[str, dict[str, Support]]:
         table[key] = {"scalar": N, "rvec": N}  # RVec form: fused list.eval over one collection
     table["&&"] = table["||"] = {"scalar": N, "rvec": K}
     table["index"] = {"scalar": N, "rvec": N}
-    for key in ("size", "Any", "All"):
+    for key in ("size", "Any", "All", "Reverse", "Concatenate", "Enumerate", "Range", "Nonzero"):
         table[key] = {"scalar": N, "rvec": N}
     # Integer Sum/Max/Min are native; floating-point ones need ROOT's sequential order (kernel).
     for key in ("Sum", "Max", "Min", "Mean", "mask", "<<", ">>", "DeltaPhi", "DeltaR", "InvariantMass", "round",
@@ -233,9 +233,28 @@ class PolarsCompiler:
             if isinstance(node.index, ir.Literal) and node.index.value >= 0:
                 return got
             return pl.when(i >= 0).then(got)  # C++ has no negative indexing: undefined -> null
+        if isinstance(node, ir.Call) and node.func == "Concatenate":
+            return pl.concat_list([self.compile(a) for a in node.args])
+        if isinstance(node, ir.Call) and node.func == "Range":
+            start, end = (pl.lit(0, pl.UInt64), self.compile(node.args[0])) if len(node.args) == 1 else (
+                self.compile(node.args[0]), self.compile(node.args[1]))  # fmt: skip
+            return pl.int_ranges(start, pl.max_horizontal(start, end), dtype=pl.UInt64)
         if isinstance(node, ir.Call) and len(node.args) == 1:
             arg = node.args[0]
             elem = arg.type.scalar
+            integral = elem.is_integral and elem is not Scalar.BOOL
+            if node.func == "Reverse":
+                return self.compile(arg).list.reverse()
+            if node.func == "Enumerate":
+                return self.compile(arg).list.eval(pl.int_range(pl.len(), dtype=pl.UInt64))
+            if node.func == "Nonzero":
+                nonzero = pl.element() if elem is Scalar.BOOL else pl.element() != 0
+                return self.compile(arg).list.eval(nonzero.arg_true().cast(pl.UInt64))
+            if node.func == "Sort" and integral:  # floats: NaN order and -0.0 need the kernel
+                return self.compile(arg).list.sort()
+            if node.func in ("ArgMax", "ArgMin") and integral:  # first occurrence; null when empty
+                v = self.compile(arg)
+                return (v.list.arg_max() if node.func == "ArgMax" else v.list.arg_min()).cast(pl.UInt64)
             if node.func == "size":
                 return self.compile(arg).list.len().cast(pl.UInt64)
             if node.func in ("Any", "All"):

@@ -182,6 +182,13 @@ def range_(begin: Data, end: Data | None, events: int) -> Result:
     return Jagged(counts, values), None
 
 
+def filled(n: Data, value: Data, events: int, dtype: np.dtype) -> Result:
+    """``ROOT::RVec<T>(n, value)`` per event."""
+    counts = _per_event(n, events).astype(np.int64)
+    values = np.repeat(_per_event(value, events), counts).astype(dtype)
+    return Jagged(counts, values), None
+
+
 def combinations(v: Jagged, k: Data) -> Result:
     """``Combinations(v, k)``: RVec<RVec<size_t>> of k index lists, lexicographic; undefined if k > size."""
     ks = np.unique(np.asarray(k))  # k is a per-event scalar (normally a constant)

@@ -214,7 +214,7 @@ class Binder:
 
     def bind_Call(self, node: S.Call) -> ir.Expr:
         if node.callee == "RVec":
-            raise UnsupportedSyntaxError("RVec constructors are not supported yet", self.text, node.pos)
+            return self.bind_rvec_constructor(node)
         if node.callee in CONSTANTS and not node.args:
             return ir.Literal(DOUBLE, CONSTANTS[node.callee])
         fn = lookup(node.callee)
@@ -239,6 +239,29 @@ class Binder:
             raise self.type_error(str(exc), node) from None
         cast_args = tuple(self.cast(a, t) for a, t in zip(args, arg_types, strict=True))
         return ir.Call(result, fn.name, cast_args)
+
+    def bind_rvec_constructor(self, node: S.Call) -> ir.Expr:
+        """``ROOT::RVec<T>()``, ``RVec<T>(n)``, ``RVec<T>(n, value)`` and ``RVec<T>(other_rvec)``."""
+        assert node.template is not None
+        element = CType(TYPE_NAMES[node.template])
+        target = CType(element.scalar, 1)
+        args = [self.bind(a) for a in node.args]
+        if len(args) == 1 and args[0].type.is_rvec:
+            if args[0].type.depth != 1 or not args[0].type.scalar.is_arithmetic:
+                raise self.type_error(f"cannot construct {target.short} from {args[0].type.short}", node)
+            return self.cast(args[0], target)
+        if len(args) > 2:
+            raise UnsupportedSyntaxError(
+                f"{target.short} takes (), (n) or (n, value); initializer lists are not supported", self.text, node.pos
+            )
+        for a in args:
+            if a.type.is_rvec or not a.type.scalar.is_arithmetic:
+                raise self.type_error(f"{target.short}(n, value) needs scalars, got {a.type.short}", node)
+        if args and not args[0].type.scalar.is_integral:
+            raise self.type_error(f"the size of {target.short}(n, ...) must be an integer, got {args[0].type.short}", node)
+        size = self.cast(args[0], SIZE_T) if args else ir.Literal(SIZE_T, 0)
+        fill = self.cast(args[1], element) if len(args) > 1 else ir.Literal(element, convert_literal(0, element.scalar))
+        return ir.Call(target, "RVec", (size, fill))
 
     def bind_udf_call(self, udf, node: S.Call) -> ir.Expr:
         args = [self.bind(a) for a in node.args]

@@ -310,6 +310,10 @@ def _invariant_masses(args: list[CType]) -> tuple[list[CType], CType]:
 
 INT_T = CType(Scalar.INT)
 
+
+def _raise_constructor(args: list[CType]) -> tuple[list[CType], CType]:
+    raise SignatureError("write RVec constructors with their element type, e.g. ROOT::RVec<float>(n, 0.f)")
+
 _VECOPS: list[tuple[str, str, tuple[int, int], Typing, str]] = [
     ("Product", "reduction", (1, 1), _unary_rvec("Product", lambda a: a.element), "product of the elements"),
     ("Var", "reduction", (1, 1), _unary_rvec("Var", lambda a: DOUBLE), "unbiased variance (0 below two elements)"),
@@ -331,6 +335,7 @@ _VECOPS: list[tuple[str, str, tuple[int, int], Typing, str]] = [
      "index lists of all k-combinations of v, or of all pairs from two RVecs"),
     ("Enumerate", "construction", (1, 1), _unary_rvec("Enumerate", lambda a: RVEC_SIZE_T), "0, 1, ..., size-1"),
     ("Range", "construction", (1, 2), _range, "Range(n) = 0..n-1, Range(b, e) = b..e-1"),
+    ("RVec", "construction", (2, 2), _raise_constructor, "ROOT::RVec<T>(n, value): n copies of value"),
     ("DeltaR2", "kinematics", (4, 5), _delta_r2, "squared distance in the eta-phi plane"),
     ("InvariantMasses", "kinematics", (8, 8), _invariant_masses,
      "pairwise invariant masses of (pt, eta, phi, mass) x 2"),
