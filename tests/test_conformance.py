@@ -59,6 +59,7 @@ EXPRESSIONS = [
     "InvariantMasses(Obj_v, Obj_v, Obj_v, abs(Obj_v), Obj_v * 2, Obj_v, -Obj_v, abs(Obj_v))",
     "ROOT::VecOps::Take(Obj_v, Reverse(Argsort(Obj_i)))", "Sum(Take(Obj_i, Nonzero(Obj_b)))",
     "ROOT::RVec<int>(nObj, 7)", "ROOT::VecOps::RVec<float>(2, x)", "ROOT::RVecD(u % 4, d)", "Sum(ROOT::RVecI(nObj))",
+    "ROOT::VecOps::Arange(0.5, 3.1, 0.25)", "ROOT::VecOps::Arange(-1.5f, 2.f, 0.75f)", "ROOT::VecOps::Arange(-3, i % 9, 2)",
     "Concatenate(Obj_v, ROOT::RVecF(1, 0.5f))", "nObj > 1 ? Obj_v : ROOT::RVec<float>()", "ROOT::RVecD(Obj_v)",
 ]  # fmt: skip
 

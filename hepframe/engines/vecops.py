@@ -182,6 +182,23 @@ def range_(begin: Data, end: Data | None, events: int) -> Result:
     return Jagged(counts, values), None
 
 
+def arange(start: Data, end: Data, step: Data, events: int, dtype: np.dtype) -> Result:
+    """``ROOT::VecOps::Arange``, computed in long double as ROOT 6.40 does."""
+    s, e, st = (_per_event(x, events) for x in (start, end, step))
+    ld = np.longdouble
+    with np.errstate(all="ignore"):
+        span = np.where(e >= s, (e - s).astype(ld), e.astype(ld) - s.astype(ld))
+        n_float = np.ceil(span / st.astype(ld))
+    empty = ~np.isfinite(n_float) | (n_float <= 0) | (n_float > 2**63)  # ROOT returns {}
+    too_big = ~empty & (n_float > 2**31 - 1)  # RVec cannot grow that far: ROOT throws
+    counts = np.where(empty | too_big, 0, n_float).astype(np.int64)
+    k = (np.arange(int(counts.sum())) - np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)).astype(ld)
+    values = np.repeat(s.astype(ld), counts) + k * np.repeat(st.astype(ld), counts)
+    if np.dtype(dtype).kind != "f":
+        values = np.floor(values)
+    return Jagged(counts, values.astype(dtype)), (~too_big if too_big.any() else None)
+
+
 def filled(n: Data, value: Data, events: int, dtype: np.dtype) -> Result:
     """``ROOT::RVec<T>(n, value)`` per event."""
     counts = _per_event(n, events).astype(np.int64)

@@ -298,6 +298,18 @@ def _range(args: list[CType]) -> tuple[list[CType], CType]:
     return [SIZE_T for _ in args], RVEC_SIZE_T
 
 
+def _arange(args: list[CType]) -> tuple[list[CType], CType]:
+    for a in args:
+        _arith(a, "Arange")
+        if a.depth:
+            raise SignatureError(f"Arange needs scalar arguments, got {a.short}")
+    s = args[0].scalar
+    for a in args[1:]:
+        s = common_scalar(s, a.scalar) if a.scalar != s else s
+    result = s if s.is_float else Scalar.DOUBLE  # Ret_t: T for floating point, else double
+    return [CType(s) for _ in args], CType(result, 1)
+
+
 def _delta_r2(args: list[CType]) -> tuple[list[CType], CType]:
     return _common_float(args, "DeltaR2", True)
 
@@ -335,6 +347,7 @@ _VECOPS: list[tuple[str, str, tuple[int, int], Typing, str]] = [
      "index lists of all k-combinations of v, or of all pairs from two RVecs"),
     ("Enumerate", "construction", (1, 1), _unary_rvec("Enumerate", lambda a: RVEC_SIZE_T), "0, 1, ..., size-1"),
     ("Range", "construction", (1, 2), _range, "Range(n) = 0..n-1, Range(b, e) = b..e-1"),
+    ("Arange", "construction", (3, 3), _arange, "start, start+step, ... below end (numpy-like)"),
     ("RVec", "construction", (2, 2), _raise_constructor, "ROOT::RVec<T>(n, value): n copies of value"),
     ("DeltaR2", "kinematics", (4, 5), _delta_r2, "squared distance in the eta-phi plane"),
     ("InvariantMasses", "kinematics", (8, 8), _invariant_masses,
