@@ -275,7 +275,11 @@ def generate_nanoaod(
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp, compression=uproot.ZLIB(1)) as f:
             first = generate_events(min(chunk_size, n_events), seed, 0)
-            t = f.mktree(tree, _branch_types(first), counter_name=lambda counted: "n" + counted.split("_")[0])
+            # Room for every chunk's basket up front: uproot relocates the TTree metadata when it
+            # outgrows the capacity, which would lose the retyped counters (see below).
+            n_chunks = -(-n_events // chunk_size)
+            t = f.mktree(tree, _branch_types(first), counter_name=lambda counted: "n" + counted.split("_")[0],
+                         initial_basket_capacity=n_chunks + 2)  # fmt: skip
             _make_counters_unsigned(t, f._file.sink)
             done = 0
             chunk = first

@@ -54,3 +54,12 @@ def test_output_is_atomic(tmp_path, monkeypatch) -> None:
     with pytest.raises(RuntimeError):
         generate_nanoaod(target, n_events=10)
     assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary is left behind
+
+
+def test_many_chunks_keep_unsigned_counters(tmp_path) -> None:
+    # More chunks than uproot's default basket capacity (10) used to break the retyped counters.
+    path = generate_nanoaod(tmp_path / "chunks.root", n_events=1_200, chunk_size=100, seed=2)
+    tree = uproot.open(path)["Events"]
+    assert tree.num_entries == 1_200
+    assert tree["nJet"].typename == "uint32_t"
+    np.testing.assert_array_equal(tree["nJet"].array(library="np"), ak.num(tree["Jet_pt"].array()))
