@@ -92,6 +92,7 @@ class RootSource:
     files: list[str]
     step_size: int = DEFAULT_STEP_SIZE
     _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
+    _trees: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE) -> RootSource:
@@ -100,6 +101,12 @@ class RootSource:
         return source
 
     def _open_tree(self, path: str):
+        # One open file per path for the source's lifetime: schema, sizes and reads share it.
+        if path not in self._trees:
+            self._trees[path] = self._open_tree_uncached(path)
+        return self._trees[path]
+
+    def _open_tree_uncached(self, path: str):
         import uproot
 
         try:

@@ -233,9 +233,9 @@ class Executor:
                 c[1] += engine.num_rows(frame_c)
                 walk(child, filtered)
 
-        bar = _progress_bar(source.num_entries, self.progress)
+        bar = _progress_bar(source, self.progress)
         try:
-            for batch in source.iter_batches(sorted(columns)):
+            for batch in prefetch(source.iter_batches(sorted(columns))):
                 walk(self.analysis.root, engine.make_frame(batch))
                 bar.update(batch.table.num_rows)
         finally:
@@ -255,7 +255,7 @@ class Executor:
         values = engine.evaluate(frame, [(self.scoped(e, action.node), getattr(e, "name", "")) for e in exprs])
         if isinstance(action, g.Histo1D):
             x = values[0]
-            flat = _flatten(x).astype(np.float64)
+            flat = _flatten(x)
             weights = None
             if action.weight is not None:
                 entries = engine.evaluate(frame, [(_entry_expr(), ENTRY_COLUMN)])[0].data
@@ -311,6 +311,49 @@ def _concat(parts: list[np.ndarray], ctype) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def prefetch(batches: Iterable, depth: int = 1):
+    """Read the next batch in a background thread while the current one is processed.
+
+    Decompression (zlib/lz4 in uproot) and the engines' kernels release the GIL, so reading
+    and computing overlap on two cores. Exceptions from the reader surface in the caller.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="hepframe-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def _entry_expr():
     from hepframe.expr import ir
     from hepframe.expr.types import SIZE_T
@@ -318,7 +361,7 @@ def _entry_expr():
     return ir.Column(SIZE_T, ENTRY_COLUMN)
 
 
-def _progress_bar(total: int, enabled: bool | None):
+def _progress_bar(source, enabled: bool | None):
     import os
     import sys
 
@@ -326,4 +369,5 @@ def _progress_bar(total: int, enabled: bool | None):
 
     if enabled is None:
         enabled = sys.stderr.isatty() and os.environ.get("HEPFRAME_PROGRESS", "1") != "0"
+    total = source.num_entries if enabled else None  # sizing every file costs a metadata read
     return tqdm(total=total, unit="ev", unit_scale=True, desc="hepframe", disable=not enabled, leave=False)

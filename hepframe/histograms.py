@@ -123,7 +123,14 @@ class Histo1DAccumulator:
         self.entries = 0
 
     def fill(self, values: np.ndarray, weights: np.ndarray | None = None) -> None:
-        bins = self.model.axis.find_bin(values)
+        axis = self.model.axis
+        if axis.edges is None:  # fixed bins: binning and sums in one compiled pass
+            from hepframe.udfs.histogram import fill_regular
+
+            fill_regular(values, weights, axis.nbins, axis.low, axis.high, self.sumw, self.sumw2)
+            self.entries += len(values)
+            return
+        bins = axis.find_bin(values)
         size = self.model.axis.nbins + 2
         if weights is None:
             counts = np.bincount(bins, minlength=size).astype(np.float64)

@@ -38,3 +38,25 @@ def test_variable_bins_match_root(ROOT) -> None:  # noqa: N803
     expected = np.array([axis.FindFixBin(float(v)) for v in values])
     ours = parse_histo1d_model(("h", "", 5, edges)).axis.find_bin(values)
     np.testing.assert_array_equal(ours, expected)
+
+
+@pytest.mark.root
+@pytest.mark.parametrize(("n", "lo", "hi"), [(30000, 0.25, 300.0), (100, 0.0, 1.0), (7, -1.3, 2.9)])
+def test_compiled_fill_matches_root(n: int, lo: float, hi: float, ROOT) -> None:  # noqa: N803
+    from hepframe.histograms import Histo1DAccumulator
+
+    values = _tricky_values(lo, hi, n)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, len(values))
+    acc = Histo1DAccumulator(parse_histo1d_model(("h", "", n, lo, hi)))
+    acc.fill(values.astype(np.float32))  # float32 columns fill as double, like TH1::Fill
+    acc.fill(values, weights)
+    ROOT.TH1.AddDirectory(False)
+    h = ROOT.TH1D(f"h_fill_{n}", "", n, lo, hi)
+    h.Sumw2()
+    for v in values.astype(np.float32):
+        h.Fill(float(v))
+    for v, w in zip(values, weights, strict=True):
+        h.Fill(float(v), float(w))
+    expected = np.array([h.GetBinContent(i) for i in range(n + 2)])
+    np.testing.assert_allclose(acc.sumw, expected, rtol=1e-12, atol=0)
+    assert acc.entries == 2 * len(values)

@@ -93,12 +93,13 @@ def take_indices(v: Jagged, idx: Jagged, default: Data | None) -> Result:
     positions = v.offsets[eid] + np.where(ok, i, 0)
     values = _flat(v)
     taken = values[np.minimum(positions, max(len(values) - 1, 0))] if len(values) else np.zeros(len(i), values.dtype)
+    if ok.all():
+        return Jagged(idx.counts, taken), None
     if default is not None:
         fill = np.repeat(_per_event(default, len(v.counts)), idx.counts)
         return Jagged(idx.counts, np.where(ok, taken, fill).astype(values.dtype)), None
-    bad_events = np.zeros(len(v.counts), dtype=np.bool_)
-    np.logical_or.at(bad_events, eid, ~ok)
-    return Jagged(idx.counts, taken), (None if not bad_events.any() else ~bad_events)
+    bad_events = np.bincount(eid[~ok], minlength=len(v.counts)) > 0
+    return Jagged(idx.counts, taken), ~bad_events
 
 
 def take_n(v: Jagged, n: Data, default: Data | None) -> Result:
