@@ -25,9 +25,9 @@ from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
 from hepframe.engines.values import Value, from_arrow, to_arrow
 from hepframe.errors import EventError, UnsupportedOperationError
 from hepframe.expr import ir
-from hepframe.expr.ir import free_columns
 from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.functions import FUNCTIONS
+from hepframe.expr.ir import free_columns
 from hepframe.expr.types import CType, Scalar
 
 N, K, U = Support.NATIVE, Support.KERNEL, Support.UNSUPPORTED
