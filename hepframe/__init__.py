@@ -22,6 +22,7 @@ from hepframe.errors import (
     UnsupportedSyntaxError,
 )
 from hepframe.udf import numba_udf, udf
+from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,9 @@ __all__ = [
     "UnknownFunctionError",
     "UnsupportedOperationError",
     "UnsupportedSyntaxError",
+    "RunGraphs",
+    "SaveGraph",
+    "VariationsFor",
     "__version__",
     "numba_udf",
     "udf",

@@ -14,8 +14,8 @@ from hepframe.errors import AnalysisError, UnknownColumnError, did_you_mean
 from hepframe.execution import Executor
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
-from hepframe.expr.types import SIZE_T
-from hepframe.histograms import parse_histo1d_model
+from hepframe.expr.types import SIZE_T, CType
+from hepframe.histograms import parse_histo_model
 
 T = TypeVar("T")
 
@@ -92,13 +92,13 @@ class RDataFrame:
         _node: g.Node | None = None,
         _analysis: g.Analysis | None = None,
     ):
+        self._engine: Engine = get_engine(engine)
         if _node is not None and _analysis is not None:
             self._node, self._analysis = _node, _analysis
-            self._engine, self._progress = engine, progress
+            self._progress = progress
             return
         if files is None:
             raise AnalysisError("RDataFrame needs a tree name and files, e.g. RDataFrame('Events', 'file.root')")
-        self._engine = get_engine(engine)
         self._progress = progress
         source = RootSource.open(tree, files, step_size)
         root = g.Source(None, source)
@@ -127,6 +127,13 @@ class RDataFrame:
     def _book(self, action: g.Action) -> ResultPtr:
         self._analysis.actions.append(action)
         return ResultPtr(self, action)
+
+    @classmethod
+    def from_source(cls, source, engine: str | Engine = "polars", progress: bool | None = None) -> RDataFrame:
+        """An RDataFrame over any connector source (ROOT files, an in-memory table, a dataset spec)."""
+        root = g.Source(None, source)
+        return cls("", engine=get_engine(engine), progress=progress, _node=root,
+                   _analysis=g.Analysis(root, nodes=[root]))  # fmt: skip
 
     def _run(self) -> None:
         assert isinstance(self._engine, Engine)
@@ -186,48 +193,239 @@ class RDataFrame:
             expr = self._cast(expr, BOOL)
         return self._derive(g.Filter(self._node, expr, text, name or None))
 
-    def Define(self, name: str, expression, columns=None, returns=None) -> RDataFrame:  # noqa: N802
-        """Add a column computed from a C++ ``expression``, or from a Python callable of ``columns``."""
+    def _check_new_name(self, name: str, redefine: bool = False) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise AnalysisError(f"invalid column name {name!r}")
-        if name in self._node.schema() or name == ENTRY_COLUMN:
-            raise AnalysisError(f"column {name!r} already exists; choose another name")
+        exists = name in self._node.schema() or name == ENTRY_COLUMN
+        if exists and not redefine:
+            raise AnalysisError(f"column {name!r} already exists; use Redefine to replace it")
+        if not exists and redefine:
+            raise AnalysisError(f"cannot Redefine {name!r}: no such column{did_you_mean(name, self._node.schema())}")
+
+    def _define(self, name: str, expression, columns, returns, kind: str) -> RDataFrame:
         if callable(expression):
             expr, text = self._udf_call(expression, columns, returns)
         else:
             expr, text = self._compile(expression), expression
-        return self._derive(g.Define(self._node, name, expr, text))
+        return self._derive(g.Define(self._node, name, expr, text, kind))
+
+    def Define(self, name: str, expression, columns=None, returns=None) -> RDataFrame:  # noqa: N802
+        """Add a column computed from a C++ ``expression``, or from a Python callable of ``columns``.
+
+        Examples
+        --------
+        >>> df.Define("ht", "Sum(Jet_pt[Jet_pt > 30])")  # doctest: +SKIP
+
+        """
+        self._check_new_name(name)
+        return self._define(name, expression, columns, returns, "Define")
+
+    def Redefine(self, name: str, expression, columns=None, returns=None) -> RDataFrame:  # noqa: N802
+        """Replace an existing column (a branch or a Define) downstream of this node.
+
+        The expression may use the column's previous value, e.g. ``Redefine("Jet_pt", "Jet_pt * 1.02f")``.
+        """
+        self._check_new_name(name, redefine=True)
+        return self._define(name, expression, columns, returns, "Redefine")
+
+    def Alias(self, alias: str, column: str) -> RDataFrame:  # noqa: N802
+        """Make ``column`` also available as ``alias``."""
+        self._check_new_name(alias)
+        col = self._column(column)
+        return self._derive(g.Define(self._node, alias, col, column, "Alias"))
+
+    def Range(self, begin: int, end: int | None = None, stride: int = 1) -> RDataFrame:  # noqa: N802
+        """Keep entries ``begin`` to ``end`` (exclusive, every ``stride``-th) of those reaching this node.
+
+        ``Range(n)`` keeps the first n. Entries are counted in entry order on every engine, so the
+        result is deterministic. ``end=None`` (or 0, as in ROOT) means "to the end".
+        """
+        if end is None:
+            begin, end = 0, begin
+        if end == 0:
+            end = None
+        if begin < 0 or (end is not None and end < begin) or stride < 1:
+            raise AnalysisError(f"Range({begin}, {end}, {stride}): need 0 <= begin <= end and stride >= 1")
+        return self._derive(g.Range(self._node, int(begin), None if end is None else int(end), int(stride)))
+
+    def Vary(self, column: str, expression: str, variation_tags=None, variation_name: str | None = None,
+             nVariations: int | None = None) -> RDataFrame:  # noqa: N802, N803  # fmt: skip
+        """Book systematic variations of ``column`` (see :func:`VariationsFor`).
+
+        ``expression`` returns one value per variation, e.g. for a float column
+        ``"ROOT::RVecF{pt * 0.98f, pt * 1.02f}"`` with ``variation_tags=["down", "up"]`` and
+        ``variation_name="ptscale"``; for an RVec column, an RVec of RVecs. ``nVariations=n``
+        names the tags ``0..n-1``.
+        """
+        col = self._column(column)
+        if variation_tags is None:
+            if nVariations is None:
+                raise AnalysisError("Vary needs variation_tags (e.g. ['down', 'up']) or nVariations")
+            variation_tags = [str(i) for i in range(nVariations)]
+        tags = [str(t) for t in variation_tags]
+        name = variation_name or column
+        expr = self._compile(expression)
+        want = CType(col.type.scalar, col.type.depth + 1)
+        if expr.type.depth != want.depth:
+            raise AnalysisError(
+                f"Vary({column!r}): the expression must give one value per variation ({want.short}), "
+                f"got {expr.type.short}"
+            )
+        if expr.type != want:
+            expr = self._cast(expr, want)
+        if any(isinstance(n, g.Vary) and n.variation == name for n in self._analysis.nodes):
+            raise AnalysisError(f"a variation named {name!r} already exists")
+        return self._derive(g.Vary(self._node, column, expr, expression, tags, name))
 
     # -- actions -----------------------------------------------------------
+    def _histo(self, model, columns: list[str], weight: str | None, dim: int, profile: bool = False) -> ResultPtr:
+        name, title, axes = parse_histo_model(model, dim)
+        cols = [self._column(c) for c in columns]
+        w = self._column(weight) if weight else None
+        return self._book(g.histogram_action(self._node, name, title, axes, cols, w, profile))
+
     def Histo1D(self, model, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
-        """Book a 1D histogram of ``column`` (filled once per element for RVec columns)."""
+        """Book a 1D histogram of ``column`` (filled once per element for RVec columns).
+
+        ``model`` is ROOT's ``(name, title, nbins, low, high)`` or ``(name, title, nbins, edges)``,
+        or a ``hist.axis``. The result is a ``hist.Hist`` with flow bins and Weight storage.
+        """
         if column is None:
             raise AnalysisError("Histo1D needs a model and a column name")
-        parsed = parse_histo1d_model(model)
-        return self._book(g.Histo1D(self._node, parsed, self._column(column),
-                                    self._column(weight) if weight else None))  # fmt: skip
+        return self._histo(model, [column], weight, 1)
+
+    def Histo2D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book a 2D histogram; model ``(name, title, nx, xlow, xhigh, ny, ylow, yhigh)`` or two hist axes."""
+        return self._histo(model, [x, y], weight, 2)
+
+    def Histo3D(self, model, x: str, y: str, z: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book a 3D histogram (model as for Histo2D, with a third axis)."""
+        return self._histo(model, [x, y, z], weight, 3)
+
+    def HistoND(self, model, columns: list[str], weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book an N-dimensional histogram; model ``(name, title, dim, nbins[], lows[], highs[])`` or axes."""
+        return self._histo(model, list(columns), weight, len(columns))
+
+    def Profile1D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book a profile (mean of ``y`` per bin of ``x``), as a hist with WeightedMean storage."""
+        return self._histo(model, [x, y], weight, 1, profile=True)
+
+    def Profile2D(self, model, x: str, y: str, z: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book a 2D profile (mean of ``z`` per bin of ``x`` and ``y``)."""
+        return self._histo(model, [x, y, z], weight, 2, profile=True)
+
+    def Graph(self, x: str, y: str) -> ResultPtr:  # noqa: N802
+        """Book the (x, y) points of all events, in entry order (a TGraph-like object)."""
+        return self._book(g.ColumnAction(self._node, columns=[self._column(x), self._column(y)], kind="Graph"))
 
     def Count(self) -> ResultPtr[int]:  # noqa: N802
         """Book the number of events passing the filters."""
         return self._book(g.Count(self._node))
 
+    def _column_action(self, kind: str, columns: Iterable[str], **options) -> ResultPtr:
+        cols = [self._column(c) for c in columns]
+        return self._book(g.ColumnAction(self._node, columns=cols, kind=kind, options=options))
+
     def Sum(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the sum of ``column`` (of all elements, for RVec columns)."""
-        return self._book(g.Sum(self._node, self._column(column)))
+        return self._column_action("Sum", [column])
 
     def Mean(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the mean of ``column`` (over all elements, for RVec columns)."""
-        return self._book(g.Mean(self._node, self._column(column)))
+        return self._column_action("Mean", [column])
+
+    def Min(self, column: str) -> ResultPtr[float]:  # noqa: N802
+        """Book the smallest value of ``column`` (over all elements, for RVec columns)."""
+        return self._column_action("Min", [column])
+
+    def Max(self, column: str) -> ResultPtr[float]:  # noqa: N802
+        """Book the largest value of ``column``."""
+        return self._column_action("Max", [column])
+
+    def StdDev(self, column: str) -> ResultPtr[float]:  # noqa: N802
+        """Book the (unbiased) standard deviation of ``column``."""
+        return self._column_action("StdDev", [column])
+
+    def Stats(self, column: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book a TStatistic-like summary (N, sum of weights, mean, RMS, min, max) of ``column``."""
+        return self._column_action("Stats", [column] + ([weight] if weight else []))
+
+    def Take(self, column: str) -> ResultPtr:  # noqa: N802
+        """Book all values of ``column`` as a numpy array (RVec columns: an object array of arrays)."""
+        return self._column_action("Take", [column])
 
     def AsNumpy(self, columns: Iterable[str]) -> ResultPtr[dict]:  # noqa: N802
         """Book the values of ``columns`` as numpy arrays (RVec columns: object arrays of arrays, as ROOT)."""
         if isinstance(columns, str):
             columns = [columns]
-        return self._book(g.AsNumpy(self._node, [self._column(c) for c in columns]))
+        return self._column_action("AsNumpy", columns)
+
+    def AsArrow(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
+        """Book the values of ``columns`` as a ``pyarrow.Table`` (RVec columns as list columns)."""
+        return self._column_action("AsArrow", [columns] if isinstance(columns, str) else columns)
+
+    def AsAwkward(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
+        """Book the values of ``columns`` as an awkward array of records."""
+        return self._column_action("AsAwkward", [columns] if isinstance(columns, str) else columns)
+
+    def Reduce(self, function, column: str, init=None) -> ResultPtr:  # noqa: N802
+        """Book a reduction of ``column`` with a numpy ufunc, e.g. ``Reduce(np.maximum, "MET_pt")``.
+
+        The ufunc reduces each batch (vectorized) and combines the partial results.
+        """
+        if not hasattr(function, "reduce"):
+            raise AnalysisError("Reduce needs a numpy ufunc such as np.add or np.maximum; use Aggregate otherwise")
+        return self._column_action("Reduce", [column], batch=lambda v: function.reduce(_flat_values(v)),
+                                   merge=function, init=init)  # fmt: skip
+
+    def Aggregate(self, aggregator, merger, column: str, init=None) -> ResultPtr:  # noqa: N802
+        """Book ``aggregator(acc, values_of_batch) -> acc``, with ``merger(acc1, acc2)`` for partials.
+
+        ``aggregator`` receives the batch's values as a numpy array (all elements for RVec columns).
+        """
+        return self._column_action("Reduce", [column], batch=lambda v: aggregator(init, _flat_values(v)),
+                                   merge=merger, init=init)  # fmt: skip
 
     def Report(self) -> ResultPtr:  # noqa: N802
         """Book the cut-flow of named filters (all of them on the root, else those upstream)."""
         return self._book(g.Report(self._node))
+
+    def Snapshot(self, tree: str, path: str | os.PathLike, columns: Iterable[str] | None = None,
+                 lazy: bool = False):  # noqa: N802  # fmt: skip
+        """Write ``columns`` of the events reaching this node to ROOT, Parquet or Arrow IPC, atomically.
+
+        The format follows the extension (``.root``, ``.parquet``, ``.arrow``/``.feather``). The file
+        appears only when complete. Returns a new RDataFrame over the written file (or a lazy
+        handle to it with ``lazy=True``).
+        """
+        from hepframe.snapshot import snapshot_writer
+
+        names = self._snapshot_columns(columns)
+        cols = [self._column(c) for c in names]
+        writer = snapshot_writer(tree, path, cols)
+        handle = self._book(g.ColumnAction(self._node, columns=cols, kind="Snapshot", options={"writer": writer}))
+        return handle if lazy else handle.GetValue()
+
+    def _snapshot_columns(self, columns) -> list[str]:
+        if columns is None:
+            return sorted(self._node.schema())
+        if isinstance(columns, str):
+            import fnmatch
+
+            return sorted(c for c in self._node.schema() if fnmatch.fnmatch(c, columns) or c == columns)
+        return list(columns)
+
+    def Cache(self, columns: Iterable[str] | None = None) -> RDataFrame:  # noqa: N802
+        """Run the event loop once and keep ``columns`` (default: all) of the selected events in memory.
+
+        Returns a new RDataFrame over the cached table: later analyses do not read the files again.
+        """
+        from hepframe.connectors.memory import TableSource
+
+        names = self._snapshot_columns(columns)
+        table = self.AsArrow(names).GetValue()
+        source = TableSource(self._analysis.root.source.tree, table, {n: self._node.schema()[n] for n in names})
+        return RDataFrame.from_source(source, engine=self._engine, progress=self._progress)
 
     # -- introspection -----------------------------------------------------
     def GetColumnNames(self) -> list[str]:  # noqa: N802
@@ -236,6 +434,37 @@ class RDataFrame:
     def GetColumnType(self, name: str) -> str:  # noqa: N802
         return str(self._column(name).type)
 
+    def GetDefinedColumnNames(self) -> list[str]:  # noqa: N802
+        return sorted(name for name, d in self._node.defines_in_scope().items() if d.kind in ("Define", "Alias"))
+
+    def GetFilterNames(self) -> list[str]:  # noqa: N802
+        """Names of the filters upstream of this node, in order (unnamed ones as their expression)."""
+        return [n.name or n.text for n in reversed(self._node.ancestors()) if isinstance(n, g.Filter)]
+
+    def Describe(self) -> str:  # noqa: N802
+        """A summary of the dataset and the columns visible here (name, C++ type, origin)."""
+        source = self._analysis.root.source
+        defined = self._node.defines_in_scope()
+        lines = [f"Dataset: tree {source.tree!r}, {len(source.files)} file(s), {source.num_entries:,} entries",
+                 f"Engine: {self._engine.name}", "", f"{'Column':<32} {'Type':<36} Origin"]  # fmt: skip
+        for name, t in sorted(self._node.schema().items()):
+            origin = defined[name].kind if name in defined else "Dataset"
+            lines.append(f"{name:<32} {str(t):<36} {origin}")
+        return "\n".join(lines)
+
+    def Display(self, columns: Iterable[str] | str = "", nRows: int = 5) -> ResultPtr:  # noqa: N802, N803
+        """Book a table of the first ``nRows`` events (``.Print()`` or ``str()`` it)."""
+        names = self._snapshot_columns(columns or None) if not isinstance(columns, str) or columns else []
+        if not names:
+            names = sorted(self._node.schema())[:8]
+        return self.Range(nRows)._column_action("AsNumpy", names, display=True)
+
+    def explain(self) -> str:
+        """The compiled engine plan for every expression upstream of this node."""
+        from hepframe.explain import explain
+
+        return explain(self)
+
     @property
     def passes(self) -> int:
         """Number of event loops run on this graph so far."""
@@ -243,3 +472,9 @@ class RDataFrame:
 
     def __repr__(self) -> str:
         return f"<hepframe.RDataFrame {type(self._node).__name__} on {self._analysis.root.source.tree!r}>"
+
+
+def _flat_values(value):
+    from hepframe.actions import flatten
+
+    return flatten(value)

@@ -112,6 +112,62 @@ def parse_histo1d_model(model) -> Histo1DModel:
     return Histo1DModel(name, title, Axis1D(int(nbins), given[0], given[-1], given, name, title))
 
 
+def _axis_from_hist(model) -> Axis1D:
+    import hist
+
+    edges = np.asarray(model.edges, dtype=np.float64)
+    name = getattr(model, "name", "") or ""
+    title = getattr(model, "label", "") or name
+    if isinstance(model, hist.axis.Regular) and not getattr(model.transform, "forward", None):
+        return Axis1D(len(edges) - 1, float(edges[0]), float(edges[-1]), None, name, title)
+    return Axis1D(len(edges) - 1, float(edges[0]), float(edges[-1]), tuple(map(float, edges)), name, title)
+
+
+def _is_hist_axis(obj) -> bool:
+    return type(obj).__module__.startswith(("hist", "boost_histogram")) and hasattr(obj, "edges")
+
+
+def parse_histo_model(model, dim: int) -> tuple[str, str, list[Axis1D]]:
+    """``(name, title, [axes])`` from a ROOT-style model tuple of any dimension, or hist axes.
+
+    Tuples follow ROOT's TH1D/TH2D/TH3DModel constructors: after name and title, each axis is
+    ``nbins, low, high`` or ``nbins, edges``. HistoND takes ``(name, title, dim, nbins, lows,
+    highs)`` with lists. A sequence of ``dim`` hist axes also works.
+    """
+    if dim == 1 and not isinstance(model, (list, tuple)) or _is_hist_axis(model):
+        m = parse_histo1d_model(model)
+        return m.name, m.title, [m.axis]
+    if isinstance(model, (list, tuple)) and model and all(_is_hist_axis(a) for a in model):
+        if len(model) != dim:
+            raise AnalysisError(f"a {dim}D histogram needs {dim} axes, got {len(model)}")
+        axes = [_axis_from_hist(a) for a in model]
+        return axes[0].name or "h", "", axes
+    if not isinstance(model, (list, tuple)) or len(model) < 3:
+        raise AnalysisError(f"histogram model must be a ROOT-style tuple (name, title, ...) or hist axes; got {model!r}")
+    name, title, rest = str(model[0]), str(model[1]), list(model[2:])
+    if len(rest) == 4 and isinstance(rest[0], (int, np.integer)) and isinstance(rest[1], (list, tuple, np.ndarray)):
+        # THnDModel: (dim, nbins[], xmin[], xmax[])
+        n, nbins, lows, highs = rest
+        if n != dim or not len(nbins) == len(lows) == len(highs) == dim:
+            raise AnalysisError(f"histogram {name!r}: THnD-style model needs {dim} bins, lows and highs")
+        rest = [x for triple in zip(nbins, lows, highs, strict=True) for x in triple]
+    axes = []
+    for k in range(dim):
+        if not rest:
+            raise AnalysisError(f"histogram {name!r}: the model has fewer than {dim} axes")
+        nbins = rest.pop(0)
+        if isinstance(rest[0] if rest else None, (list, tuple, np.ndarray)):
+            spec: tuple = (name, title, nbins, rest.pop(0))
+        else:
+            if len(rest) < 2:
+                raise AnalysisError(f"histogram {name!r}: axis {k} needs nbins, low, high")
+            spec = (name, title, nbins, rest.pop(0), rest.pop(0))
+        axes.append(parse_histo1d_model(spec).axis)
+    if rest:
+        raise AnalysisError(f"histogram {name!r}: unexpected extra model values {rest!r} for a {dim}D histogram")
+    return name, title, axes
+
+
 class Histo1DAccumulator:
     """Sums of weights and squared weights per ROOT bin; partial accumulators merge by addition."""
 

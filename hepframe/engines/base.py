@@ -99,6 +99,10 @@ class Engine(ABC):
         """Keep the events where ``expr`` is true; returns (filtered frame, number passing)."""
 
     @abstractmethod
+    def take_rows(self, frame: Any, mask: Any) -> Any:
+        """The events where the numpy boolean ``mask`` is true."""
+
+    @abstractmethod
     def evaluate(self, frame: Any, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
         """Evaluate expressions to numpy values (for filling results); undefined values raise."""
 

@@ -379,6 +379,9 @@ class PolarsEngine(Engine):
         out = frame.filter(mask)
         return out, out.height
 
+    def take_rows(self, frame: pl.DataFrame, mask: np.ndarray) -> pl.DataFrame:
+        return frame.filter(pl.Series(np.asarray(mask, dtype=np.bool_)))
+
     def evaluate(self, frame: pl.DataFrame, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
         if frame.height == 0:
             return [from_arrow(pa.array([], type=pl.Series([], dtype=polars_dtype(e.type)).to_arrow().type))

@@ -348,6 +348,7 @@ _VECOPS_CALLS: dict[str, Callable[[ir.Call, list[Data], Context], tuple[Data, np
     "Enumerate": lambda node, d, ctx: vecops.enumerate_(_jag(d[0])),
     "Range": lambda node, d, ctx: vecops.range_(d[0], d[1] if len(d) > 1 else None, ctx.n),
     "Arange": lambda node, d, ctx: vecops.arange(d[0], d[1], d[2], ctx.n, node.type.scalar.dtype),
+    "RVecOf": lambda node, d, ctx: vecops.rvec_of(d, ctx.n, node.type.scalar.dtype),
     "RVec": lambda node, d, ctx: vecops.filled(d[0], d[1], ctx.n, node.type.scalar.dtype),
 }
 

@@ -86,6 +86,9 @@ class ReferenceEngine(Engine):
         mask = np.asarray(value.data, dtype=np.bool_)
         return frame.take(mask), int(mask.sum())
 
+    def take_rows(self, frame: ReferenceFrame, mask: np.ndarray) -> ReferenceFrame:
+        return frame.take(np.asarray(mask, dtype=np.bool_))
+
     def evaluate(self, frame: ReferenceFrame, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
         out = []
         for expr, text in exprs:

@@ -207,6 +207,22 @@ def filled(n: Data, value: Data, events: int, dtype: np.dtype) -> Result:
     return Jagged(counts, values), None
 
 
+def rvec_of(items: list[Data], events: int, dtype: np.dtype) -> Result:
+    """``RVec<T>{a, b, ...}`` per event: scalars become one RVec; RVecs become an RVec of RVecs."""
+    k = len(items)
+    if not any(isinstance(x, Jagged) for x in items):
+        values = np.stack([_per_event(x, events) for x in items], axis=1).ravel().astype(dtype)
+        return Jagged(np.full(events, k, dtype=np.int64), values), None
+    lists = [x for x in items if isinstance(x, Jagged)]
+    assert len(lists) == k
+    inner_counts = np.stack([x.counts for x in lists], axis=1).ravel()
+    inner = Jagged(inner_counts, np.empty(int(inner_counts.sum()), dtype=dtype))
+    for j, x in enumerate(lists):
+        slot = event_ids(x) * k + j  # inner list index of each element of x
+        inner.values[inner.offsets[slot] + local_index(x)] = _flat(x)
+    return Jagged(np.full(events, k, dtype=np.int64), inner), None
+
+
 def combinations(v: Jagged, k: Data) -> Result:
     """``Combinations(v, k)``: RVec<RVec<size_t>> of k index lists, lexicographic; undefined if k > size."""
     ks = np.unique(np.asarray(k))  # k is a per-event scalar (normally a constant)

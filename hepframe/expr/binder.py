@@ -215,6 +215,8 @@ class Binder:
     def bind_Call(self, node: S.Call) -> ir.Expr:
         if node.callee == "RVec":
             return self.bind_rvec_constructor(node)
+        if node.callee == "RVecOf":
+            return self.bind_rvec_list(node)
         if node.callee in CONSTANTS and not node.args:
             return ir.Literal(DOUBLE, CONSTANTS[node.callee])
         fn = lookup(node.callee)
@@ -262,6 +264,20 @@ class Binder:
         size = self.cast(args[0], SIZE_T) if args else ir.Literal(SIZE_T, 0)
         fill = self.cast(args[1], element) if len(args) > 1 else ir.Literal(element, convert_literal(0, element.scalar))
         return ir.Call(target, "RVec", (size, fill))
+
+    def bind_rvec_list(self, node: S.Call) -> ir.Expr:
+        """``ROOT::RVecF{a, b, c}``: an RVec of scalars, or an RVec of RVecs (e.g. for Vary)."""
+        assert node.template is not None
+        element = CType(TYPE_NAMES[node.template])
+        args = [self.bind(a) for a in node.args]
+        if not args:
+            return ir.Call(CType(element.scalar, 1), "RVec", (ir.Literal(SIZE_T, 0), ir.Literal(element, 0)))
+        depths = {a.type.depth for a in args}
+        if len(depths) != 1 or depths.pop() > 1 or any(not a.type.scalar.is_arithmetic for a in args):
+            raise self.type_error("the items of an RVec{...} list must all be scalars or all be RVecs", node)
+        depth = args[0].type.depth
+        cast = tuple(self.cast(a, CType(element.scalar, depth)) for a in args)
+        return ir.Call(CType(element.scalar, depth + 1), "RVecOf", cast)
 
     def bind_udf_call(self, udf, node: S.Call) -> ir.Expr:
         args = [self.bind(a) for a in node.args]

@@ -349,6 +349,7 @@ _VECOPS: list[tuple[str, str, tuple[int, int], Typing, str]] = [
     ("Range", "construction", (1, 2), _range, "Range(n) = 0..n-1, Range(b, e) = b..e-1"),
     ("Arange", "construction", (3, 3), _arange, "start, start+step, ... below end (numpy-like)"),
     ("RVec", "construction", (2, 2), _raise_constructor, "ROOT::RVec<T>(n, value): n copies of value"),
+    ("RVecOf", "construction", (1, 64), _raise_constructor, "ROOT::RVec<T>{a, b, ...}: an RVec of the listed values"),
     ("DeltaR2", "kinematics", (4, 5), _delta_r2, "squared distance in the eta-phi plane"),
     ("InvariantMasses", "kinematics", (8, 8), _invariant_masses,
      "pairwise invariant masses of (pt, eta, phi, mass) x 2"),

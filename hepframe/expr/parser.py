@@ -371,6 +371,17 @@ class Parser:
         if name in _RVEC_TEMPLATES or name.split("::")[-1] in _RVEC_TYPEDEFS:
             self.advance()
             element = _RVEC_TYPEDEFS.get(name.split("::")[-1]) or self.template_argument()
+            if self.at("{"):  # braced list: ROOT::RVecF{a, b, c}
+                self.advance()
+                items: list[S.Node] = []
+                while not self.at("}"):
+                    items.append(self.expression(0))
+                    if self.at(","):
+                        self.advance()
+                    elif not self.at("}"):
+                        raise self.error(f"expected ',' or '}}' in the {name}{{...}} list")
+                self.advance()
+                return S.Call(tok.pos, "RVecOf", tuple(items), template=element)
             self.expect("(", f" to construct {name}")
             return S.Call(tok.pos, "RVec", self.arguments(), template=element)
         if name in _TYPE_PREFIXES:

@@ -1,0 +1,411 @@
+"""Accumulators for every action: partial results per batch that merge exactly, and result types.
+
+An accumulator receives, for each batch, the values of its action's expressions on the events
+that reached the action (numpy arrays, or ``Jagged`` for RVec columns) and keeps a partial
+result; ``result()`` turns it into what ``GetValue()`` returns. Histograms reproduce ROOT's
+binning (see :mod:`hepframe.histograms`); moments combine across batches with the parallel
+(Chan et al.) formulas, so results do not depend on the batch size beyond rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hepframe.engines.values import Jagged, Value
+from hepframe.errors import EventError
+from hepframe.histograms import Axis1D, Histo1DAccumulator, Histo1DModel
+
+
+def flatten(value: Value) -> np.ndarray:
+    """All elements (RVec columns) or values (scalar columns) of one batch."""
+    data = value.data
+    return data.values if isinstance(data, Jagged) else np.asarray(data)
+
+
+def broadcast_fill(values: list[Value], entries: np.ndarray, what: str) -> list[np.ndarray]:
+    """Flatten fill arguments ROOT-style: RVecs element by element (equal sizes), scalars repeated."""
+    counts = None
+    for v in values:
+        if isinstance(v.data, Jagged):
+            if counts is None:
+                counts = v.data.counts
+            elif not np.array_equal(counts, v.data.counts):
+                bad = np.nonzero(counts != v.data.counts)[0][0]
+                raise EventError(f"{what}: RVec arguments of different sizes in entry {int(entries[bad])}")
+    out = []
+    for v in values:
+        if counts is None or isinstance(v.data, Jagged):
+            out.append(flatten(v))
+        else:
+            out.append(np.repeat(np.asarray(v.data), counts))
+    return out
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class CutFlowEntry:
+    name: str
+    passed: int
+    all: int
+
+    @property
+    def efficiency(self) -> float:
+        return 100.0 * self.passed / self.all if self.all else 0.0
+
+    # ROOT's TCutInfo spelling
+    def GetName(self) -> str:  # noqa: N802
+        return self.name
+
+    def GetPass(self) -> int:  # noqa: N802
+        return self.passed
+
+    def GetAll(self) -> int:  # noqa: N802
+        return self.all
+
+    def GetEff(self) -> float:  # noqa: N802
+        return self.efficiency
+
+
+@dataclass
+class CutFlowReport:
+    """``Report()`` result: named filters in graph order with pass/all counts."""
+
+    entries: list[CutFlowEntry] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, name: str) -> CutFlowEntry:
+        for e in self.entries:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    def Print(self) -> None:  # noqa: N802 - ROOT spelling
+        print(self)
+
+    def __str__(self) -> str:
+        lines = []
+        first_all = self.entries[0].all if self.entries else 0
+        width = max((len(e.name) for e in self.entries), default=0)
+        for e in self.entries:
+            cumulative = 100.0 * e.passed / first_all if first_all else 0.0
+            lines.append(
+                f"{e.name:<{width}}: pass={e.passed:<10} all={e.all:<10} -- eff={e.efficiency:.2f} % "
+                f"cumulative eff={cumulative:.2f} %"
+            )
+        return "\n".join(lines)
+
+
+@dataclass
+class Statistic:
+    """``Stats()`` result, with ROOT's ``TStatistic`` accessors."""
+
+    n: int = 0
+    w: float = 0.0
+    w2: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0  # weighted sum of squared deviations from the mean
+    min: float = float("inf")
+    max: float = float("-inf")
+
+    def merge(self, other: Statistic) -> None:
+        if other.w == 0:
+            self.n += other.n
+            return
+        if self.w == 0:
+            self.__dict__.update(other.__dict__)
+            return
+        w = self.w + other.w
+        delta = other.mean - self.mean
+        self.m2 += other.m2 + delta * delta * self.w * other.w / w
+        self.mean += delta * other.w / w
+        self.n += other.n
+        self.w = w
+        self.w2 += other.w2
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
+    @classmethod
+    def of(cls, x: np.ndarray, w: np.ndarray | None = None) -> Statistic:
+        x = np.asarray(x, dtype=np.float64)
+        if len(x) == 0:
+            return cls()
+        w = np.ones_like(x) if w is None else np.asarray(w, dtype=np.float64)
+        sw = float(w.sum())
+        mean = float((w * x).sum() / sw) if sw else 0.0
+        return cls(len(x), sw, float((w * w).sum()), mean, float((w * (x - mean) ** 2).sum()), float(x.min()),
+                   float(x.max()))  # fmt: skip
+
+    def GetN(self) -> int:  # noqa: N802
+        return self.n
+
+    def GetW(self) -> float:  # noqa: N802
+        return self.w
+
+    def GetW2(self) -> float:  # noqa: N802
+        return self.w2
+
+    def GetMean(self) -> float:  # noqa: N802
+        return self.mean if self.w > 0 else 0.0
+
+    def GetVar(self) -> float:  # noqa: N802
+        if self.w <= 0:
+            return -1.0
+        return (self.m2 / self.w) * (self.n / (self.n - 1.0)) if self.n > 1 else 0.0
+
+    def GetRMS(self) -> float:  # noqa: N802
+        var = self.GetVar()
+        return float(np.sqrt(var)) if var > 0 else -1.0
+
+    def GetNeff(self) -> float:  # noqa: N802
+        return self.w * self.w / self.w2 if self.w2 else 0.0
+
+    def GetMeanErr(self) -> float:  # noqa: N802
+        return float(np.sqrt(self.GetVar() / self.GetNeff())) if self.w > 0 else 0.0
+
+    def GetMin(self) -> float:  # noqa: N802
+        return self.min
+
+    def GetMax(self) -> float:  # noqa: N802
+        return self.max
+
+
+@dataclass
+class Graph:
+    """``Graph(x, y)`` result: the points in event order, with TGraph's accessors."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def GetN(self) -> int:  # noqa: N802
+        return len(self.x)
+
+    def GetX(self) -> np.ndarray:  # noqa: N802
+        return self.x
+
+    def GetY(self) -> np.ndarray:  # noqa: N802
+        return self.y
+
+
+@dataclass
+class DisplayTable:
+    """``Display()`` result: the first rows as a text table."""
+
+    columns: dict[str, np.ndarray]
+
+    def __str__(self) -> str:
+        names = list(self.columns)
+
+        def fmt(v) -> str:
+            if isinstance(v, np.ndarray):
+                inner = ", ".join(f"{x:.6g}" if isinstance(x, float | np.floating) else str(x) for x in v[:6])
+                return "{" + inner + (", ..." if len(v) > 6 else "") + "}"
+            return f"{v:.6g}" if isinstance(v, float | np.floating) else str(v)
+
+        rows = [[fmt(v) for v in vals] for vals in zip(*self.columns.values(), strict=True)]
+        widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+        line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        out = [line, "| " + " | ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)) + " |", line]
+        out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+        return "\n".join([*out, line])
+
+    def Print(self) -> None:  # noqa: N802
+        print(self)
+
+    def AsString(self) -> str:  # noqa: N802
+        return str(self)
+
+
+# -- accumulators -------------------------------------------------------------------------
+
+
+class Accumulator:
+    def update(self, values: list[Value], entries: np.ndarray, n_rows: int) -> None:
+        raise NotImplementedError
+
+    def result(self) -> Any:
+        raise NotImplementedError
+
+
+class CountAcc(Accumulator):
+    def __init__(self) -> None:
+        self.n = 0
+
+    def update(self, values, entries, n_rows):
+        self.n += n_rows
+
+    def result(self) -> int:
+        return self.n
+
+
+class SumAcc(Accumulator):
+    """Double-precision sum; batches combine with Kahan compensation (as ROOT's SumHelper)."""
+
+    def __init__(self, mean: bool = False) -> None:
+        self.total, self.compensation, self.n, self.mean = 0.0, 0.0, 0, mean
+
+    def update(self, values, entries, n_rows):
+        x = flatten(values[0])
+        y = float(np.sum(x, dtype=np.float64)) - self.compensation
+        t = self.total + y
+        self.compensation = (t - self.total) - y
+        self.total = t
+        self.n += len(x)
+
+    def result(self) -> float:
+        if self.mean:
+            return self.total / self.n if self.n else 0.0
+        return self.total
+
+
+class ExtremeAcc(Accumulator):
+    def __init__(self, want_max: bool) -> None:
+        self.want_max = want_max
+        self.value = float("-inf") if want_max else float("inf")
+
+    def update(self, values, entries, n_rows):
+        x = flatten(values[0])
+        if len(x):
+            v = float(np.nanmax(x) if self.want_max else np.nanmin(x))
+            self.value = max(self.value, v) if self.want_max else min(self.value, v)
+
+    def result(self) -> float:
+        return self.value
+
+
+class StatsAcc(Accumulator):
+    def __init__(self, kind: str, weighted: bool = False) -> None:
+        self.kind, self.weighted, self.stat = kind, weighted, Statistic()
+
+    def update(self, values, entries, n_rows):
+        if self.weighted:
+            x, w = broadcast_fill(values, entries, "Stats")
+        else:
+            x, w = flatten(values[0]), None
+        self.stat.merge(Statistic.of(x, w))
+
+    def result(self) -> Any:
+        if self.kind == "StdDev":  # RDataFrame's StdDev: unbiased, unweighted
+            return float(np.sqrt(self.stat.m2 / (self.stat.n - 1))) if self.stat.n > 1 else 0.0
+        return self.stat
+
+
+class HistoAcc(Accumulator):
+    """N-dimensional histogram; 1D goes through the compiled fill of Histo1DAccumulator."""
+
+    def __init__(self, name: str, title: str, axes: list[Axis1D], weighted: bool) -> None:
+        self.name, self.title, self.axes, self.weighted = name, title, axes, weighted
+        self.one_d = Histo1DAccumulator(Histo1DModel(name, title, axes[0])) if len(axes) == 1 else None
+        shape = tuple(a.nbins + 2 for a in axes)
+        self.sumw = np.zeros(shape)
+        self.sumw2 = np.zeros(shape)
+        self.entries = 0
+
+    def update(self, values, entries, n_rows):
+        columns = broadcast_fill(values, entries, f"Histogram {self.name!r}")
+        weights = columns.pop() if self.weighted else None
+        if self.one_d is not None:
+            self.one_d.fill(columns[0], weights)
+            return
+        index = np.ravel_multi_index(tuple(a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)),
+                                     self.sumw.shape)  # fmt: skip
+        size = self.sumw.size
+        if weights is None:
+            counts = np.bincount(index, minlength=size).astype(np.float64)
+            self.sumw += counts.reshape(self.sumw.shape)
+            self.sumw2 += counts.reshape(self.sumw.shape)
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            self.sumw += np.bincount(index, weights=w, minlength=size).reshape(self.sumw.shape)
+            self.sumw2 += np.bincount(index, weights=w * w, minlength=size).reshape(self.sumw.shape)
+        self.entries += len(index)
+
+    def result(self):
+        import hist
+
+        if self.one_d is not None:
+            return self.one_d.result()
+        h = hist.Hist(*(a.to_hist_axis() for a in self.axes), storage=hist.storage.Weight(), name=self.name,
+                      label=self.title or self.name)  # fmt: skip
+        view = h.view(flow=True)
+        view["value"] = self.sumw
+        view["variance"] = self.sumw2
+        h.metadata = {"entries": self.entries, "title": self.title}
+        return h
+
+
+class ProfileAcc(Accumulator):
+    """TProfile / TProfile2D: per bin sum of w, w*y, w*y^2 and w^2 (hist WeightedMean storage)."""
+
+    def __init__(self, name: str, title: str, axes: list[Axis1D], weighted: bool) -> None:
+        self.name, self.title, self.axes, self.weighted = name, title, axes, weighted
+        shape = tuple(a.nbins + 2 for a in axes)
+        self.sw, self.swy, self.swy2, self.sw2 = (np.zeros(shape) for _ in range(4))
+
+    def update(self, values, entries, n_rows):
+        columns = broadcast_fill(values, entries, f"Profile {self.name!r}")
+        w = np.asarray(columns.pop(), dtype=np.float64) if self.weighted else None
+        y = np.asarray(columns.pop(), dtype=np.float64)
+        if w is None:
+            w = np.ones_like(y)
+        index = np.ravel_multi_index(tuple(a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)),
+                                     self.sw.shape)  # fmt: skip
+        size, shape = self.sw.size, self.sw.shape
+        self.sw += np.bincount(index, weights=w, minlength=size).reshape(shape)
+        self.swy += np.bincount(index, weights=w * y, minlength=size).reshape(shape)
+        self.swy2 += np.bincount(index, weights=w * y * y, minlength=size).reshape(shape)
+        self.sw2 += np.bincount(index, weights=w * w, minlength=size).reshape(shape)
+
+    def result(self):
+        import hist
+
+        h = hist.Hist(*(a.to_hist_axis() for a in self.axes), storage=hist.storage.WeightedMean(), name=self.name,
+                      label=self.title or self.name)  # fmt: skip
+        view = h.view(flow=True)
+        with np.errstate(all="ignore"):
+            mean = np.where(self.sw > 0, self.swy / np.where(self.sw > 0, self.sw, 1), 0.0)
+        view["sum_of_weights"] = self.sw
+        view["sum_of_weights_squared"] = self.sw2
+        view["value"] = mean
+        view["_sum_of_weighted_deltas_squared"] = self.swy2 - mean * self.swy
+        return h
+
+
+class CollectAcc(Accumulator):
+    """Keep the values (AsNumpy, Take, Graph, AsArrow, AsAwkward)."""
+
+    def __init__(self, names: list[str], finish: Callable[[dict[str, list[Value]]], Any]) -> None:
+        self.parts: dict[str, list[Value]] = {n: [] for n in names}
+        self.finish = finish
+
+    def update(self, values, entries, n_rows):
+        for name, v in zip(self.parts, values, strict=True):
+            self.parts[name].append(v)
+
+    def result(self) -> Any:
+        return self.finish(self.parts)
+
+
+class ReduceAcc(Accumulator):
+    """``Reduce(ufunc, col)`` and ``Aggregate(aggregator, merger, col, init)``."""
+
+    def __init__(self, batch_fn: Callable[[Any], Any], merge: Callable[[Any, Any], Any], init: Any):
+        self.batch_fn, self.merge, self.value, self.started = batch_fn, merge, init, False
+
+    def update(self, values, entries, n_rows):
+        partial = self.batch_fn(values[0])
+        self.value = partial if not self.started and self.value is None else self.merge(self.value, partial)
+        self.started = True
+
+    def result(self) -> Any:
+        return self.value

@@ -1,0 +1,29 @@
+"""``df.explain()``: how each expression upstream of a node runs on the engine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hepframe.engines.base import Support
+
+if TYPE_CHECKING:
+    from hepframe.dataframe import RDataFrame
+
+
+def explain(df: RDataFrame) -> str:
+    engine = df._engine
+    lines = [f"engine: {engine.name}"]
+    compiler = getattr(engine, "compiler", None)
+    for node in reversed(df._node.ancestors()):
+        lines.append(f"- {node.label}")
+        expr = getattr(node, "expr", None)
+        if expr is None:
+            continue
+        kernels = sorted({n.op_key for n in expr.walk() if engine.support(n) is Support.KERNEL})
+        if kernels:
+            lines.append(f"    kernels: {', '.join(kernels)}")
+        if compiler is not None:
+            lines.append(f"    plan: {compiler.compile(expr)}")
+        else:
+            lines.append("    plan: numpy reference evaluator")
+    return "\n".join(lines)

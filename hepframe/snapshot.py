@@ -1,0 +1,123 @@
+"""Snapshot: stream the selected events' columns to ROOT, Parquet or Arrow IPC, atomically.
+
+The writer is an accumulator: it writes each batch as the event loop produces it (memory does
+not grow with the output), into a hidden temporary file next to the target, which is renamed
+into place only when the loop completes. A failed or killed job leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hepframe.actions import Accumulator
+from hepframe.engines.values import Value, to_arrow
+from hepframe.errors import AnalysisError
+from hepframe.expr import ir
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.unlink(path)
+
+
+class SnapshotWriter(Accumulator):
+    def __init__(self, tree: str, path: Path, columns: list[ir.Column], fmt: str):
+        self.tree, self.path, self.columns, self.fmt = tree, path, columns, fmt
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        self._cleanup = weakref.finalize(self, _remove, self.tmp)  # no stray temporaries on failure
+        self.writer: Any = None
+        self.entries = 0
+
+    def _table(self, values: list[Value]) -> pa.Table:
+        n = len(values[0].data) if values and hasattr(values[0].data, "__len__") else 0
+        return pa.table({c.name: to_arrow(v, n) for c, v in zip(self.columns, values, strict=True)})
+
+    def update(self, values, entries, n_rows):
+        table = self._table(values)
+        self.entries += table.num_rows
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.tmp, table.schema)
+            self.writer.write_table(table)
+        elif self.fmt == "arrow":
+            if self.writer is None:
+                self.writer = pa.ipc.new_file(self.tmp, table.schema)
+            self.writer.write_table(table)
+        else:
+            self._write_root(table)
+
+    def _write_root(self, table: pa.Table) -> None:
+        import awkward as ak
+        import uproot
+
+        arrays: dict[str, Any] = {}
+        for name in table.column_names:
+            array = ak.from_arrow(table.column(name))
+            arrays[name] = ak.to_numpy(array) if array.ndim == 1 else array
+        if self.writer is None:
+            self.writer = uproot.recreate(self.tmp)
+            types = {k: (v.dtype if not isinstance(v, ak.Array) else f"var * {ak.type(v).content.content}")
+                     for k, v in arrays.items()}  # fmt: skip
+            self.writer.mktree(self.tree, types, counter_name=lambda counted: f"n{counted}")
+        if table.num_rows:
+            self.writer[self.tree].extend(arrays)
+
+    def result(self):
+        import hepframe
+
+        if self.writer is None:  # no batch at all: write an empty file of the right schema
+            self.update([_empty(c) for c in self.columns], None, 0)
+        self.writer.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)
+        os.replace(self.tmp, self.path)
+        self._cleanup.detach()
+        if self.fmt == "root":
+            return hepframe.RDataFrame(self.tree, str(self.path))
+        from hepframe.connectors.memory import TableSource
+
+        table = _read_table(self.path, self.fmt)
+        return hepframe.RDataFrame.from_source(TableSource(self.tree, table, {c.name: c.type for c in self.columns}))
+
+
+def _read_table(path: Path, fmt: str) -> pa.Table:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _empty(column: ir.Column) -> Value:
+    import numpy as np
+
+    from hepframe.engines.values import Jagged
+
+    dtype = column.type.scalar.dtype
+    if column.type.is_rvec:
+        return Value(Jagged(np.zeros(0, np.int64), np.zeros(0, dtype)))
+    return Value(np.zeros(0, dtype))
+
+
+def snapshot_writer(tree: str, path: str | os.PathLike, columns: list[ir.Column]):
+    target = Path(path)
+    suffix = target.suffix.lower()
+    fmt = {".root": "root", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow",
+           ".ipc": "arrow"}.get(suffix)  # fmt: skip
+    if fmt is None:
+        raise AnalysisError(f"Snapshot: unknown format {suffix!r}; use .root, .parquet or .arrow")
+    if fmt == "root" and any(c.type.depth > 1 for c in columns):
+        raise AnalysisError("Snapshot to ROOT cannot write RVec<RVec<T>> columns yet; use Parquet or Arrow")
+    return lambda: SnapshotWriter(tree, target, columns, fmt)

@@ -1,0 +1,126 @@
+"""Systematic variations (``VariationsFor``), several graphs in one pass (``RunGraphs``), ``SaveGraph``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from hepframe import graph as g
+from hepframe.dataframe import RDataFrame, ResultPtr
+from hepframe.errors import AnalysisError
+from hepframe.execution import Executor, run_graphs
+from hepframe.expr.ir import free_columns
+
+
+def _names_used(action: g.Action) -> set[str]:
+    """Column names the action depends on, through Defines and upstream Filters."""
+    names: set[str] = set()
+    stack = [c for e in action.expressions() for c in free_columns(e)]
+    for node in action.node.ancestors():
+        if isinstance(node, (g.Filter, g.Define)):
+            stack.extend(free_columns(node.expr))
+    defines = {n.name: n for n in action.node.ancestors() if isinstance(n, g.Define)}
+    while stack:
+        name = stack.pop()
+        if name in names:
+            continue
+        names.add(name)
+        if name in defines:
+            stack.extend(free_columns(defines[name].expr))
+    return names
+
+
+class VariationsMap:
+    """``VariationsFor(result)``: ``{"nominal": value, "<variation>:<tag>": value, ...}``, lazily."""
+
+    def __init__(self, frame: RDataFrame, actions: dict[str, g.Action]):
+        self._frame = frame
+        self._actions = actions
+
+    def keys(self) -> list[str]:
+        return list(self._actions)
+
+    GetKeys = keys  # ROOT's RResultMap spelling
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            action = self._actions[key]
+        except KeyError:
+            raise KeyError(f"no variation {key!r}; available: {', '.join(self._actions)}") from None
+        return ResultPtr(self._frame, action).GetValue()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._actions)
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    def items(self):
+        return [(k, self[k]) for k in self._actions]
+
+
+def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spelling
+    """Book the varied copies of a lazy result; all are computed in the same event loop."""
+    frame, action = result._frame, result._action
+    analysis = frame._analysis
+    if action in analysis.results:
+        raise AnalysisError("VariationsFor must be called before the result is computed (as in ROOT)")
+    used = _names_used(action)
+    clones: dict[str, g.Action] = {"nominal": action}
+    for node in reversed(action.node.ancestors()):
+        if isinstance(node, g.Vary) and node.column in used:
+            for tag in node.tags:
+                clone = action.clone_for(f"{node.variation}:{tag}")
+                analysis.actions.append(clone)
+                clones[clone.universe] = clone
+    return VariationsMap(frame, clones)
+
+
+def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
+    """Compute the results of several graphs together; graphs over the same files share each read.
+
+    Returns the number of event loops run (one per distinct dataset).
+    """
+    by_analysis: dict[int, tuple[RDataFrame, list[g.Action]]] = {}
+    for h in handles:
+        analysis = h._frame._analysis
+        if id(analysis) not in by_analysis:
+            by_analysis[id(analysis)] = (h._frame, analysis.pending())
+    jobs = [(Executor(f._analysis, f._engine, f._progress), acts) for f, acts in by_analysis.values() if acts]
+    run_graphs(jobs)
+    return len({(j[0].analysis.root.source.tree, tuple(j[0].analysis.root.source.files)) for j in jobs})
+
+
+def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None, format: str = "dot") -> str:  # noqa: N802, A002
+    """The computation graph as Graphviz dot (default) or Mermaid text; written to ``path`` if given."""
+    frame = obj._frame if isinstance(obj, ResultPtr) else obj
+    analysis = frame._analysis
+    ids = {id(n): f"n{i}" for i, n in enumerate(analysis.nodes)}
+    act_ids = {id(a): f"a{i}" for i, a in enumerate(analysis.actions)}
+
+    def esc(text: str) -> str:
+        return text.replace('"', "'")
+
+    if format == "mermaid":
+        lines = ["flowchart TD"]
+        lines += [f'    {ids[id(n)]}["{esc(n.label)}"]' for n in analysis.nodes]
+        lines += [f'    {act_ids[id(a)]}(["{esc(a.label)} ({a.universe})"])' for a in analysis.actions]
+        lines += [f"    {ids[id(n.parent)]} --> {ids[id(n)]}" for n in analysis.nodes if n.parent is not None]
+        lines += [f"    {ids[id(a.node)]} --> {act_ids[id(a)]}" for a in analysis.actions]
+    elif format == "dot":
+        lines = ["digraph hepframe {", '  rankdir="TB";']
+        lines += [f'  {ids[id(n)]} [label="{esc(n.label)}", shape=box];' for n in analysis.nodes]
+        lines += [f'  {act_ids[id(a)]} [label="{esc(a.label)} ({a.universe})", shape=ellipse];' for a in analysis.actions]
+        lines += [f"  {ids[id(n.parent)]} -> {ids[id(n)]};" for n in analysis.nodes if n.parent is not None]
+        lines += [f"  {ids[id(a.node)]} -> {act_ids[id(a)]};" for a in analysis.actions]
+        lines.append("}")
+    else:
+        raise AnalysisError(f"SaveGraph format must be 'dot' or 'mermaid', got {format!r}")
+    text = "\n".join(lines) + "\n"
+    if path is not None:
+        from hepframe.datasets import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "w") as f:
+            f.write(text)
+    return text
