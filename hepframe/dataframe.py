@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
@@ -281,6 +282,8 @@ class RDataFrame:
     def _histo(self, model, columns: list[str], weight: str | None, dim: int, profile: bool = False) -> ResultPtr:
         name, title, axes = parse_histo_model(model, dim)
         cols = [self._column(c) for c in columns]
+        if len({a.name for a in axes}) < len(axes):  # ROOT models name the histogram, not its axes
+            axes = [dataclasses.replace(a, name=c) for a, c in zip(axes, columns, strict=False)]
         w = self._column(weight) if weight else None
         return self._book(g.histogram_action(self._node, name, title, axes, cols, w, profile))
 

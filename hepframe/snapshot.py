@@ -41,6 +41,9 @@ class SnapshotWriter(Accumulator):
         return pa.table({c.name: to_arrow(v, n) for c, v in zip(self.columns, values, strict=True)})
 
     def update(self, values, entries, n_rows):
+        if self.fmt == "root":
+            self._write_root(values)
+            return
         table = self._table(values)
         self.entries += table.num_rows
         if self.fmt == "parquet":
@@ -53,23 +56,32 @@ class SnapshotWriter(Accumulator):
             if self.writer is None:
                 self.writer = pa.ipc.new_file(self.tmp, table.schema)
             self.writer.write_table(table)
-        else:
-            self._write_root(table)
 
-    def _write_root(self, table: pa.Table) -> None:
+    def _write_root(self, values: list[Value]) -> None:
         import awkward as ak
+        import numpy as np
         import uproot
 
+        from hepframe.engines.values import Jagged
+
         arrays: dict[str, Any] = {}
-        for name in table.column_names:
-            array = ak.from_arrow(table.column(name))
-            arrays[name] = ak.to_numpy(array) if array.ndim == 1 else array
+        n = 0
+        for column, value in zip(self.columns, values, strict=True):
+            data = value.data
+            dtype = column.type.scalar.dtype
+            if isinstance(data, Jagged):
+                arrays[column.name] = ak.unflatten(np.asarray(data.values, dtype=dtype), data.counts)
+                n = len(data)
+            else:
+                arrays[column.name] = np.asarray(data, dtype=dtype)
+                n = len(arrays[column.name])
+        self.entries += n
         if self.writer is None:
             self.writer = uproot.recreate(self.tmp)
             types = {k: (v.dtype if not isinstance(v, ak.Array) else f"var * {ak.type(v).content.content}")
                      for k, v in arrays.items()}  # fmt: skip
             self.writer.mktree(self.tree, types, counter_name=lambda counted: f"n{counted}")
-        if table.num_rows:
+        if n:
             self.writer[self.tree].extend(arrays)
 
     def result(self):
