@@ -167,8 +167,8 @@ class Statistic:
         var = self.GetVar()
         return float(np.sqrt(var)) if var > 0 else -1.0
 
-    def GetNeff(self) -> float:  # noqa: N802
-        return self.w * self.w / self.w2 if self.w2 else 0.0
+    def GetNeff(self) -> int:  # noqa: N802
+        return int(self.w * self.w / self.w2) if self.w2 else 0  # TStatistic returns Long64_t
 
     def GetMeanErr(self) -> float:  # noqa: N802
         return float(np.sqrt(self.GetVar() / self.GetNeff())) if self.w > 0 else 0.0

@@ -438,7 +438,7 @@ class RDataFrame:
         return str(self._column(name).type)
 
     def GetDefinedColumnNames(self) -> list[str]:  # noqa: N802
-        return sorted(name for name, d in self._node.defines_in_scope().items() if d.kind in ("Define", "Alias"))
+        return sorted(name for name, d in self._node.defines_in_scope().items() if d.kind == "Define")
 
     def GetFilterNames(self) -> list[str]:  # noqa: N802
         """Names of the filters upstream of this node, in order (unnamed ones as their expression)."""

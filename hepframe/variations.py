@@ -13,22 +13,25 @@ from hepframe.execution import Executor, run_graphs
 from hepframe.expr.ir import free_columns
 
 
-def _names_used(action: g.Action) -> set[str]:
-    """Column names the action depends on, through Defines and upstream Filters."""
-    names: set[str] = set()
-    stack = [c for e in action.expressions() for c in free_columns(e)]
-    for node in action.node.ancestors():
-        if isinstance(node, (g.Filter, g.Define)):
-            stack.extend(free_columns(node.expr))
-    defines = {n.name: n for n in action.node.ancestors() if isinstance(n, g.Define)}
+def _affected_by(action: g.Action, vary: g.Vary, executor: Executor) -> bool:
+    """Whether the action's value depends on the varied column as seen below ``vary``."""
+    universe = f"{vary.variation}:{vary.tags[0]}"
+    marker = f"@{executor.analysis.nodes.index(vary)}:"
+    stack: list[tuple[g.Node, str]] = [(action.node, c) for e in action.expressions() for c in free_columns(e)]
+    stack += [(n, c) for n in action.node.ancestors() if isinstance(n, g.Filter) for c in free_columns(n.expr)]
+    seen: set[tuple[int, str]] = set()
     while stack:
-        name = stack.pop()
-        if name in names:
+        node, name = stack.pop()
+        if (id(node), name) in seen:
             continue
-        names.add(name)
-        if name in defines:
-            stack.extend(free_columns(defines[name].expr))
-    return names
+        seen.add((id(node), name))
+        column = executor.columns_in_scope(node, universe).get(name)
+        if column is None:
+            continue
+        if marker in column.internal:
+            return True
+        stack.extend((column.scope, c) for c in free_columns(column.expr))
+    return False
 
 
 class VariationsMap:
@@ -66,10 +69,10 @@ def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spel
     analysis = frame._analysis
     if action in analysis.results:
         raise AnalysisError("VariationsFor must be called before the result is computed (as in ROOT)")
-    used = _names_used(action)
+    executor = Executor(analysis, frame._engine)
     clones: dict[str, g.Action] = {"nominal": action}
     for node in reversed(action.node.ancestors()):
-        if isinstance(node, g.Vary) and node.column in used:
+        if isinstance(node, g.Vary) and _affected_by(action, node, executor):
             for tag in node.tags:
                 clone = action.clone_for(f"{node.variation}:{tag}")
                 analysis.actions.append(clone)

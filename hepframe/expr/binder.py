@@ -245,7 +245,10 @@ class Binder:
     def bind_rvec_constructor(self, node: S.Call) -> ir.Expr:
         """``ROOT::RVec<T>()``, ``RVec<T>(n)``, ``RVec<T>(n, value)`` and ``RVec<T>(other_rvec)``."""
         assert node.template is not None
-        element = CType(TYPE_NAMES[node.template])
+        element = template_ctype(node.template)
+        if element.depth:
+            raise UnsupportedSyntaxError("RVec<RVec<T>>(...) constructors are not supported; use RVec<RVec<T>>{...}",
+                                         self.text, node.pos)  # fmt: skip
         target = CType(element.scalar, 1)
         args = [self.bind(a) for a in node.args]
         if len(args) == 1 and args[0].type.is_rvec:
@@ -268,8 +271,12 @@ class Binder:
     def bind_rvec_list(self, node: S.Call) -> ir.Expr:
         """``ROOT::RVecF{a, b, c}``: an RVec of scalars, or an RVec of RVecs (e.g. for Vary)."""
         assert node.template is not None
-        element = CType(TYPE_NAMES[node.template])
+        element = template_ctype(node.template)
         args = [self.bind(a) for a in node.args]
+        if any(a.type.depth != element.depth for a in args):
+            raise self.type_error(
+                f"the items of RVec<{node.template}>{{...}} must be {CType(element.scalar, element.depth).short}", node
+            )
         if not args:
             return ir.Call(CType(element.scalar, 1), "RVec", (ir.Literal(SIZE_T, 0), ir.Literal(element, 0)))
         depths = {a.type.depth for a in args}
@@ -325,11 +332,21 @@ class Binder:
 
     def bind_Cast(self, node: S.Cast) -> ir.Expr:
         operand = self.bind(node.operand)
+        if node.type_name not in TYPE_NAMES:
+            raise self.type_error(f"cannot cast to {node.type_name}; construct RVecs with ROOT::RVec<T>(...)", node)
         target = CType(TYPE_NAMES[node.type_name])
         if operand.type.is_rvec:
             raise self.type_error(f"cannot cast {operand.type.short} to {node.type_name}", node)
         self.require_arithmetic(operand, node, "a cast")
         return self.cast(operand, target)
+
+
+def template_ctype(spec: str) -> CType:
+    """The C++ type named by a parsed template argument, e.g. ``float`` or ``RVec<RVec<float>>``."""
+    depth = 0
+    while spec.startswith("RVec<") and spec.endswith(">"):
+        spec, depth = spec[5:-1], depth + 1
+    return CType(TYPE_NAMES[spec], depth)
 
 
 def bind(tree: S.Node, schema: Mapping[str, CType], text: str = "") -> ir.Expr:

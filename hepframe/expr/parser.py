@@ -307,13 +307,30 @@ class Parser:
         return name
 
     def template_argument(self) -> str:
+        """``<T>`` after a template name; T is an arithmetic type or (nested) ``RVec<...>``."""
         self.expect("<")
-        start = self.tok
-        if self.tok.kind == "name" and _normalize_name(self.tok.text) in _RVEC_TEMPLATES | set(_RVEC_TYPEDEFS):
-            raise self.unsupported("nested RVec template arguments", start)
-        name = self.type_name()
-        self.expect(">", " to close the template argument")
+        name = self.template_type()
+        self.close_angle()
         return name
+
+    def template_type(self) -> str:
+        if self.tok.kind == "name":
+            word = _normalize_name(self.tok.text)
+            if word in _RVEC_TEMPLATES:
+                self.advance()
+                return f"RVec<{self.template_argument()}>"
+            if word.split("::")[-1] in _RVEC_TYPEDEFS:
+                self.advance()
+                return f"RVec<{_RVEC_TYPEDEFS[word.split('::')[-1]]}>"
+        return self.type_name()
+
+    def close_angle(self) -> None:
+        # '>>' closes two template argument lists, as in C++11.
+        if self.at(">>"):
+            tok = self.tok
+            self.tokens[self.i] = Token("op", ">", tok.pos + 1)
+            return
+        self.expect(">", " to close the template argument")
 
     def primary(self) -> S.Node:
         tok = self.tok
