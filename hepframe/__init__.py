@@ -8,7 +8,7 @@ Examples
 
 """
 
-from hepframe.dataframe import RDataFrame, ResultPtr
+from hepframe.dataframe import FromSpec, RDataFrame, ResultPtr
 from hepframe.errors import (
     DataSourceError,
     EventError,
@@ -32,6 +32,7 @@ __all__ = [
     "ExpressionError",
     "ExpressionSyntaxError",
     "ExpressionTypeError",
+    "FromSpec",
     "HepframeError",
     "RDataFrame",
     "ResultPtr",

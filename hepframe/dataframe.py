@@ -55,6 +55,24 @@ class ResultPtr(Generic[T]):
         return f"<ResultPtr {type(self._action).__name__} ({state})>"
 
 
+def FromSpec(spec, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
+             step_size: int = DEFAULT_STEP_SIZE) -> RDataFrame:  # fmt: skip
+    """An RDataFrame over the samples of an RDatasetSpec (dict, JSON text or JSON file).
+
+    Numeric metadata become the columns ``sample_<key>``; see :meth:`RDataFrame.DefinePerSample`.
+
+    Examples
+    --------
+    >>> spec = {"samples": {"ttbar": {"trees": ["Events"], "files": ["tt.root"],
+    ...                                "metadata": {"xsec": 831.8, "sumw": 1e6}}}}
+    >>> df = hepframe.FromSpec(spec)  # doctest: +SKIP
+
+    """
+    from hepframe.connectors.spec import DatasetSource, load_spec
+
+    return RDataFrame.from_source(DatasetSource(load_spec(spec), step_size), engine=engine, progress=progress)
+
+
 class RDataFrame:
     """A lazy analysis over a TTree, in RDataFrame's vocabulary.
 
@@ -249,6 +267,32 @@ class RDataFrame:
             raise AnalysisError(f"Range({begin}, {end}, {stride}): need 0 <= begin <= end and stride >= 1")
         return self._derive(g.Range(self._node, int(begin), None if end is None else int(end), int(stride)))
 
+    def DefinePerSample(self, name: str, function) -> RDataFrame:  # noqa: N802
+        """Add a column whose value is computed once per sample from its :class:`SampleInfo`.
+
+        Example: ``df.DefinePerSample("weight", lambda s: s.GetD("xsec") * 59.7 / s.GetD("sumw"))``.
+        The type follows the returned values (float gives double, int gives long, bool gives bool).
+        A string is a C++ expression over the sample columns (``"sample_xsec * 2"``).
+        """
+        from hepframe.connectors.spec import DatasetSource, SampleInfo, _metadata_type
+
+        self._check_new_name(name)
+        if isinstance(function, str):
+            return self.Define(name, function)
+        source = self._analysis.root.source
+        infos = source.infos() if isinstance(source, DatasetSource) else [SampleInfo(source.tree, {})]
+        values = {info.name: function(info) for info in infos}
+        ctype = _metadata_type(list(values.values()))
+        if ctype is None:
+            raise AnalysisError(f"DefinePerSample({name!r}): the function must return numbers or booleans")
+        if not isinstance(source, DatasetSource):
+            return self.Define(name, repr(float(next(iter(values.values())))) if ctype.scalar.is_float
+                               else str(int(next(iter(values.values())))))  # fmt: skip
+        internal = f"__per_sample__{name}@{len(self._analysis.nodes)}"
+        source.add_sample_column(internal, ctype, values)
+        return self._derive(g.Define(self._node, name, ir.Column(ctype, internal), f"DefinePerSample({name})",
+                                     "DefinePerSample"))  # fmt: skip
+
     def Vary(self, column: str, expression: str, variation_tags=None, variation_name: str | None = None,
              nVariations: int | None = None) -> RDataFrame:  # noqa: N802, N803  # fmt: skip
         """Book systematic variations of ``column`` (see :func:`VariationsFor`).
@@ -432,7 +476,7 @@ class RDataFrame:
 
     # -- introspection -----------------------------------------------------
     def GetColumnNames(self) -> list[str]:  # noqa: N802
-        return sorted(self._node.schema())
+        return sorted(c for c in self._node.schema() if not c.startswith("__per_sample__"))
 
     def GetColumnType(self, name: str) -> str:  # noqa: N802
         return str(self._column(name).type)
