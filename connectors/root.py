@@ -93,6 +93,22 @@ class RootSource:
     step_size: int = DEFAULT_STEP_SIZE
     _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
     _trees: dict[str, object] = field(default_factory=dict, repr=False)
+    #: Branches that may be missing in some files (DefaultValueFor, FilterAvailable, FilterMissing):
+    #: where a file lacks one, its events get nulls instead of an error.
+    optional: set[str] = field(default_factory=set, repr=False)
+
+    def find_column(self, name: str) -> CType | None:
+        """The type of ``name`` in the first file that has it (for branches missing in some files)."""
+        if name in self.schema:
+            return self.schema[name]
+        for path in self.files[1:]:
+            branch = self._open_tree(path).get(name) if name in self._open_tree(path).keys() else None
+            if branch is not None:
+                ctype = ctype_of_interpretation(branch.interpretation)
+                if ctype is not None:
+                    self.schema[name] = ctype
+                    return ctype
+        return None
 
     @classmethod
     def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE) -> RootSource:
@@ -123,8 +139,10 @@ class RootSource:
                 f"tree {self.tree!r} not found in {path!r}{did_you_mean(self.tree, trees)}"
                 + (f" (trees in the file: {', '.join(sorted(set(trees)))})" if trees else " (the file has no TTree)")
             ) from None
-        if not hasattr(obj, "iterate"):
-            raise DataSourceError(f"{self.tree!r} in {path!r} is a {type(obj).__name__}, not a TTree")
+        if not hasattr(obj, "iterate") or "RNTuple" in type(obj).__name__:
+            kind = "an RNTuple (not supported yet: convert it to a TTree or wait for the connector issue)" if (
+                "RNTuple" in type(obj).__name__) else f"a {type(obj).__name__}, not a TTree"  # fmt: skip
+            raise DataSourceError(f"{self.tree!r} in {path!r} is {kind}")
         return obj
 
     @cached_property
@@ -172,11 +190,20 @@ class RootSource:
             if entry_range is not None:
                 lo = min(max(entry_range[0] - start_global, 0), n)
                 hi = min(max(entry_range[1] - start_global, 0), n)
-            missing = [c for c in columns if c not in tree.keys()]
-            if missing:
-                raise DataSourceError(f"branch {missing[0]!r} missing from tree {self.tree!r} in {path!r}")
+            present = set(tree.keys())
+            missing = [c for c in columns if c not in present]
+            required = [c for c in missing if c not in self.optional]
+            if required:
+                raise DataSourceError(f"branch {required[0]!r} missing from tree {self.tree!r} in {path!r}")
             if hi > lo:
-                yield from self._read_file(tree, path, columns, lo, hi, start_global)
+                read = [c for c in columns if c in present]
+                for batch in self._read_file(tree, path, read, lo, hi, start_global):
+                    table = batch.table
+                    for name in missing:  # optional branch absent from this file: null values
+                        table = table.append_column(name, pa.nulls(table.num_rows, type=_arrow_type(self.schema[name])))
+                    if missing and not read:
+                        table = table.drop_columns(["__entry_only__"])
+                    yield Batch(batch.entry_start, table.select(columns), batch.file)
             start_global += n
 
     def _read_file(self, tree, path: str, columns: list[str], lo: int, hi: int, start_global: int) -> Iterator[Batch]:
@@ -200,6 +227,13 @@ class RootSource:
                 f"cannot read entries {entry}-{hi} of tree {self.tree!r} in {path!r} "
                 f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
             ) from None
+
+
+def _arrow_type(ctype: CType) -> pa.DataType:
+    out = pa.from_numpy_dtype(ctype.scalar.dtype)
+    for _ in range(ctype.depth):
+        out = pa.large_list(out)
+    return out
 
 
 def _to_arrow(array: ak.Array) -> pa.Array:

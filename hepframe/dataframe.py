@@ -15,7 +15,7 @@ from hepframe.errors import AnalysisError, UnknownColumnError, did_you_mean
 from hepframe.execution import Executor
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
-from hepframe.expr.types import SIZE_T, CType
+from hepframe.expr.types import BOOL, SIZE_T, CType
 from hepframe.histograms import parse_histo_model
 
 T = TypeVar("T")
@@ -293,6 +293,36 @@ class RDataFrame:
         return self._derive(g.Define(self._node, name, ir.Column(ctype, internal), f"DefinePerSample({name})",
                                      "DefinePerSample"))  # fmt: skip
 
+    def _optional_column(self, column: str) -> ir.Column:
+        schema = self._node.schema()
+        source = self._analysis.root.source
+        if column not in schema:
+            finder = getattr(source, "find_column", None)
+            if finder is None or finder(column) is None:
+                raise UnknownColumnError(f"no branch {column!r} in any file of the dataset{did_you_mean(column, schema)}")
+        if hasattr(source, "optional"):
+            source.optional.add(column)
+        return ir.Column(self._analysis.root.source.schema[column], column) if column not in schema else self._column(column)
+
+    def DefaultValueFor(self, column: str, default) -> RDataFrame:  # noqa: N802
+        """Use ``default`` for ``column`` in events of files that lack the branch."""
+        col = self._optional_column(column)
+        if col.type.is_rvec:
+            raise AnalysisError("DefaultValueFor supports scalar branches for now")
+        value = ir.Literal(col.type, _convert(default, col))
+        expr = ir.Call(col.type, "DefaultValue", (col, value))
+        return self._derive(g.Define(self._node, column, expr, f"DefaultValueFor({column}, {default!r})", "Redefine"))
+
+    def FilterAvailable(self, column: str) -> RDataFrame:  # noqa: N802
+        """Keep the events whose file has the branch ``column``."""
+        expr = ir.Call(BOOL, "IsAvailable", (self._optional_column(column),))
+        return self._derive(g.Filter(self._node, expr, f"FilterAvailable({column})", None))
+
+    def FilterMissing(self, column: str) -> RDataFrame:  # noqa: N802
+        """Keep the events whose file lacks the branch ``column``."""
+        expr = ir.Unary(BOOL, "!", ir.Call(BOOL, "IsAvailable", (self._optional_column(column),)))
+        return self._derive(g.Filter(self._node, expr, f"FilterMissing({column})", None))
+
     def Vary(self, column: str, expression: str, variation_tags=None, variation_name: str | None = None,
              nVariations: int | None = None) -> RDataFrame:  # noqa: N802, N803  # fmt: skip
         """Book systematic variations of ``column`` (see :func:`VariationsFor`).
@@ -519,6 +549,12 @@ class RDataFrame:
 
     def __repr__(self) -> str:
         return f"<hepframe.RDataFrame {type(self._node).__name__} on {self._analysis.root.source.tree!r}>"
+
+
+def _convert(value, column: ir.Column):
+    from hepframe.expr.binder import convert_literal
+
+    return convert_literal(value, column.type.scalar)
 
 
 def _flat_values(value):

@@ -67,6 +67,13 @@ class UnsupportedOperationError(HepframeError):
     """An engine has no implementation (native or kernel) for an operation."""
 
 
+UNDEFINED_CAUSES = (
+    "it uses an out-of-range index, Max/Min of an empty RVec, RVecs of different sizes, an integer division "
+    "by zero (undefined behaviour or an exception in ROOT), or a branch missing from its file (see "
+    "DefaultValueFor and FilterAvailable)"
+)
+
+
 class EventError(HepframeError):
     """A per-event evaluation failure, e.g. an out-of-range index, naming the entry."""
 

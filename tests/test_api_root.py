@@ -190,3 +190,26 @@ def test_cache_and_reduce_match_root(small_nanoaod_file: str, ROOT) -> None:  # 
     assert ours.Reduce(np.maximum, "MET_pt").GetValue() == theirs.Reduce(ROOT.hepframe_test_fmax, "MET_pt").GetValue()
     n_jets = ours.Aggregate(lambda acc, x: acc + len(x), lambda a, b: a + b, "Jet_pt", 0).GetValue()
     assert n_jets == int(theirs.Sum("nJet").GetValue())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_branches_missing_in_some_files_match_root(engine: str, tmp_path, ROOT) -> None:  # noqa: N803
+    import uproot
+
+    with uproot.recreate(tmp_path / "with.root") as f:
+        f.mktree("Events", {"x": np.float32, "y": np.int32}).extend(
+            {"x": np.arange(6, dtype=np.float32), "y": np.arange(6, dtype=np.int32) * 3}
+        )
+    with uproot.recreate(tmp_path / "without.root") as f:
+        f.mktree("Events", {"x": np.float32}).extend({"x": np.arange(4, dtype=np.float32) + 10})
+    files = [str(tmp_path / "without.root"), str(tmp_path / "with.root")]  # the first file lacks 'y'
+    ours = hepframe.RDataFrame("Events", files, engine=engine)
+    theirs = ROOT.RDataFrame("Events", files)
+    np.testing.assert_array_equal(ours.DefaultValueFor("y", -7).AsNumpy(["y"]).GetValue()["y"],
+                                  theirs.DefaultValueFor("y", -7).AsNumpy(["y"])["y"])  # fmt: skip
+    assert ours.FilterAvailable("y").Count().GetValue() == theirs.FilterAvailable("y").Count().GetValue() == 6
+    assert ours.FilterMissing("y").Count().GetValue() == theirs.FilterMissing("y").Count().GetValue() == 4
+    # ROOT cannot type 'y' here (its first file lacks it); the values are those written above.
+    assert ours.FilterAvailable("y").Sum("y").GetValue() == float(np.sum(np.arange(6) * 3))
+    with pytest.raises(hepframe.EventError, match=r"'y' is undefined in entry 0: .*missing from its file"):
+        ours.Sum("y").GetValue()

@@ -23,7 +23,7 @@ from hepframe.connectors import Batch
 from hepframe.engines import reference
 from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
 from hepframe.engines.values import Value, from_arrow, to_arrow
-from hepframe.errors import EventError, UnsupportedOperationError
+from hepframe.errors import UNDEFINED_CAUSES, EventError, UnsupportedOperationError
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.functions import FUNCTIONS
@@ -74,7 +74,8 @@ def _support_table() -> dict[str, dict[str, Support]]:
         table[key] = {"scalar": N, "rvec": N}  # RVec form: fused list.eval over one collection
     table["&&"] = table["||"] = {"scalar": N, "rvec": K}
     table["index"] = {"scalar": N, "rvec": N}
-    for key in ("size", "Any", "All", "Reverse", "Concatenate", "Enumerate", "Range", "Nonzero"):
+    for key in ("size", "Any", "All", "Reverse", "Concatenate", "Enumerate", "Range", "Nonzero", "IsAvailable",
+                "DefaultValue"):
         table[key] = {"scalar": N, "rvec": N}
     # Integer Sum/Max/Min are native; floating-point ones need ROOT's sequential order (kernel).
     # v[mask] stays a kernel: Polars' list.gather(list.eval(arg_true())) is ~5x slower (measured).
@@ -221,6 +222,10 @@ class PolarsCompiler:
         if isinstance(node, ir.Call) and node.func in _NATIVE_MATH:
             out = _NATIVE_MATH[node.func](self._sub(node.args[0], env))
             return out.cast(dtype) if node.func != "abs" else out
+        if isinstance(node, ir.Call) and node.func == "IsAvailable":
+            return self.compile(node.args[0]).is_not_null()
+        if isinstance(node, ir.Call) and node.func == "DefaultValue":
+            return self.compile(node.args[0]).fill_null(self.compile(node.args[1]))
         if isinstance(node, ir.Call) and self.engine.support(node) is K:
             return self._kernel(node)
         raise UnsupportedOperationError(f"no Polars rule for {node.op_key!r}")
@@ -358,9 +363,7 @@ class PolarsEngine(Engine):
             i = int(series.is_null().arg_true()[0])
             entry = int(frame[ENTRY_COLUMN][i])
             raise EventError(
-                f"{role} {text!r} is undefined in entry {entry}: it uses an out-of-range index, Max/Min of an "
-                f"empty RVec, RVecs of different sizes or an integer division by zero (undefined behaviour "
-                f"or an exception in ROOT)"
+                f"{role} {text!r} is undefined in entry {entry}: {UNDEFINED_CAUSES}"
             )
 
     def with_columns(self, frame: pl.DataFrame, columns: Sequence[tuple[str, ir.Expr, str]]) -> pl.DataFrame:

@@ -296,6 +296,12 @@ def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
         else:
             out = elementwise(lambda e1, e2, p1, p2: udfs.delta_r(e1, e2, p1, p2, c), data[:4], valid, ctx.entries, fn)
         return Value(out, valid)
+    if fn == "IsAvailable":  # defined everywhere: the answer is the validity itself
+        return Value(np.ones(ctx.n, np.bool_) if valid is None else valid.copy())
+    if fn == "DefaultValue":
+        if valid is None:
+            return Value(_astype(data[0], node.type.scalar.dtype))
+        return Value(np.where(valid, np.broadcast_to(np.asarray(data[0]), (ctx.n,)), data[1]).astype(node.type.scalar.dtype))
     if fn in _VECOPS_CALLS:
         out, ok = _VECOPS_CALLS[fn](node, data, ctx)
         return Value(out, merge_valid(valid, ok))

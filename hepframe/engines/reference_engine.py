@@ -11,7 +11,7 @@ from hepframe.connectors import Batch
 from hepframe.engines import reference
 from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
 from hepframe.engines.values import Jagged, Value, from_arrow
-from hepframe.errors import EventError
+from hepframe.errors import UNDEFINED_CAUSES, EventError
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.functions import FUNCTIONS
@@ -38,8 +38,7 @@ class ReferenceFrame:
 def raise_undefined(valid: np.ndarray, entries: np.ndarray, text: str, role: str) -> None:
     i = int(np.argmin(valid))
     raise EventError(
-        f"{role} {text!r} is undefined in entry {int(entries[i])}: it uses an out-of-range index, Max/Min "
-        f"of an empty RVec or an integer division by zero (undefined behaviour in ROOT)"
+        f"{role} {text!r} is undefined in entry {int(entries[i])}: {UNDEFINED_CAUSES}"
     )
 
 

@@ -323,6 +323,10 @@ def _invariant_masses(args: list[CType]) -> tuple[list[CType], CType]:
 INT_T = CType(Scalar.INT)
 
 
+def _raise_internal(args: list[CType]) -> tuple[list[CType], CType]:
+    raise SignatureError("use DefaultValueFor / FilterAvailable / FilterMissing on the dataframe")
+
+
 def _raise_constructor(args: list[CType]) -> tuple[list[CType], CType]:
     raise SignatureError("write RVec constructors with their element type, e.g. ROOT::RVec<float>(n, 0.f)")
 
@@ -347,6 +351,8 @@ _VECOPS: list[tuple[str, str, tuple[int, int], Typing, str]] = [
      "index lists of all k-combinations of v, or of all pairs from two RVecs"),
     ("Enumerate", "construction", (1, 1), _unary_rvec("Enumerate", lambda a: RVEC_SIZE_T), "0, 1, ..., size-1"),
     ("Range", "construction", (1, 2), _range, "Range(n) = 0..n-1, Range(b, e) = b..e-1"),
+    ("IsAvailable", "dataset", (1, 1), _raise_internal, "whether the branch exists in this event's file (FilterAvailable)"),
+    ("DefaultValue", "dataset", (2, 2), _raise_internal, "the branch's value, or a default where its file lacks it (DefaultValueFor)"),
     ("Arange", "construction", (3, 3), _arange, "start, start+step, ... below end (numpy-like)"),
     ("RVec", "construction", (2, 2), _raise_constructor, "ROOT::RVec<T>(n, value): n copies of value"),
     ("RVecOf", "construction", (1, 64), _raise_constructor, "ROOT::RVec<T>{a, b, ...}: an RVec of the listed values"),
