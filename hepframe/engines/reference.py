@@ -301,7 +301,8 @@ def _call(node: ir.Call, data: list[Data], valid, ctx: Context) -> Value:
     if fn == "DefaultValue":
         if valid is None:
             return Value(_astype(data[0], node.type.scalar.dtype))
-        return Value(np.where(valid, np.broadcast_to(np.asarray(data[0]), (ctx.n,)), data[1]).astype(node.type.scalar.dtype))
+        default = np.asarray(data[1])
+        return Value(np.where(valid, np.broadcast_to(np.asarray(data[0]), (ctx.n,)), default).astype(node.type.scalar.dtype))
     if fn in _VECOPS_CALLS:
         out, ok = _VECOPS_CALLS[fn](node, data, ctx)
         return Value(out, merge_valid(valid, ok))
