@@ -53,6 +53,8 @@ class CutFlowEntry:
     name: str
     passed: int
     all: int
+    weighted_passed: float | None = None
+    weighted_all: float | None = None
 
     @property
     def efficiency(self) -> float:
@@ -99,10 +101,12 @@ class CutFlowReport:
         width = max((len(e.name) for e in self.entries), default=0)
         for e in self.entries:
             cumulative = 100.0 * e.passed / first_all if first_all else 0.0
-            lines.append(
-                f"{e.name:<{width}}: pass={e.passed:<10} all={e.all:<10} -- eff={e.efficiency:.2f} % "
-                f"cumulative eff={cumulative:.2f} %"
-            )
+            line = (f"{e.name:<{width}}: pass={e.passed:<10} all={e.all:<10} -- eff={e.efficiency:.2f} % "
+                    f"cumulative eff={cumulative:.2f} %")  # fmt: skip
+            if e.weighted_passed is not None and e.weighted_all is not None:
+                weff = 100.0 * e.weighted_passed / e.weighted_all if e.weighted_all else 0.0
+                line += f" | weighted: pass={e.weighted_passed:.6g} all={e.weighted_all:.6g} eff={weff:.2f} %"
+            lines.append(line)
         return "\n".join(lines)
 
 

@@ -463,9 +463,20 @@ class RDataFrame:
         return self._column_action("Reduce", [column], batch=lambda v: aggregator(init, _flat_values(v)),
                                    merge=merger, init=init)  # fmt: skip
 
-    def Report(self) -> ResultPtr:  # noqa: N802
-        """Book the cut-flow of named filters (all of them on the root, else those upstream)."""
-        return self._book(g.Report(self._node))
+    def Report(self, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book the cut-flow of named filters (all of them on the root, else those upstream).
+
+        With ``weight``, each entry also has the sum of that column's values over the events
+        that reach and pass the filter (a weighted cut-flow). The column must be visible at every
+        reported filter, e.g. a weight defined before the first Filter.
+        """
+        report = g.Report(self._node, weight=weight)
+        if weight is not None:
+            for node in Executor(self._analysis, self._engine)._report_scope(report):
+                if weight not in node.schema():
+                    raise AnalysisError(f"Report weight {weight!r} is not defined at filter {node.name!r}; "
+                                        f"define it before the first filter")  # fmt: skip
+        return self._book(report)
 
     def Snapshot(self, tree: str, path: str | os.PathLike, columns: Iterable[str] | None = None,
                  lazy: bool = False):  # noqa: N802  # fmt: skip

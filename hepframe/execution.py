@@ -121,6 +121,8 @@ class Executor:
             for node in a.node.ancestors() + (self._report_scope(a) if isinstance(a, g.Report) else []):
                 if isinstance(node, g.Filter):
                     stack.extend((node, c, a.universe) for c in free_columns(node.expr))
+                    if isinstance(a, g.Report) and a.weight:
+                        stack.append((node, a.weight, a.universe))
         while stack:
             node, name, universe = stack.pop()
             if (id(node), name, universe) in seen:
@@ -140,6 +142,12 @@ class Executor:
         self.accumulators = {a: a.make_accumulator() for a in actions if not isinstance(a, g.Report)}
         self.counts: dict[tuple[g.Filter, str], list[int]] = defaultdict(lambda: [0, 0])
         self.range_seen: dict[tuple[g.Range, str], int] = defaultdict(int)
+        self.report_weights: dict[tuple[g.Filter, str], set[str]] = defaultdict(set)
+        self.weighted_counts: dict[tuple[g.Filter, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for a in actions:
+            if isinstance(a, g.Report) and a.weight:
+                for f in self._report_scope(a):
+                    self.report_weights[(f, a.universe)].add(a.weight)
 
     def process(self, batch) -> None:
         for universe, (children, actions_at) in self.plans.items():
@@ -150,8 +158,12 @@ class Executor:
         out: dict[g.Action, Any] = {}
         for a in self.actions:
             if isinstance(a, g.Report):
-                out[a] = CutFlowReport([CutFlowEntry(f.name or "", *self.counts[(f, a.universe)])
-                                        for f in self._report_scope(a)])  # fmt: skip
+                entries = []
+                for f in self._report_scope(a):
+                    passed, total = self.counts[(f, a.universe)]
+                    weighted = self.weighted_counts[(f, a.universe, a.weight)] if a.weight else [None, None]
+                    entries.append(CutFlowEntry(f.name or "", passed, total, weighted[0], weighted[1]))
+                out[a] = CutFlowReport(entries)
             else:
                 out[a] = self.accumulators[a].result()
         return out
@@ -201,7 +213,20 @@ class Executor:
                 c = self.counts[(child, universe)]
                 c[0] += n_pass
                 c[1] += engine.num_rows(frame_c)
+                for weight in self.report_weights.get((child, universe), ()):
+                    frame_c = self._ensure(frame_c, child, [weight], universe)
+                    narrowed = self._ensure(narrowed, child, [weight], universe)
+                    wc = self.weighted_counts[(child, universe, weight)]
+                    wc[0] += self._weight_sum(narrowed, child, weight, universe)
+                    wc[1] += self._weight_sum(frame_c, child, weight, universe)
             self._walk(child, narrowed, universe, children, actions_at)
+
+    def _weight_sum(self, frame, node: g.Node, weight: str, universe: str) -> float:
+        from hepframe.actions import flatten
+
+        column = ir.Column(node.schema()[weight], weight)
+        (value,) = self.engine.evaluate(frame, [(self.scoped(column, node, universe), weight)])
+        return float(np.sum(flatten(value), dtype=np.float64))
 
     def _apply_range(self, node: g.Range, frame, universe: str):
         n = self.engine.num_rows(frame)

@@ -203,6 +203,8 @@ class ColumnAction(Action):
 class Report(Action):
     """Cut-flow of the named filters upstream of ``node`` (all of them when booked on the root)."""
 
+    weight: str | None = None  # a column summed at each filter for a weighted cut-flow
+
 
 def _concat_flat(parts: list) -> np.ndarray:
     return np.concatenate([acc.flatten(p) for p in parts]) if parts else np.zeros(0)

@@ -18,7 +18,12 @@ def _affected_by(action: g.Action, vary: g.Vary, executor: Executor) -> bool:
     universe = f"{vary.variation}:{vary.tags[0]}"
     marker = f"@{executor.analysis.nodes.index(vary)}:"
     stack: list[tuple[g.Node, str]] = [(action.node, c) for e in action.expressions() for c in free_columns(e)]
-    stack += [(n, c) for n in action.node.ancestors() if isinstance(n, g.Filter) for c in free_columns(n.expr)]
+    filters = [n for n in action.node.ancestors() if isinstance(n, g.Filter)]
+    if isinstance(action, g.Report):  # a cut-flow varies when any reported filter does
+        filters = list(executor._report_scope(action))
+        if action.weight:
+            stack += [(f, action.weight) for f in filters]
+    stack += [(n, c) for n in filters for c in free_columns(n.expr)]
     seen: set[tuple[int, str]] = set()
     while stack:
         node, name = stack.pop()
@@ -71,7 +76,8 @@ def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spel
         raise AnalysisError("VariationsFor must be called before the result is computed (as in ROOT)")
     executor = Executor(analysis, frame._engine)
     clones: dict[str, g.Action] = {"nominal": action}
-    for node in reversed(action.node.ancestors()):
+    candidates = analysis.nodes if isinstance(action, g.Report) else list(reversed(action.node.ancestors()))
+    for node in candidates:
         if isinstance(node, g.Vary) and _affected_by(action, node, executor):
             for tag in node.tags:
                 clone = action.clone_for(f"{node.variation}:{tag}")

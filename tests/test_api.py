@@ -148,3 +148,29 @@ def test_save_graph_display_describe_explain(small_nanoaod_file: str, tmp_path) 
     assert "lead" in described and "Define" in described and "3,000 entries" in described
     plan = sel.explain()
     assert "list.get" in plan and "engine: polars" in plan
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_weighted_and_per_variation_cut_flow(engine: str, small_nanoaod_file: str) -> None:
+    root = hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine, step_size=600)
+    weighted = root.Define("w", "MET_pt / 100")
+    jets = weighted.Filter("nJet >= 2", "two jets").Define("lead", "Jet_pt[0]")
+    jets.Vary("lead", "ROOT::RVecF{lead * 0.9f, lead * 1.1f}", ["down", "up"], "jes").Filter("lead > 50", "hard")
+    report = root.Report(weight="w")
+    per_variation = hepframe.VariationsFor(root.Report())
+    # Independent expectations, booked on the same graph (same pass).
+    w_all = weighted.Sum("w")
+    w_two = jets.Sum("w")
+    w_hard = jets.Filter("lead > 50").Sum("w")
+    n_hard_up = jets.Filter("lead * 1.1f > 50").Count()
+    entries = report.GetValue().entries
+    assert [e.name for e in entries] == ["two jets", "hard"]
+    assert entries[0].weighted_all == pytest.approx(w_all.GetValue(), rel=1e-12)
+    assert entries[0].weighted_passed == pytest.approx(w_two.GetValue(), rel=1e-12)
+    assert entries[1].weighted_all == pytest.approx(w_two.GetValue(), rel=1e-12)
+    assert entries[1].weighted_passed == pytest.approx(w_hard.GetValue(), rel=1e-12)
+    assert "weighted: pass=" in str(report.GetValue())
+    assert sorted(per_variation.keys()) == ["jes:down", "jes:up", "nominal"]
+    assert per_variation["jes:up"]["hard"].passed == n_hard_up.GetValue()
+    assert per_variation["jes:up"]["two jets"].passed == per_variation["nominal"]["two jets"].passed
+    assert root.passes == 1
