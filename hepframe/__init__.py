@@ -8,6 +8,7 @@ Examples
 
 """
 
+from hepframe.connectors.polars_scan import scan_root
 from hepframe.dataframe import FromSpec, RDataFrame, ResultPtr
 from hepframe.errors import (
     DataSourceError,
@@ -45,5 +46,6 @@ __all__ = [
     "VariationsFor",
     "__version__",
     "numba_udf",
+    "scan_root",
     "udf",
 ]

@@ -48,3 +48,17 @@ def test_support_matrix_doc_is_generated_from_the_declarations() -> None:
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "support-matrix.md"
     assert doc.read_text() == support_matrix_markdown(), "regenerate with: hepframe support-matrix > docs/support-matrix.md"
+
+
+def test_cli_convert_to_parquet(small_nanoaod_file: str, tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "muons.parquet"
+    proc = subprocess.run([sys.executable, "-m", "hepframe.cli", "convert", small_nanoaod_file, str(out),
+                           "--branches", "Muon_*"], capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    table = pq.read_table(out)
+    assert table.num_rows == 3000 and "Muon_pt" in table.column_names and "MET_pt" not in table.column_names
+    missing = subprocess.run([sys.executable, "-m", "hepframe.cli", "convert", str(tmp_path / "nope.root"),
+                              str(tmp_path / "x.parquet")], capture_output=True, text=True, check=False)  # fmt: skip
+    assert missing.returncode == 1 and "file not found" in missing.stderr and not (tmp_path / "x.parquet").exists()
