@@ -110,7 +110,9 @@ def _size(x: Typed) -> str:
 def scalars(draw, depth: int) -> Typed:
     if depth == 0 or draw(st.integers(0, 3)) == 0:
         return draw(st.sampled_from(SCALAR_COLUMNS + LITERALS))
-    kind = draw(st.sampled_from(["binary", "binary", "unary", "ternary", "math1", "math2", "reduce", "reduce", "index"]))
+    kind = draw(
+        st.sampled_from(["binary", "binary", "unary", "ternary", "math1", "math2", "reduce", "reduce", "index"])
+    )
     sub = depth - 1
     if kind == "binary":
         op = draw(st.sampled_from(ARITHMETIC + COMPARISONS + LOGICAL))
@@ -134,10 +136,23 @@ def scalars(draw, depth: int) -> Typed:
         if fn == "size":
             return Typed(_size(v), False, False)
         return Typed(f"{fn}({v.text})", False, fn in ("Any", "All"))
-    # Guarded indexing: C++'s ?: evaluates only the chosen branch, so v[k] is always in range.
+    # Guarded indexing: ?:, && and || evaluate their right side only when C++ would, so v[k]
+    # is never out of range where it matters (the engines compute it anyway, as undefined).
     v = draw(rvecs(sub))
-    default = draw(scalars(sub)) if draw(st.booleans()) else draw(st.sampled_from(["0", "0.f", "(-1)"]))
-    default = default.text if isinstance(default, Typed) else default
+    guard, element = draw(guarded_element(v))
+    then = draw(uses_of(element, sub))
+    form = draw(st.sampled_from(["?:", "?:", "&&", "||"]))
+    if form == "&&":
+        return Typed(f"({guard} && {then})", False, True)
+    if form == "||":
+        return Typed(f"(!({guard}) || {then})", False, True)
+    default = draw(st.one_of(scalars(sub), st.sampled_from([Typed(t, False, False) for t in ("0", "0.f", "(-1)")])))
+    return Typed(f"({guard} ? {then} : {default.text})", False, False)
+
+
+@st.composite
+def guarded_element(draw, v: Typed) -> tuple[str, str]:
+    """A condition that holds exactly when ``v[k]`` is in range, and ``v[k]``."""
     index = draw(st.sampled_from(["0", "1", "2", "i", "u"]))
     if index == "i":
         guard = f"i >= 0 && i < {_size(v)}"
@@ -147,7 +162,23 @@ def scalars(draw, depth: int) -> Typed:
         guard = f"nA > {index}"
     else:
         guard = f"{_size(v)} > {index}"
-    return Typed(f"({guard} ? {v.text}[{index}] : {default})", False, False)
+    return guard, f"{v.text}[{index}]"
+
+
+@st.composite
+def uses_of(draw, element: str, depth: int) -> str:
+    """``element`` itself, or a scalar computation on it (undefined values flow through it)."""
+    use = draw(st.sampled_from(["plain", "plain", "math1", "binary", "math2"]))
+    if use == "plain":
+        return element
+    if use == "math1":
+        return f"{draw(st.sampled_from(MATH1))}({element})"
+    other = draw(scalars(depth)).text
+    if draw(st.booleans()):
+        element, other = other, element
+    if use == "math2":
+        return f"{draw(st.sampled_from(MATH2))}({element}, {other})"
+    return f"({element} {draw(st.sampled_from(ARITHMETIC + COMPARISONS + LOGICAL))} {other})"
 
 
 def _reachable(tag: Tag) -> bool:
@@ -171,7 +202,16 @@ def rvecs(draw, depth: int, tag: Tag = None, sibling: Typed | None = None) -> Ty
     kinds = ["binary", "binary", "unary", "ternary", "math1", "math2"]
     if tag is None or (isinstance(tag, tuple) and tag[0] == "mask"):
         kinds += ["mask", "mask"]
+    if tag is None:
+        kinds += ["indexed"]
     kind = draw(st.sampled_from(kinds))
+    if kind == "indexed":  # an RVec combined with a guarded element of another one
+        guard, element = draw(guarded_element(draw(rvecs(sub))))
+        a = draw(rvecs(sub))
+        op = draw(st.sampled_from(ARITHMETIC + COMPARISONS + LOGICAL))
+        b = a if draw(st.booleans()) else draw(rvecs(sub))
+        text = f"({guard} ? ({a.text} {op} {element}) : {b.text})"
+        return Typed(text, True, False, ("fresh", text))
     if kind in ("binary", "math2"):
         a = draw(rvecs(sub, tag, sibling))
         b = draw(st.one_of(rvecs(sub, a.tag, a), scalars(sub)))
@@ -211,8 +251,8 @@ expressions = st.one_of(scalars(MAX_DEPTH), rvecs(MAX_DEPTH)).map(lambda e: e.te
 # -- the property --------------------------------------------------------------------------
 
 
-def _values(engine: str, path: str, expression: str) -> np.ndarray:
-    df = hepframe.RDataFrame("Events", path, engine=engine, step_size=STEP_SIZE)
+def _values(engine: str, path: str, expression: str, step_size: int = STEP_SIZE) -> np.ndarray:
+    df = hepframe.RDataFrame("Events", path, engine=engine, step_size=step_size)
     return df.Define("out", expression).AsNumpy(["out"]).GetValue()["out"]
 
 
@@ -227,3 +267,38 @@ def test_polars_matches_reference_on_random_expressions(branches: dict, expressi
             assume(False)  # a type combination C++ rejects too
         actual = _values("polars", path, expression)
     assert_same_values(actual, expected, f"polars vs reference: {expression}")
+
+
+# -- regressions found by the property ------------------------------------------------------
+#
+# hepframe.udfs.cmath.pow returns NaN when ``x < 0 and y != math.floor(y)``. In numba,
+# math.floor returns an int64, which overflows for |y| >= 2**63 (every such float is an even
+# integer), so the result depends on how LLVM compiled the comparison: NaN in the SIMD lanes
+# of a vectorized float64 loop, +0 in its scalar remainder, NaN for float32. C++ gives +0
+# (``pow(-0.5, 1e30) == 0``). Before the Polars kernels evaluated whole subtrees (865df32),
+# the Polars engine broadcast literal arguments to arrays while the reference evaluator kept
+# them 0-d, so the two engines disagreed: the property found
+# ``(A_f && (f ? pow((-0.5), 1e30f) : f))`` with f = NaN in four events (reference
+# RVec<int>{0, 0, 0, 0}, polars {1, 1, 1, 1}), which shrinks to the case below.
+
+
+def _tree(tmp_path, **branches) -> str:
+    return write_tree(tmp_path / "events.root", branches)
+
+
+def test_pow_of_literals_same_on_both_engines(tmp_path) -> None:
+    path = _tree(tmp_path, f=np.full(4, NAN, np.float32))  # four events: one SIMD vector of doubles
+    expected = np.zeros(4)  # C++: pow(-0.5, 1e30) == +0 (1e30 is an even integer)
+    for engine in ("reference", "polars"):
+        assert_same_values(_values(engine, path, "pow(-0.5, 1e30)"), expected, engine)
+
+
+# Regression: pow used to test y != math.floor(y) with an int64 floor that overflowed in numba.
+@pytest.mark.parametrize("engine", ["reference", "polars"])
+@pytest.mark.parametrize(
+    ("expression", "dtype"), [("pow(f, 1e30f)", np.float32), ("pow(f * 1.0, d)", np.float64)], ids=["float", "double"]
+)
+def test_pow_of_negative_base_and_huge_exponent(tmp_path, engine: str, expression: str, dtype) -> None:
+    n = 64  # one batch, many SIMD vectors whatever the vector width
+    path = _tree(tmp_path, f=np.full(n, -0.5, np.float32), d=np.full(n, 1e30))
+    assert_same_values(_values(engine, path, expression, step_size=n), np.zeros(n, dtype), f"{engine}: {expression}")

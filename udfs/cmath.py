@@ -43,7 +43,7 @@ atan2 = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)
     lambda y, x: math.atan2(y, x)
 )
 pow = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(  # noqa: A001
-    lambda x, y: math.pow(x, y) if not (x < 0 and y != math.floor(y)) else math.nan
+    lambda x, y: math.pow(x, y)  # libm's pow: NaN for a negative base with a non-integer exponent
 )
 hypot = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(
     lambda x, y: math.hypot(x, y)
