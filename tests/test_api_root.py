@@ -213,3 +213,41 @@ def test_branches_missing_in_some_files_match_root(engine: str, tmp_path, ROOT) 
     assert ours.FilterAvailable("y").Sum("y").GetValue() == float(np.sum(np.arange(6) * 3))
     with pytest.raises(hepframe.EventError, match=r"'y' is undefined in entry 0: .*missing from its file"):
         ours.Sum("y").GetValue()
+
+
+def test_from_spec_and_define_per_sample_match_root(tmp_path, ROOT) -> None:  # noqa: N803
+    import json
+
+    from hepframe.datasets import generate_nanoaod
+
+    a = generate_nanoaod(tmp_path / "a.root", 2000, seed=21)
+    b = generate_nanoaod(tmp_path / "b.root", 1500, seed=22)
+    spec = {"samples": {"sig": {"trees": ["Events"], "files": [a], "metadata": {"xsec": 1.5, "sumw": 2000.0}},
+                        "bkg": {"trees": ["Events"], "files": [b], "metadata": {"xsec": 30.0, "sumw": 1500.0}}}}  # fmt: skip
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    model = ("met", "", 20, 0, 200)
+    ours = hepframe.FromSpec(str(spec_path)).DefinePerSample("w", lambda s: s.GetD("xsec") * 10 / s.GetD("sumw"))
+    theirs = ROOT.RDF.Experimental.FromSpec(str(spec_path)).DefinePerSample(
+        "w", 'rdfsampleinfo_.GetD("xsec") * 10 / rdfsampleinfo_.GetD("sumw")'
+    )
+    h_ours = ours.Filter("nJet >= 1").Histo1D(model, "MET_pt", "w")
+    h_root = theirs.Filter("nJet >= 1").Histo1D(model, "MET_pt", "w")
+    contents, variances = root_hist_arrays(h_root.GetValue())
+    np.testing.assert_allclose(h_ours.GetValue().values(flow=True), contents, rtol=1e-12)
+    np.testing.assert_allclose(h_ours.GetValue().variances(flow=True), variances, rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_histond_and_th1dmodel_match_root(engine: str, small_nanoaod_file: str, ROOT) -> None:  # noqa: N803
+    ours, theirs = (_prepare(d) for d in _both(engine, small_nanoaod_file, ROOT))
+    nd_model = ("nd", "", 2, [8, 6], [0.0, -3.0], [160.0, 3.0])
+    h_ours = ours.HistoND(nd_model, ["Jet_pt", "Jet_eta"]).GetValue()
+    h_root = theirs.HistoND(nd_model, ["Jet_pt", "Jet_eta"]).GetValue()
+    view = h_ours.view(flow=True)["value"]
+    for idx in np.ndindex(*view.shape):
+        assert view[idx] == h_root.GetBinContent(np.array(idx, dtype=np.int32)), idx
+    m = ROOT.RDF.TH1DModel("lead", "leading jet", 25, 0.0, 250.0)
+    h1, r1 = ours.Histo1D(m, "lead").GetValue(), theirs.Histo1D(m, "lead").GetValue()
+    np.testing.assert_array_equal(h1.view(flow=True)["value"], root_hist_arrays(r1)[0])
+    assert h1.name == "lead" and h1.label == "leading jet"

@@ -28,7 +28,8 @@ EXPRESSIONS = [
     # math
     "sqrt(x)", "abs(i)", "fabs(x)", "exp(x / 10)", "log(d)", "sin(x)", "cos(d)", "atan2(x, d)", "pow(x, 2)",
     "hypot(x, d)", "floor(d)", "ceil(x)", "round(x)", "trunc(x)", "std::abs(x)", "TMath::Pi() * i", "M_PI",
-    "fmod(d, 2.0)", "erf(x / 40)", "pow(x, 1e30f)", "pow(d, -3.5)", "pow(-0.5, 1e30) + d",
+    "fmod(d, 2.0)", "erf(x / 40)", "erfc(x / 40)", "expm1(x / 100)", "log2(d)", "log1p(x)", "tan(x)",
+    "asin(x / 50)", "acos(d / 1e10)", "atan(x)", "tanh(d)", "asinh(x)", "acosh(d)", "atanh(x / 50)", "pow(x, 1e30f)", "pow(d, -3.5)", "pow(-0.5, 1e30) + d",
     # RVec element-wise
     "Obj_v * 2", "Obj_v > 2", "Obj_v + Obj_v", "Obj_v > x", "Obj_v * Obj_i", "Obj_i / 2", "Obj_i % 2",
     "-Obj_v", "!Obj_v", "!Obj_i", "-u", "-Obj_i", "log(Obj_v)", "log10(x)", "cbrt(x)", "exp2(d)", "sqrt(Obj_v)", "abs(Obj_i)", "Obj_v > 1 && Obj_i > 0", "Obj_b || Obj_v > 5", "!Obj_b",
