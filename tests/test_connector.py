@@ -104,7 +104,15 @@ def test_truncated_file_is_a_clear_error(nanoaod_file: str, tmp_path) -> None:
 def test_missing_branch_in_second_file(nanoaod_file: str, tmp_path) -> None:
     other = tmp_path / "other.root"
     with uproot.recreate(other) as f:
-        f["Events"] = {"run": np.zeros(5, np.int32)}
+        f.mktree("Events", {"run": np.int32}).extend({"run": np.zeros(5, np.int32)})
     df = hepframe.RDataFrame("Events", [nanoaod_file, other])
     with pytest.raises(DataSourceError, match=r"branch 'MET_pt' missing from tree 'Events' in .*other\.root"):
         df.Sum("MET_pt").GetValue()
+
+
+def test_rntuple_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "ntuple.root"
+    with uproot.recreate(path) as f:
+        f["Events"] = {"x": np.zeros(3, np.float32)}  # uproot writes an RNTuple this way
+    with pytest.raises(DataSourceError, match=r"'Events' in .*ntuple\.root' is an RNTuple"):
+        hepframe.RDataFrame("Events", path)
