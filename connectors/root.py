@@ -55,18 +55,39 @@ def resolve_files(files: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
 
 
 def ctype_of_interpretation(interpretation) -> CType | None:
-    """The C++ column type RDataFrame would give a branch, or None if hepframe cannot read it."""
+    """The C++ column type RDataFrame would give a branch, or None if hepframe cannot read it.
+
+    Handles every numeric leaf (Bool_t to ULong64_t, Float16_t and Double32_t), C-style
+    variable arrays ``x[n]``, fixed-size arrays ``x[3]``, ``std::vector<T>`` and
+    ``std::vector<std::vector<T>>`` (the last as ``RVec<RVec<T>>``).
+    """
     import uproot
 
+    numerical = uproot.interpretation.numerical
     depth = 0
     if isinstance(interpretation, uproot.interpretation.jagged.AsJagged):
         depth = 1
         interpretation = interpretation.content
-    if not isinstance(interpretation, uproot.interpretation.numerical.AsDtype):
+    elif isinstance(interpretation, uproot.interpretation.objects.AsObjects):
+        model = interpretation.model
+        while isinstance(model, uproot.containers.AsVector):
+            depth += 1
+            model = model.values
+        if depth == 0 or not isinstance(model, np.dtype):
+            return None
+        try:
+            return CType.from_dtype(model, depth)
+        except TypeError:
+            return None
+    if isinstance(interpretation, (numerical.AsFloat16, numerical.AsDouble32)):
+        return CType.from_dtype(interpretation.to_dtype, depth)
+    if not isinstance(interpretation, numerical.AsDtype):
         return None
     dtype = interpretation.to_dtype
-    if dtype.shape:  # fixed-size arrays arrive with the connector issue
-        return None
+    if dtype.shape:  # fixed-size array, e.g. float x[3]: an RVec in RDataFrame
+        if len(dtype.shape) != 1 or depth:
+            return None
+        dtype, depth = dtype.base, 1
     try:
         return CType.from_dtype(dtype, depth)
     except TypeError:
@@ -237,4 +258,6 @@ def _arrow_type(ctype: CType) -> pa.DataType:
 
 
 def _to_arrow(array: ak.Array) -> pa.Array:
+    if array.ndim > 1 and array.layout.purelist_isregular:  # fixed-size arrays become lists
+        array = ak.from_regular(array, axis=1)
     return ak.to_arrow(array, extensionarray=False, list_to32=False)
