@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 
 THREADS = os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read when polars is imported: set it first
+# The same number of decompression threads for hepframe and for the uproot baselines.
+POOL = __import__("concurrent.futures").futures.ThreadPoolExecutor(int(THREADS)) if int(THREADS) > 1 else None
 for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, THREADS)
 os.environ.setdefault("HEPFRAME_PROGRESS", "0")
@@ -77,14 +79,14 @@ def best_of(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 
 
 def pairs_hepframe(path: str) -> hist.Hist:
-    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False)
+    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, threads=int(THREADS))
     h = df.Filter("nMuon >= 2").Define("m", PAIR_MASSES).Histo1D(("m", "", *MASS_BINS), "m")
     return h.GetValue()
 
 
 def pairs_awkward(path: str) -> hist.Hist:
     with uproot.open(path) as f:
-        arrays = f[TREE].arrays(MUON_BRANCHES)
+        arrays = f[TREE].arrays(MUON_BRANCHES, decompression_executor=POOL)
     muons = ak.zip({"pt": arrays.Muon_pt, "eta": arrays.Muon_eta, "phi": arrays.Muon_phi, "mass": arrays.Muon_mass})
     muons = muons[ak.num(muons) >= 2]
     pairs = ak.combinations(muons, 2, fields=["a", "b"])
@@ -102,20 +104,20 @@ def pairs_awkward(path: str) -> hist.Hist:
 def read_muons(path: str) -> ak.Array:
     """Context for a: the I/O floor of the awkward baseline (its 4 branches, read and nothing else)."""
     with uproot.open(path) as f:
-        return f[TREE].arrays(MUON_BRANCHES)
+        return f[TREE].arrays(MUON_BRANCHES, decompression_executor=POOL)
 
 
 # -- b. Jet_pt[abs(Jet_eta) < 1] into a histogram ------------------------------------------
 
 
 def central_jets_hepframe(path: str) -> hist.Hist:
-    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False)
+    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, threads=int(THREADS))
     return df.Define("cj", "Jet_pt[abs(Jet_eta) < 1]").Histo1D(("cj", "", *JET_BINS), "cj").GetValue()
 
 
 def read_floor(path: str) -> ak.Array:
     with uproot.open(path) as f:
-        return f[TREE].arrays(["Jet_pt", "Jet_eta"])
+        return f[TREE].arrays(["Jet_pt", "Jet_eta"], decompression_executor=POOL)
 
 
 # -- checks and report ---------------------------------------------------------------------

@@ -112,11 +112,23 @@ class RootSource:
     tree: str
     files: list[str]
     step_size: int = DEFAULT_STEP_SIZE
+    #: Threads that decompress baskets in parallel (zlib/LZ4/ZSTD release the GIL); None: all CPUs.
+    threads: int | None = None
     _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
     _trees: dict[str, object] = field(default_factory=dict, repr=False)
     #: Branches that may be missing in some files (DefaultValueFor, FilterAvailable, FilterMissing):
     #: where a file lacks one, its events get nulls instead of an error.
     optional: set[str] = field(default_factory=set, repr=False)
+
+    def _executor(self):
+        n = self.threads if self.threads is not None else (os.cpu_count() or 1)
+        if n <= 1:
+            return None  # uproot decompresses serially
+        if getattr(self, "_pool", None) is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(n, thread_name_prefix="hepframe-decompress")
+        return self._pool
 
     def find_column(self, name: str) -> CType | None:
         """The type of ``name`` in the first file that has it (for branches missing in some files)."""
@@ -132,8 +144,8 @@ class RootSource:
         return None
 
     @classmethod
-    def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE) -> RootSource:
-        source = cls(tree, resolve_files(files), step_size)
+    def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE, threads: int | None = None) -> RootSource:
+        source = cls(tree, resolve_files(files), step_size, threads)
         source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
         return source
 
@@ -147,7 +159,7 @@ class RootSource:
         import uproot
 
         try:
-            handle = uproot.open(path)
+            handle = uproot.open(path, array_cache=None)  # memory bounded by the step size, not the file
         except FileNotFoundError:
             raise DataSourceError(f"file not found: {path!r}") from None
         except Exception as exc:  # uproot raises many types for corrupt input
@@ -236,7 +248,8 @@ class RootSource:
         entry = lo
         try:
             for chunk in tree.iterate(
-                columns, step_size=self.step_size, entry_start=lo, entry_stop=hi, library="ak", how=dict
+                columns, step_size=self.step_size, entry_start=lo, entry_stop=hi, library="ak", how=dict,
+                decompression_executor=self._executor(),
             ):
                 table = pa.table({name: _to_arrow(chunk[name]) for name in columns})
                 yield Batch(start_global + entry, table, path)

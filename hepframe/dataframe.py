@@ -87,6 +87,10 @@ class RDataFrame:
     progress
         Show a progress bar during event loops (default: only on a terminal;
         ``HEPFRAME_PROGRESS=0`` turns it off).
+    step_size
+        Entries per batch (bounds memory).
+    threads
+        Threads decompressing baskets in parallel (default: all CPUs; 1: serial).
 
     Examples
     --------
@@ -107,6 +111,7 @@ class RDataFrame:
         engine: str | Engine = "polars",
         progress: bool | None = None,
         step_size: int = DEFAULT_STEP_SIZE,
+        threads: int | None = None,
         *,
         _node: g.Node | None = None,
         _analysis: g.Analysis | None = None,
@@ -119,7 +124,7 @@ class RDataFrame:
         if files is None:
             raise AnalysisError("RDataFrame needs a tree name and files, e.g. RDataFrame('Events', 'file.root')")
         self._progress = progress
-        source = RootSource.open(tree, files, step_size)
+        source = RootSource.open(tree, files, step_size, threads)
         root = g.Source(None, source)
         self._node = root
         self._analysis = g.Analysis(root, nodes=[root])
