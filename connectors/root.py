@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -114,11 +115,33 @@ class RootSource:
     step_size: int = DEFAULT_STEP_SIZE
     #: Threads that decompress baskets in parallel (zlib/LZ4/ZSTD release the GIL); None: all CPUs.
     threads: int | None = None
+    #: The on-disk column cache (connectors/cache.py); None: off.
+    cache: Any = None
     _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
     _trees: dict[str, object] = field(default_factory=dict, repr=False)
     #: Branches that may be missing in some files (DefaultValueFor, FilterAvailable, FilterMissing):
     #: where a file lacks one, its events get nulls instead of an error.
     optional: set[str] = field(default_factory=set, repr=False)
+
+    def _read_file_cached(self, tree, path: str, columns: list[str], lo: int, hi: int, start_global: int):
+        """Batches at fixed step boundaries, each branch from the cache or decompressed (then cached)."""
+        cache = self.cache
+        for start in range(lo, hi, self.step_size):
+            stop = min(start + self.step_size, hi)
+            keys = {b: cache.key(path, self.tree, b, start, stop) for b in columns}
+            arrays = {b: cache.get(keys[b]) for b in columns}
+            missing = [b for b, a in arrays.items() if a is None]
+            if missing:
+                try:
+                    chunk = tree.arrays(missing, entry_start=start, entry_stop=stop, library="ak", how=dict,
+                                        decompression_executor=self._executor())  # fmt: skip
+                except Exception as exc:  # corrupt or truncated input
+                    raise _read_error(self.tree, path, missing, start, stop, exc) from None
+                for b in missing:
+                    arrays[b] = _to_arrow(chunk[b])
+                    cache.put(keys[b], arrays[b])
+                cache.evict()
+            yield Batch(start_global + start, pa.table({b: arrays[b] for b in columns}), path)
 
     def _executor(self):
         n = self.threads if self.threads is not None else (os.cpu_count() or 1)
@@ -144,8 +167,13 @@ class RootSource:
         return None
 
     @classmethod
-    def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE, threads: int | None = None) -> RootSource:
-        source = cls(tree, resolve_files(files), step_size, threads)
+    def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE, threads: int | None = None,
+             cache: bool | None = None) -> RootSource:  # fmt: skip
+        from hepframe.connectors.cache import ColumnCache, cache_enabled
+
+        files = resolve_files(files)
+        use_cache = cache_enabled(cache) and all("://" not in f for f in files)
+        source = cls(tree, files, step_size, threads, ColumnCache() if use_cache else None)
         source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
         return source
 
@@ -245,6 +273,9 @@ class RootSource:
                 length = min(self.step_size, hi - start)
                 yield Batch(start_global + start, pa.table({"__entry_only__": np.zeros(length, np.int8)}), path)
             return
+        if self.cache is not None:
+            yield from self._read_file_cached(tree, path, columns, lo, hi, start_global)
+            return
         entry = lo
         try:
             for chunk in tree.iterate(
@@ -261,6 +292,13 @@ class RootSource:
                 f"cannot read entries {entry}-{hi} of tree {self.tree!r} in {path!r} "
                 f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
             ) from None
+
+
+def _read_error(tree_name: str, path: str, columns: list[str], entry: int, hi: int, exc: Exception) -> DataSourceError:
+    return DataSourceError(
+        f"cannot read entries {entry}-{hi} of tree {tree_name!r} in {path!r} "
+        f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
+    )
 
 
 def _arrow_type(ctype: CType) -> pa.DataType:

@@ -91,6 +91,9 @@ class RDataFrame:
         Entries per batch (bounds memory).
     threads
         Threads decompressing baskets in parallel (default: all CPUs; 1: serial).
+    cache
+        Use the on-disk column cache of decompressed branches (default: on unless
+        ``HEPFRAME_CACHE=0``; see :mod:`hepframe.connectors.cache`).
 
     Examples
     --------
@@ -112,6 +115,7 @@ class RDataFrame:
         progress: bool | None = None,
         step_size: int = DEFAULT_STEP_SIZE,
         threads: int | None = None,
+        cache: bool | None = None,
         *,
         _node: g.Node | None = None,
         _analysis: g.Analysis | None = None,
@@ -124,7 +128,7 @@ class RDataFrame:
         if files is None:
             raise AnalysisError("RDataFrame needs a tree name and files, e.g. RDataFrame('Events', 'file.root')")
         self._progress = progress
-        source = RootSource.open(tree, files, step_size, threads)
+        source = RootSource.open(tree, files, step_size, threads, cache)
         root = g.Source(None, source)
         self._node = root
         self._analysis = g.Analysis(root, nodes=[root])

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import awkward as ak
 import numpy as np
 import pytest
 
 from hepframe.datasets import generate_nanoaod, write_tree
+
+# The column cache of the test session lives in a temporary directory, never in ~/.cache.
+os.environ.setdefault("HEPFRAME_CACHE_DIR", tempfile.mkdtemp(prefix="hepframe-test-cache-"))
 
 #: Engines of the conformance suite; Spark and GPU plug in here when they exist.
 ENGINES = ["reference", "polars"]
