@@ -55,8 +55,6 @@ def sample(n_events: int) -> str:
     """The cached NanoAOD-like sample with ``n_events`` events (generated once, in a child process)."""
     path = DATA / f"nanoaod-{n_events}.root"
     if not path.exists():  # generate_nanoaod writes atomically: an existing file is complete
-        # At most 8 chunks: generate_nanoaod fails with a KeyError from uproot once a file gets
-        # 10 or more chunks (its counter retyping moves the TTree without updating uproot's cache).
         chunk = max(100_000, -(-n_events // 8))
         code = "import sys; from hepframe.datasets import generate_nanoaod as g; g(sys.argv[1], int(sys.argv[2]), chunk_size=int(sys.argv[3]))"
         print(f"generating {path} ({n_events:,} events) ...", file=sys.stderr)
