@@ -20,10 +20,10 @@ import tempfile  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 import uproot  # noqa: E402
-
-from benchmarks.kernels import best_of, sample  # noqa: E402
 from hepframe.connectors import RootSource  # noqa: E402
 from hepframe.connectors.cache import ColumnCache  # noqa: E402
+
+from benchmarks.kernels import best_of, sample  # noqa: E402
 
 # The branches the IRIS-HEP ADL queries read.
 ADL_BRANCHES = ["MET_pt", "MET_phi", "nJet", "Jet_pt", "Jet_eta", "Jet_phi", "Jet_mass", "Jet_btag", "nMuon",

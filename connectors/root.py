@@ -128,8 +128,8 @@ class RootSource:
         cache = self.cache
         for start in range(lo, hi, self.step_size):
             stop = min(start + self.step_size, hi)
-            keys = {b: cache.key(path, self.tree, b, start, stop) for b in columns}
-            arrays = {b: cache.get(keys[b]) for b in columns}
+            keys = {b: cache.key(path, self.tree, b, start, stop) for b in columns} if cache else {}
+            arrays = {b: cache.get(keys[b]) if cache else None for b in columns}
             missing = [b for b, a in arrays.items() if a is None]
             if missing:
                 try:
@@ -139,8 +139,10 @@ class RootSource:
                     raise _read_error(self.tree, path, missing, start, stop, exc) from None
                 for b in missing:
                     arrays[b] = _to_arrow(chunk[b])
-                    cache.put(keys[b], arrays[b])
-                cache.evict()
+                    if cache:
+                        cache.put(keys[b], arrays[b])
+                if cache:
+                    cache.evict()
             yield Batch(start_global + start, pa.table({b: arrays[b] for b in columns}), path)
 
     def _executor(self):
@@ -195,21 +197,22 @@ class RootSource:
         try:
             obj = handle[self.tree]
         except Exception:
-            trees = [k.split(";")[0] for k, c in handle.classnames().items() if c in ("TTree", "TNtuple")]
+            trees = [k.split(";")[0] for k, c in handle.classnames().items()
+                     if c in ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")]  # fmt: skip
             raise DataSourceError(
                 f"tree {self.tree!r} not found in {path!r}{did_you_mean(self.tree, trees)}"
                 + (f" (trees in the file: {', '.join(sorted(set(trees)))})" if trees else " (the file has no TTree)")
             ) from None
-        if not hasattr(obj, "iterate") or "RNTuple" in type(obj).__name__:
-            kind = "an RNTuple (not supported yet: convert it to a TTree or wait for the connector issue)" if (
-                "RNTuple" in type(obj).__name__) else f"a {type(obj).__name__}, not a TTree"  # fmt: skip
-            raise DataSourceError(f"{self.tree!r} in {path!r} is {kind}")
+        if not hasattr(obj, "arrays") or not hasattr(obj, "num_entries"):
+            raise DataSourceError(f"{self.tree!r} in {path!r} is a {type(obj).__name__}, not a TTree or an RNTuple")
         return obj
 
     @cached_property
     def schema(self) -> dict[str, CType]:
         """Column name to C++ type, from the first file (as RDataFrame does)."""
         tree = self._open_tree(self.files[0])
+        if _is_rntuple(tree):
+            return self._rntuple_schema(tree)
         out: dict[str, CType] = {}
         for name, branch in tree.iteritems(recursive=True, filter_typename=None):
             if "." in name or "/" in name:
@@ -220,6 +223,17 @@ class RootSource:
                 ctype = None
             if ctype is None:
                 self._unsupported[name] = str(getattr(branch, "typename", "unknown"))
+            else:
+                out[name] = ctype
+        return out
+
+    def _rntuple_schema(self, ntuple) -> dict[str, CType]:
+        empty = ntuple.arrays(entry_stop=0, library="ak")
+        out: dict[str, CType] = {}
+        for name in empty.fields:
+            ctype = ctype_of_awkward_type(ak.type(empty[name]).content)
+            if ctype is None:
+                self._unsupported[name] = str(ak.type(empty[name]).content)
             else:
                 out[name] = ctype
         return out
@@ -273,7 +287,7 @@ class RootSource:
                 length = min(self.step_size, hi - start)
                 yield Batch(start_global + start, pa.table({"__entry_only__": np.zeros(length, np.int8)}), path)
             return
-        if self.cache is not None:
+        if self.cache is not None or _is_rntuple(tree):
             yield from self._read_file_cached(tree, path, columns, lo, hi, start_global)
             return
         entry = lo
@@ -292,6 +306,23 @@ class RootSource:
                 f"cannot read entries {entry}-{hi} of tree {self.tree!r} in {path!r} "
                 f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
             ) from None
+
+
+def _is_rntuple(obj) -> bool:
+    return "RNTuple" in type(obj).__name__
+
+
+def ctype_of_awkward_type(t) -> CType | None:
+    """C++ type of an awkward type: numbers, and (nested) lists of numbers as RVecs."""
+    depth = 0
+    while isinstance(t, (ak.types.ListType, ak.types.RegularType)):
+        depth, t = depth + 1, t.content
+    if not isinstance(t, ak.types.NumpyType):
+        return None
+    try:
+        return CType.from_dtype(np.dtype(t.primitive), depth)
+    except TypeError:
+        return None
 
 
 def _read_error(tree_name: str, path: str, columns: list[str], entry: int, hi: int, exc: Exception) -> DataSourceError:

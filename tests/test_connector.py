@@ -110,9 +110,13 @@ def test_missing_branch_in_second_file(nanoaod_file: str, tmp_path) -> None:
         df.Sum("MET_pt").GetValue()
 
 
-def test_rntuple_is_a_clear_error(tmp_path) -> None:
+def test_rntuple_written_by_uproot(tmp_path) -> None:
     path = tmp_path / "ntuple.root"
+    v = ak.Array([[1.5, 2.0], [], [3.0], [4.0, 5.0, 6.0], []])
     with uproot.recreate(path) as f:
-        f["Events"] = {"x": np.zeros(3, np.float32)}  # uproot writes an RNTuple this way
-    with pytest.raises(DataSourceError, match=r"'Events' in .*ntuple\.root' is an RNTuple"):
-        hepframe.RDataFrame("Events", path)
+        f["Events"] = {"x": np.arange(5, dtype=np.float32), "v": v, "u": np.arange(5, dtype=np.uint32)}
+    df = hepframe.RDataFrame("Events", path, step_size=2)
+    assert df.GetColumnType("v") == "ROOT::VecOps::RVec<double>" and df.GetColumnType("u") == "unsigned int"
+    out = df.Define("s", "Sum(v) + x").AsNumpy(["s", "u"]).GetValue()
+    np.testing.assert_array_equal(out["s"], ak.to_numpy(ak.sum(v, axis=1)) + np.arange(5))
+    np.testing.assert_array_equal(out["u"], np.arange(5, dtype=np.uint32))

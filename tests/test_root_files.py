@@ -120,3 +120,20 @@ def test_unreadable_compression_names_file_and_tree() -> None:
     with pytest.raises(DataSourceError, match=r"stock\.root"):
         df = hepframe.RDataFrame("stocks", path)
         df.Count().GetValue()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rntuple_written_by_root(engine: str, small_nanoaod_file: str, tmp_path, ROOT) -> None:  # noqa: N803
+    path = str(tmp_path / "rntuple.root")
+    opts = ROOT.RDF.RSnapshotOptions()
+    opts.fOutputFormat = ROOT.RDF.ESnapshotOutputFormat.kRNTuple
+    ROOT.RDataFrame("Events", small_nanoaod_file).Snapshot("Events", path, ["MET_pt", "Jet_pt", "nJet", "Muon_charge"],
+                                                            opts)  # fmt: skip
+    ours = hepframe.RDataFrame("Events", path, engine=engine, step_size=700)
+    theirs = ROOT.RDataFrame("Events", path)
+    h_ours, h_root = (f.Define("ht", "Sum(Jet_pt[Jet_pt > 30])").Histo1D(("ht", "", 40, 0, 400), "ht")
+                      for f in (ours, theirs))  # fmt: skip
+    assert ours.GetColumnType("Jet_pt") == "ROOT::VecOps::RVec<float>"
+    contents, _ = root_hist_arrays(h_root.GetValue())
+    assert contents.sum() > 0
+    np.testing.assert_array_equal(h_ours.GetValue().view(flow=True)["value"], contents)
