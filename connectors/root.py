@@ -145,6 +145,22 @@ class RootSource:
                     cache.evict()
             yield Batch(start_global + start, pa.table({b: arrays[b] for b in columns}), path)
 
+    def _check_types(self, tree, path: str, columns: list[str]) -> None:
+        """Files of one dataset must agree on branch types (RDataFrame takes them from the first file)."""
+        if path == self.files[0]:
+            return
+        for name in columns:
+            if _is_rntuple(tree):
+                ctype = ctype_of_awkward_type(ak.type(tree.arrays([name], entry_stop=0)[name]).content)
+            else:
+                ctype = ctype_of_interpretation(tree[name].interpretation)
+            if ctype != self.schema[name]:
+                found = ctype.short if ctype is not None else "an unsupported type"
+                raise DataSourceError(
+                    f"branch {name!r} of tree {self.tree!r} is {found} in {path!r} but {self.schema[name].short} "
+                    f"in {self.files[0]!r}: files of one dataset must have the same schema"
+                )
+
     def _executor(self):
         n = self.threads if self.threads is not None else (os.cpu_count() or 1)
         if n <= 1:
@@ -266,6 +282,7 @@ class RootSource:
                 lo = min(max(entry_range[0] - start_global, 0), n)
                 hi = min(max(entry_range[1] - start_global, 0), n)
             present = set(tree.keys())
+            self._check_types(tree, path, [c for c in columns if c in present])
             missing = [c for c in columns if c not in present]
             required = [c for c in missing if c not in self.optional]
             if required:

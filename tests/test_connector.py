@@ -120,3 +120,13 @@ def test_rntuple_written_by_uproot(tmp_path) -> None:
     out = df.Define("s", "Sum(v) + x").AsNumpy(["s", "u"]).GetValue()
     np.testing.assert_array_equal(out["s"], ak.to_numpy(ak.sum(v, axis=1)) + np.arange(5))
     np.testing.assert_array_equal(out["u"], np.arange(5, dtype=np.uint32))
+
+
+def test_files_with_different_schemas_are_an_error(tmp_path) -> None:
+    with uproot.recreate(tmp_path / "a.root") as f:
+        f.mktree("Events", {"x": np.float32}).extend({"x": np.zeros(3, np.float32)})
+    with uproot.recreate(tmp_path / "b.root") as f:
+        f.mktree("Events", {"x": np.float64}).extend({"x": np.zeros(3, np.float64)})
+    df = hepframe.RDataFrame("Events", [tmp_path / "a.root", tmp_path / "b.root"])
+    with pytest.raises(DataSourceError, match=r"branch 'x' of tree 'Events' is double in .*b\.root' but float in"):
+        df.Sum("x").GetValue()
