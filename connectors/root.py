@@ -205,7 +205,11 @@ class RootSource:
         import uproot
 
         try:
-            handle = uproot.open(path, array_cache=None)  # memory bounded by the step size, not the file
+            options: dict[str, Any] = {"array_cache": None}  # memory bounded by the step size, not the file
+            if path.startswith(("http://", "https://")):
+                # uproot's own HTTP client (standard library): no aiohttp needed; uses Range requests.
+                options["handler"] = uproot.source.http.HTTPSource
+            handle = uproot.open(path, **options)
         except FileNotFoundError:
             raise DataSourceError(f"file not found: {path!r}") from None
         except Exception as exc:  # uproot raises many types for corrupt input
