@@ -235,7 +235,7 @@ class RootSource:
             return self._rntuple_schema(tree)
         out: dict[str, CType] = {}
         for name, branch in tree.iteritems(recursive=True, filter_typename=None):
-            if "." in name or "/" in name:
+            if "." in name or "/" in name or name.startswith("__rdf_sizeof_"):  # RDataFrame's size branches
                 continue
             try:
                 ctype = ctype_of_interpretation(branch.interpretation)

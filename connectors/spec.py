@@ -111,6 +111,23 @@ class DatasetSource:
     def infos(self) -> list[SampleInfo]:
         return [SampleInfo(s.name, dict(s.metadata)) for s in self.samples]
 
+    @property
+    def optional(self) -> set[str]:
+        """Branches that may be missing in some samples' files (shared with every sample's reader)."""
+        shared = self.sources[0].optional
+        for source in self.sources[1:]:
+            source.optional = shared
+        return shared
+
+    def find_column(self, name: str) -> CType | None:
+        for source in self.sources:
+            found = source.find_column(name)
+            if found is not None:
+                for other in self.sources:
+                    other.schema.setdefault(name, found)
+                return found
+        return None
+
     def add_sample_column(self, name: str, ctype: CType, values: dict[str, Any]) -> None:
         self.sample_columns[name] = (ctype, values)
 
@@ -118,7 +135,11 @@ class DatasetSource:
         constant = [c for c in columns if c in self.sample_columns]
         branches = [c for c in columns if c not in self.sample_columns]
         offset = 0
+        schema = self.schema
         for sample, source in zip(self.samples, self.sources, strict=True):
+            for name in branches:  # an optional branch this sample lacks entirely: nulls, typed as elsewhere
+                if name in self.optional and name not in source.schema:
+                    source.schema[name] = schema[name]
             for batch in source.iter_batches(branches):
                 table = batch.table
                 for name in constant:
@@ -140,17 +161,25 @@ def load_spec(spec: dict | str | os.PathLike) -> list[Sample]:
             spec = json.loads(text)
         except json.JSONDecodeError as exc:
             raise AnalysisError(f"the dataset spec is not valid JSON: {exc}") from None
-    assert isinstance(spec, dict)
+    if not isinstance(spec, dict):
+        raise AnalysisError(f"the dataset spec must be a JSON object with 'samples', got {type(spec).__name__}")
     samples_spec = spec.get("samples")
     if not isinstance(samples_spec, dict) or not samples_spec:
         raise AnalysisError("the dataset spec needs a 'samples' object: {\"samples\": {\"name\": {\"trees\": [...], \"files\": [...]}}}")
     samples = []
     for name, body in samples_spec.items():
+        if not isinstance(body, dict):
+            raise AnalysisError(f"sample {name!r} must be an object with 'trees', 'files' and optional 'metadata'")
         trees = body.get("trees") or []
         files = body.get("files") or []
+        metadata = body.get("metadata") or {}
+        if isinstance(trees, str) or isinstance(files, str):
+            raise AnalysisError(f"sample {name!r}: 'trees' and 'files' must be lists of strings")
+        if not isinstance(metadata, dict):
+            raise AnalysisError(f"sample {name!r}: 'metadata' must be an object")
         if not trees or not files:
             raise AnalysisError(f"sample {name!r} needs 'trees' and 'files'")
         if len(set(trees)) != 1:
             raise AnalysisError(f"sample {name!r}: different tree names per file are not supported yet")
-        samples.append(Sample(name, trees[0], list(files), dict(body.get("metadata") or {})))
+        samples.append(Sample(name, trees[0], list(files), dict(metadata)))
     return samples

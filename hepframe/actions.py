@@ -123,10 +123,9 @@ class Statistic:
     max: float = float("-inf")
 
     def merge(self, other: Statistic) -> None:
-        if other.w == 0:
-            self.n += other.n
+        if other.n == 0:
             return
-        if self.w == 0:
+        if self.n == 0:
             self.__dict__.update(other.__dict__)
             return
         w = self.w + other.w
@@ -142,9 +141,11 @@ class Statistic:
     @classmethod
     def of(cls, x: np.ndarray, w: np.ndarray | None = None) -> Statistic:
         x = np.asarray(x, dtype=np.float64)
+        w = np.ones_like(x) if w is None else np.asarray(w, dtype=np.float64)
+        keep = w != 0  # TStatistic::Fill ignores entries of weight 0
+        x, w = x[keep], w[keep]
         if len(x) == 0:
             return cls()
-        w = np.ones_like(x) if w is None else np.asarray(w, dtype=np.float64)
         sw = float(w.sum())
         mean = float((w * x).sum() / sw) if sw else 0.0
         return cls(len(x), sw, float((w * w).sum()), mean, float((w * (x - mean) ** 2).sum()), float(x.min()),
@@ -273,18 +274,19 @@ class SumAcc(Accumulator):
 
 
 class ExtremeAcc(Accumulator):
+    """RDataFrame's Max/Min: a fold in entry order from numeric_limits<double>::lowest()/max()."""
+
     def __init__(self, want_max: bool) -> None:
         self.want_max = want_max
-        self.value = float("-inf") if want_max else float("inf")
+        self.value: float = float(-np.finfo(np.float64).max if want_max else np.finfo(np.float64).max)
 
     def update(self, values, entries, n_rows):
-        x = flatten(values[0])
-        if len(x):
-            v = float(np.nanmax(x) if self.want_max else np.nanmin(x))
-            self.value = max(self.value, v) if self.want_max else min(self.value, v)
+        from hepframe.udfs.jagged import fold_extreme
+
+        self.value = fold_extreme(flatten(values[0]), self.value, self.want_max)
 
     def result(self) -> float:
-        return self.value
+        return float(self.value)
 
 
 class StatsAcc(Accumulator):
@@ -351,8 +353,10 @@ class HistoAcc(Accumulator):
 class ProfileAcc(Accumulator):
     """TProfile / TProfile2D: per bin sum of w, w*y, w*y^2 and w^2 (hist WeightedMean storage)."""
 
-    def __init__(self, name: str, title: str, axes: list[Axis1D], weighted: bool) -> None:
+    def __init__(self, name: str, title: str, axes: list[Axis1D], weighted: bool,
+                 value_range: tuple[float, float] | None = None) -> None:  # fmt: skip
         self.name, self.title, self.axes, self.weighted = name, title, axes, weighted
+        self.value_range = value_range  # TProfile's (ylow, yup): other values are not filled
         shape = tuple(a.nbins + 2 for a in axes)
         self.sw, self.swy, self.swy2, self.sw2 = (np.zeros(shape) for _ in range(4))
 
@@ -362,6 +366,10 @@ class ProfileAcc(Accumulator):
         y = np.asarray(columns.pop(), dtype=np.float64)
         if w is None:
             w = np.ones_like(y)
+        if self.value_range is not None:
+            lo, hi = self.value_range
+            keep = (y >= lo) & (y <= hi)  # also drops NaN, as TProfile::Fill does
+            y, w, columns = y[keep], w[keep], [np.asarray(c)[keep] for c in columns]
         index = np.ravel_multi_index(tuple(a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)),
                                      self.sw.shape)  # fmt: skip
         size, shape = self.sw.size, self.sw.shape
@@ -377,7 +385,7 @@ class ProfileAcc(Accumulator):
                       label=self.title or self.name)  # fmt: skip
         view = h.view(flow=True)
         with np.errstate(all="ignore"):
-            mean = np.where(self.sw > 0, self.swy / np.where(self.sw > 0, self.sw, 1), 0.0)
+            mean = np.where(self.sw != 0, self.swy / np.where(self.sw != 0, self.sw, 1), 0.0)
         view["sum_of_weights"] = self.sw
         view["sum_of_weights_squared"] = self.sw2
         view["value"] = mean
@@ -389,15 +397,16 @@ class CollectAcc(Accumulator):
     """Keep the values (AsNumpy, Take, Graph, AsArrow, AsAwkward)."""
 
     def __init__(self, names: list[str], finish: Callable[[dict[str, list[Value]]], Any]) -> None:
-        self.parts: dict[str, list[Value]] = {n: [] for n in names}
+        self.names = names
+        self.parts: list[list[Value]] = [[] for _ in names]  # by position: a column may appear twice
         self.finish = finish
 
     def update(self, values, entries, n_rows):
-        for name, v in zip(self.parts, values, strict=True):
-            self.parts[name].append(v)
+        for part, v in zip(self.parts, values, strict=True):
+            part.append(v)
 
     def result(self) -> Any:
-        return self.finish(self.parts)
+        return self.finish(dict(zip(self.names, self.parts, strict=True)))
 
 
 class ReduceAcc(Accumulator):
@@ -407,6 +416,8 @@ class ReduceAcc(Accumulator):
         self.batch_fn, self.merge, self.value, self.started = batch_fn, merge, init, False
 
     def update(self, values, entries, n_rows):
+        if len(flatten(values[0])) == 0:
+            return  # nothing reached the action in this batch
         partial = self.batch_fn(values[0])
         self.value = partial if not self.started and self.value is None else self.merge(self.value, partial)
         self.started = True

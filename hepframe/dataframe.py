@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 from hepframe import graph as g
 from hepframe.connectors import RootSource
 from hepframe.connectors.root import DEFAULT_STEP_SIZE
@@ -33,6 +35,8 @@ class ResultPtr(Generic[T]):
 
     def GetValue(self) -> T:  # noqa: N802 - ROOT spelling
         analysis = self._frame._analysis
+        if self._action in analysis.failed:
+            raise analysis.failed[self._action]
         if self._action not in analysis.results:
             self._frame._run()
         return analysis.results[self._action]
@@ -127,6 +131,10 @@ class RDataFrame:
             return
         if files is None:
             raise AnalysisError("RDataFrame needs a tree name and files, e.g. RDataFrame('Events', 'file.root')")
+        if not isinstance(files, (str, os.PathLike, list, tuple)):
+            raise AnalysisError(f"files must be a path, a glob or a list of them, got {type(files).__name__}")
+        if not isinstance(step_size, int) or step_size < 1:
+            raise AnalysisError(f"step_size must be a positive number of entries, got {step_size!r}")
         self._progress = progress
         source = RootSource.open(tree, files, step_size, threads, cache)
         root = g.Source(None, source)
@@ -139,6 +147,8 @@ class RDataFrame:
         return RDataFrame("", engine=self._engine, progress=self._progress, _node=node, _analysis=self._analysis)
 
     def _compile(self, text: str) -> ir.Expr:
+        if not isinstance(text, str):
+            raise AnalysisError(f"an expression must be a C++ string or a Python callable, got {type(text).__name__}")
         expr = compile_expression(text, self._node.schema())
         assert isinstance(self._engine, Engine)
         self._engine.check(expr, text)
@@ -164,9 +174,14 @@ class RDataFrame:
                    _analysis=g.Analysis(root, nodes=[root]))  # fmt: skip
 
     def _run(self) -> None:
-        assert isinstance(self._engine, Engine)
         pending = self._analysis.pending()
-        results = Executor(self._analysis, self._engine, self._progress).run(pending)
+        try:
+            results = Executor(self._analysis, self._engine, self._progress).run(pending)
+        except Exception as exc:
+            # The actions of this event loop failed (and re-raise when asked); later bookings still run.
+            for action in pending:
+                self._analysis.failed[action] = exc
+            raise
         self._analysis.results.update(results)
 
     # -- transformations ---------------------------------------------------
@@ -268,6 +283,9 @@ class RDataFrame:
         ``Range(n)`` keeps the first n. Entries are counted in entry order on every engine, so the
         result is deterministic. ``end=None`` (or 0, as in ROOT) means "to the end".
         """
+        for value in (begin, end, stride):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+                raise AnalysisError(f"Range needs integers, got {value!r}")
         if end is None:
             begin, end = 0, begin
         if end == 0:
@@ -295,8 +313,10 @@ class RDataFrame:
         if ctype is None:
             raise AnalysisError(f"DefinePerSample({name!r}): the function must return numbers or booleans")
         if not isinstance(source, DatasetSource):
-            return self.Define(name, repr(float(next(iter(values.values())))) if ctype.scalar.is_float
-                               else str(int(next(iter(values.values())))))  # fmt: skip
+            value = next(iter(values.values()))
+            text = ("true" if value else "false") if isinstance(value, bool) else (
+                repr(float(value)) if ctype.scalar.is_float else f"{int(value)}L")  # fmt: skip
+            return self.Define(name, text)
         internal = f"__per_sample__{name}@{len(self._analysis.nodes)}"
         source.add_sample_column(internal, ctype, values)
         return self._derive(g.Define(self._node, name, ir.Column(ctype, internal), f"DefinePerSample({name})",
@@ -318,6 +338,8 @@ class RDataFrame:
         col = self._optional_column(column)
         if col.type.is_rvec:
             raise AnalysisError("DefaultValueFor supports scalar branches for now")
+        if isinstance(default, bool) or not isinstance(default, (int, float, np.number)):
+            raise AnalysisError(f"DefaultValueFor({column!r}): the default must be a number, got {default!r}")
         value = ir.Literal(col.type, _convert(default, col))
         expr = ir.Call(col.type, "DefaultValue", (col, value))
         return self._derive(g.Define(self._node, column, expr, f"DefaultValueFor({column}, {default!r})", "Redefine"))
@@ -348,27 +370,43 @@ class RDataFrame:
             variation_tags = [str(i) for i in range(nVariations)]
         tags = [str(t) for t in variation_tags]
         name = variation_name or column
+        for label in (name, *tags):
+            if not label or ":" in label:
+                raise AnalysisError(f"Vary({column!r}): variation names and tags must be non-empty and without ':', "
+                                    f"got {label!r}")  # fmt: skip
+        if len(set(tags)) != len(tags):
+            raise AnalysisError(f"Vary({column!r}): duplicate variation tags {tags}")
         expr = self._compile(expression)
         want = CType(col.type.scalar, col.type.depth + 1)
-        if expr.type.depth != want.depth:
+        if expr.type != want:  # ROOT requires exactly RVec<column type>
             raise AnalysisError(
-                f"Vary({column!r}): the expression must give one value per variation ({want.short}), "
+                f"Vary({column!r}): the expression must give {want.short} (one value per variation), "
                 f"got {expr.type.short}"
             )
-        if expr.type != want:
-            expr = self._cast(expr, want)
+        if isinstance(expr, ir.Call) and expr.func == "RVecOf" and len(expr.args) != len(tags):
+            raise AnalysisError(f"Vary({column!r}): {len(expr.args)} values for {len(tags)} tags {tags}")
         if any(isinstance(n, g.Vary) and n.variation == name for n in self._analysis.nodes):
             raise AnalysisError(f"a variation named {name!r} already exists")
         return self._derive(g.Vary(self._node, column, expr, expression, tags, name))
 
     # -- actions -----------------------------------------------------------
     def _histo(self, model, columns: list[str], weight: str | None, dim: int, profile: bool = False) -> ResultPtr:
+        value_range = None
+        if profile and isinstance(model, (tuple, list)) and len(model) == 2 + 3 * dim + 2 and not any(
+            isinstance(m, (list, tuple, np.ndarray)) for m in model
+        ):  # TProfile models may end with (ylow, yup): values outside are not filled
+            model, value_range = tuple(model[:-2]), (float(model[-2]), float(model[-1]))
         name, title, axes = parse_histo_model(model, dim)
         cols = [self._column(c) for c in columns]
+        for c in cols:
+            if c.type.depth > 1:
+                raise AnalysisError(f"cannot fill a histogram with {c.name!r}, which is {c.type.short}")
         if len({a.name for a in axes}) < len(axes):  # ROOT models name the histogram, not its axes
             axes = [dataclasses.replace(a, name=c) for a, c in zip(axes, columns, strict=False)]
         w = self._column(weight) if weight else None
-        return self._book(g.histogram_action(self._node, name, title, axes, cols, w, profile))
+        action = g.histogram_action(self._node, name, title, axes, cols, w, profile)
+        action.options["value_range"] = value_range
+        return self._book(action)
 
     def Histo1D(self, model, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 1D histogram of ``column`` (filled once per element for RVec columns).
@@ -409,7 +447,13 @@ class RDataFrame:
         return self._book(g.Count(self._node))
 
     def _column_action(self, kind: str, columns: Iterable[str], **options) -> ResultPtr:
+        if columns is None or isinstance(columns, (int, float)):
+            raise AnalysisError(f"{kind} needs column names, got {columns!r}")
         cols = [self._column(c) for c in columns]
+        if kind not in ("AsNumpy", "Take", "AsArrow", "AsAwkward", "Snapshot"):
+            for c in cols:
+                if c.type.depth > 1:
+                    raise AnalysisError(f"{kind} cannot use {c.name!r}, which is {c.type.short}; index it first, e.g. c[0]")
         return self._book(g.ColumnAction(self._node, columns=cols, kind=kind, options=options))
 
     def Sum(self, column: str) -> ResultPtr[float]:  # noqa: N802
@@ -532,11 +576,17 @@ class RDataFrame:
         return str(self._column(name).type)
 
     def GetDefinedColumnNames(self) -> list[str]:  # noqa: N802
-        return sorted(name for name, d in self._node.defines_in_scope().items() if d.kind == "Define")
+        """Columns defined or redefined upstream of this node (not aliases), as ROOT lists them."""
+        kinds = ("Define", "Redefine", "DefinePerSample")
+        return sorted({n.name for n in self._node.ancestors() if isinstance(n, g.Define) and n.kind in kinds})
 
     def GetFilterNames(self) -> list[str]:  # noqa: N802
-        """Names of the filters upstream of this node, in order (unnamed ones as their expression)."""
-        return [n.name or n.text for n in reversed(self._node.ancestors()) if isinstance(n, g.Filter)]
+        """Filter names as ROOT gives them: upstream ones from the source down, or all of them on the root."""
+        if self._node is self._analysis.root:
+            nodes = [n for n in self._analysis.nodes if isinstance(n, g.Filter)]
+        else:
+            nodes = [n for n in reversed(self._node.ancestors()) if isinstance(n, g.Filter)]
+        return [n.name or "Unnamed Filter" for n in nodes]
 
     def Describe(self) -> str:  # noqa: N802
         """A summary of the dataset and the columns visible here (name, C++ type, origin)."""

@@ -60,9 +60,14 @@ class Executor:
         key = (id(node), universe)
         if key not in self._scopes:
             out: dict[str, ScopedColumn] = {}
+            aliases: dict[str, str] = {}
             index = {id(n): i for i, n in enumerate(self.analysis.nodes)}
             for n in reversed(node.ancestors()):
-                if isinstance(n, g.Define):
+                if isinstance(n, g.Define) and n.kind == "Alias":
+                    assert isinstance(n.expr, ir.Column)
+                    aliases[n.name] = n.expr.name
+                    out.pop(n.name, None)
+                elif isinstance(n, g.Define):
                     assert n.parent is not None
                     out[n.name] = ScopedColumn(n.name, f"{n.name}@{index[id(n)]}", n.expr, n.parent, n.text)
                 elif isinstance(n, g.Vary) and universe.split(":", 1)[0] == n.variation:
@@ -71,6 +76,14 @@ class Executor:
                     element = ir.Index(n.expr.type.element, n.expr, ir.Literal(LONG, k))
                     out[n.column] = ScopedColumn(n.column, f"{n.column}@{index[id(n)]}:{k}", element, n.parent,
                                                  f"{n.text}[{k}]")  # fmt: skip
+            # An alias means its column as seen where it is used (below a Vary, the varied one).
+            for alias, target in aliases.items():
+                resolved = out.get(target)
+                if resolved is not None:
+                    out[alias] = ScopedColumn(alias, resolved.internal, resolved.expr, resolved.scope, resolved.text)
+                else:
+                    t = self.analysis.root.schema()[target]
+                    out[alias] = ScopedColumn(alias, target, ir.Column(t, target), self.analysis.root, target)
             self._scopes[key] = out
         return self._scopes[key]
 
@@ -196,8 +209,10 @@ class Executor:
         for name in names:
             visit(node, name)
         for column in order:
+            if engine.has_column(frame, column.internal):  # e.g. an alias of a column already there
+                continue
             expr = self.scoped(column.expr, column.scope, universe)
-            frame = engine.with_columns(frame, [(column.internal, expr, column.text)])
+            frame = engine.with_columns(frame, [(column.internal, expr, f"{column.name} = {column.text}")])
         return frame
 
     def _walk(self, node: g.Node, frame, universe: str, children: dict, actions_at: dict) -> None:
@@ -268,7 +283,10 @@ def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> 
     groups: dict[tuple, list[tuple[Executor, list[g.Action]]]] = defaultdict(list)
     for ex, acts in executors_and_actions:
         src = ex.analysis.root.source
-        groups[(src.tree, tuple(src.files), type(src).__name__)].append((ex, acts))
+        # ROOT files read the same way can share a read; any other source only with itself.
+        shareable = type(src).__name__ == "RootSource" and not getattr(src, "optional", None)
+        key = ("root", src.tree, tuple(src.files), src.step_size) if shareable else ("object", id(src))
+        groups[key].append((ex, acts))
     for members in groups.values():
         source = members[0][0].analysis.root.source
         columns: set[str] = set()

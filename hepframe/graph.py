@@ -181,7 +181,7 @@ class ColumnAction(Action):
             return acc.HistoAcc(o["name"], o["title"], o["axes"], o["weighted"])
         if k == "Profile":
             o = self.options
-            return acc.ProfileAcc(o["name"], o["title"], o["axes"], o["weighted"])
+            return acc.ProfileAcc(o["name"], o["title"], o["axes"], o["weighted"], o.get("value_range"))
         if k in ("AsNumpy", "Take"):
             types = {c.name: c.type for c in self.columns}
             single = k == "Take"
@@ -271,11 +271,12 @@ class Analysis:
     root: Source
     actions: list[Action] = field(default_factory=list)
     results: dict[Action, Any] = field(default_factory=dict)
+    failed: dict[Action, BaseException] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     passes: int = 0  # event loops run so far: each computes every pending action at once
 
     def pending(self) -> list[Action]:
-        return [a for a in self.actions if a not in self.results]
+        return [a for a in self.actions if a not in self.results and a not in self.failed]
 
 
 Callback = Callable[..., Any]

@@ -145,7 +145,8 @@ def parse_histo_model(model, dim: int) -> tuple[str, str, list[Axis1D]]:
     if not isinstance(model, (list, tuple)) or len(model) < 3:
         raise AnalysisError(f"histogram model must be a ROOT-style tuple (name, title, ...) or hist axes; got {model!r}")
     name, title, rest = str(model[0]), str(model[1]), list(model[2:])
-    if len(rest) == 4 and isinstance(rest[0], (int, np.integer)) and isinstance(rest[1], (list, tuple, np.ndarray)):
+    if (len(rest) == 4 and isinstance(rest[0], (int, np.integer))
+            and all(isinstance(r, (list, tuple, np.ndarray)) for r in rest[1:])):  # fmt: skip
         # THnDModel: (dim, nbins[], xmin[], xmax[])
         n, nbins, lows, highs = rest
         if n != dim or not len(nbins) == len(lows) == len(highs) == dim:

@@ -80,7 +80,8 @@ class SnapshotWriter(Accumulator):
             self.writer = uproot.recreate(self.tmp)
             types = {k: (v.dtype if not isinstance(v, ak.Array) else f"var * {ak.type(v).content.content}")
                      for k, v in arrays.items()}  # fmt: skip
-            self.writer.mktree(self.tree, types, counter_name=lambda counted: f"n{counted}")
+            # Size branches named as ROOT's Snapshot names them; readers hide them from the columns.
+            self.writer.mktree(self.tree, types, counter_name=lambda counted: f"__rdf_sizeof_{counted}")
         if n:
             self.writer[self.tree].extend(arrays)
 
@@ -125,6 +126,12 @@ def _empty(column: ir.Column) -> Value:
 
 def snapshot_writer(tree: str, path: str | os.PathLike, columns: list[ir.Column]):
     target = Path(path)
+    try:  # fail at booking, not in the event loop, if the output cannot be written
+        target.parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(prefix=f".{target.name}.", suffix=".probe", dir=target.parent)
+        probe.close()
+    except OSError as exc:
+        raise AnalysisError(f"Snapshot: cannot write to {str(target)!r}: {exc.strerror or exc}") from None
     suffix = target.suffix.lower()
     fmt = {".root": "root", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow",
            ".ipc": "arrow"}.get(suffix)  # fmt: skip

@@ -70,6 +70,8 @@ class VariationsMap:
 
 def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spelling
     """Book the varied copies of a lazy result; all are computed in the same event loop."""
+    if not isinstance(result, ResultPtr):
+        raise AnalysisError(f"VariationsFor needs a booked result (e.g. df.Histo1D(...)), got {type(result).__name__}")
     frame, action = result._frame, result._action
     analysis = frame._analysis
     if action in analysis.results:
@@ -92,7 +94,10 @@ def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
     Returns the number of event loops run (one per distinct dataset).
     """
     by_analysis: dict[int, tuple[RDataFrame, list[g.Action]]] = {}
+    handles = list(handles)
     for h in handles:
+        if not isinstance(h, ResultPtr):
+            raise AnalysisError(f"RunGraphs needs booked results (e.g. df.Count()), got {type(h).__name__}")
         analysis = h._frame._analysis
         if id(analysis) not in by_analysis:
             by_analysis[id(analysis)] = (h._frame, analysis.pending())

@@ -251,3 +251,43 @@ def test_histond_and_th1dmodel_match_root(engine: str, small_nanoaod_file: str, 
     h1, r1 = ours.Histo1D(m, "lead").GetValue(), theirs.Histo1D(m, "lead").GetValue()
     np.testing.assert_array_equal(h1.view(flow=True)["value"], root_hist_arrays(r1)[0])
     assert h1.name == "lead" and h1.label == "leading jet"
+
+
+REVIEW_FILE_EVENTS = 4000
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_review_regressions_match_root(engine: str, small_nanoaod_file: str, ROOT) -> None:  # noqa: N803
+    """Cases a review found wrong: weighted profiles with negative weights, zero weights in Stats,
+    NaN in Max/Min, empty Max/Min, an Alias above a Vary, redefined columns in introspection."""
+    ours, theirs = _both(engine, small_nanoaod_file, ROOT)
+    booked = []
+    for d in (ours, theirs):
+        w = d.Define("w", "nJet > 2 ? 0.0 : 1.0").Define("logphi", "log(MET_phi)")
+        alias = d.Define("x", "MET_pt").Alias("ax", "x").Vary("x", "ROOT::RVecF{x * 0.5f, x * 2.f}", ["down", "up"], "s")
+        booked.append(dict(
+            profile=d.Profile1D(("p", "", 10, 0, 100), "MET_pt", "MET_sumet", "MET_phi"),
+            profile_range=d.Profile1D(("pr", "", 10, 0, 100, 100, 600), "MET_pt", "MET_sumet"),
+            stats=w.Stats("MET_pt", "w"), max_nan=w.Max("logphi"), min_nan=w.Min("logphi"),
+            max_empty=d.Filter("nJet > 1000").Max("Jet_pt"), min_empty=d.Filter("nJet > 1000").Min("Jet_pt"),
+            alias_sum=alias.Sum("ax"),
+        ))  # fmt: skip
+    o, r = booked
+    ours_v = hepframe.VariationsFor(o["alias_sum"])  # before the event loop, as in ROOT
+    root_v = ROOT.RDF.Experimental.VariationsFor(r["alias_sum"])
+    for key in ("profile", "profile_range"):
+        prof, view = r[key].GetValue(), o[key].GetValue().view(flow=True)
+        for b in range(12):
+            assert view["value"][b] == pytest.approx(prof.GetBinContent(b), rel=1e-9, abs=1e-12), (key, b)
+    s_o, s_r = o["stats"].GetValue(), r["stats"].GetValue()
+    assert (s_o.GetN(), s_o.GetMin(), s_o.GetMax()) == (s_r.GetN(), s_r.GetMin(), s_r.GetMax())
+    assert s_o.GetRMS() == pytest.approx(s_r.GetRMS(), rel=1e-10)
+    for key in ("max_nan", "min_nan", "max_empty", "min_empty"):
+        assert_same_values(np.array([o[key].GetValue()]), np.array([r[key].GetValue()]), key)
+    assert sorted(ours_v.keys()) == ["nominal", "s:down", "s:up"]
+    for key in ours_v.keys():
+        assert ours_v[key] == pytest.approx(root_v[key], rel=1e-12), key
+    graph = [d.Define("x", "MET_pt").Filter("x > 1", "cx").Filter("nJet > 0").Alias("ax", "x")
+             .Redefine("MET_pt", "MET_pt * 2").Define("y", "1").Redefine("y", "2") for d in (ours, theirs)]  # fmt: skip
+    assert graph[0].GetDefinedColumnNames() == sorted(str(c) for c in graph[1].GetDefinedColumnNames())
+    assert graph[0].GetFilterNames() == [str(c) for c in graph[1].GetFilterNames()]

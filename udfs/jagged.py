@@ -212,3 +212,21 @@ def combinations(sizes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
     if k > 0:
         _combinations(sizes.astype(np.int64), k, counts, starts, out)
     return out, counts, valid
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_extreme(values, acc, want_max):  # pragma: no cover - compiled
+    for i in range(len(values)):
+        v = np.float64(values[i])
+        # RDataFrame's MaxHelper/MinHelper: acc = std::max(v, acc) / std::min(v, acc), in that order,
+        # so a NaN value replaces the accumulator and a later number replaces a NaN.
+        if want_max:
+            acc = acc if v < acc else v
+        else:
+            acc = acc if acc < v else v
+    return acc
+
+
+def fold_extreme(values: np.ndarray, acc: float, want_max: bool) -> float:
+    """Continue ROOT's Max/Min accumulation over ``values`` (double precision)."""
+    return float(_fold_extreme(np.ascontiguousarray(values), float(acc), want_max)) if len(values) else acc

@@ -371,7 +371,7 @@ class PolarsEngine(Engine):
             return frame.with_columns(pl.Series(name, [], dtype=polars_dtype(e.type)) for name, e, _ in columns)
         out = frame.with_columns(self.compiler.compile(e).alias(name) for name, e, _ in columns)
         for name, _, text in columns:
-            self._check_defined(out, out[name], text, f"Define {name!r} =")
+            self._check_defined(out, out[name], text, "Define")
         return out
 
     def apply_filter(self, frame: pl.DataFrame, expr: ir.Expr, text: str) -> tuple[pl.DataFrame, int]:

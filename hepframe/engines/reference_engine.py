@@ -74,7 +74,7 @@ class ReferenceEngine(Engine):
         for name, expr, text in columns:
             value = self._eval(frame, expr)
             if value.valid is not None and not value.valid.all():
-                raise_undefined(value.valid, frame.entries, text, f"Define {name!r} =")
+                raise_undefined(value.valid, frame.entries, text, "Define")
             frame.columns[name] = value
         return frame
 
