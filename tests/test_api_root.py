@@ -291,3 +291,18 @@ def test_review_regressions_match_root(engine: str, small_nanoaod_file: str, ROO
              .Redefine("MET_pt", "MET_pt * 2").Define("y", "1").Redefine("y", "2") for d in (ours, theirs)]  # fmt: skip
     assert graph[0].GetDefinedColumnNames() == sorted(str(c) for c in graph[1].GetDefinedColumnNames())
     assert graph[0].GetFilterNames() == [str(c) for c in graph[1].GetFilterNames()]
+
+
+def test_run_graphs_matches_root(small_nanoaod_file: str, nanoaod_file: str, ROOT) -> None:  # noqa: N803
+    results = []
+    for frame, run_graphs in ((hepframe.RDataFrame, hepframe.RunGraphs), (ROOT.RDataFrame, ROOT.RDF.RunGraphs)):
+        a, b = frame("Events", small_nanoaod_file), frame("Events", nanoaod_file)
+        handles = [a.Filter("nMuon >= 1").Histo1D(("a", "", 20, 0, 200), "MET_pt"),
+                   b.Define("ht", "Sum(Jet_pt)").Histo1D(("b", "", 20, 0, 800), "ht"),
+                   a.Define("lead", "nJet > 0 ? Jet_pt[0] : -1.f").Mean("lead")]  # fmt: skip
+        run_graphs(handles)
+        results.append(handles)
+    (ha, hb, mean), (ra, rb, rmean) = results
+    for ours, theirs in ((ha, ra), (hb, rb)):
+        np.testing.assert_array_equal(ours.GetValue().view(flow=True)["value"], root_hist_arrays(theirs.GetValue())[0])
+    assert mean.GetValue() == pytest.approx(rmean.GetValue(), rel=1e-12)
