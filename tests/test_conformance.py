@@ -28,6 +28,13 @@ EXPRESSIONS = [
     # math
     "sqrt(x)", "abs(i)", "fabs(x)", "exp(x / 10)", "log(d)", "sin(x)", "cos(d)", "atan2(x, d)", "pow(x, 2)",
     "hypot(x, d)", "floor(d)", "ceil(x)", "round(x)", "trunc(x)", "std::abs(x)", "TMath::Pi() * i", "M_PI",
+    "0.1f + 0.2", "0.1f == 0.1", "d + 0.1f", "flag ? 0.0 : -0.0", "flag ? -0.0 : 0.0", "-0.0 + 0.0", "d * 0.0 + d * -0.0",
+    "fabs(i)", "fabs(l)", "round(x / 10)", "round(d / 10)", "020000000000 * 2", "d + 0.0", "x + 0.f", "0 - d", "0.f - x",
+    "Var(Obj_b)", "StdDev(Obj_b)", "Enumerate(Obj_b)", "ROOT::VecOps::DeltaPhi(1.0, 4.0)", "ROOT::VecOps::DeltaPhi(1.f, 4.f)",
+    "Combinations(Obj_v, 0).size()", "nObj > 0 ? Combinations(Obj_v, 1)[0] : Enumerate(Obj_v)", "(unsigned long)(d * 1e300)", "1e-45f + 0.0",
+    "16777217.0f + 0.0", "3.4028236e38f + 0.0", "nObj == nOth ? Obj_v + Oth_v : Obj_v",
+    "nObj == nOth && Sum(Obj_v + Oth_v) > 0", "nObj != nOth || Sum(Obj_v * Oth_v) > 0",
+    "nObj > 100 ? DeltaR(Obj_v, Oth_v, Obj_v, Oth_v) : Obj_v",
     "fmod(d, 2.0)", "erf(x / 40)", "erfc(x / 40)", "expm1(x / 100)", "log2(d)", "log1p(x)", "tan(x)",
     "asin(x / 50)", "acos(d / 1e10)", "atan(x)", "tanh(d)", "asinh(x)", "acosh(d)", "atanh(x / 50)", "pow(x, 1e30f)", "pow(d, -3.5)", "pow(-0.5, 1e30) + d",
     # RVec element-wise

@@ -112,6 +112,15 @@ def _var(offsets, values, zero, out):  # pragma: no cover - compiled
 def reduce_var(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``ROOT::VecOps::Var``: sums in the element type (as ROOT), result in double; 0 below 2 elements."""
     n = len(offsets) - 1
+    if values.dtype == np.bool_:
+        # ROOT accumulates in bool: both sums are "any element true" (0 or 1).
+        counts = np.diff(offsets).astype(np.float64)
+        anyv = reduce_sum(offsets, values.astype(np.int64), np.dtype(np.int64)) > 0
+        s = anyv.astype(np.float64)
+        out = np.zeros(n, dtype=np.float64)
+        big = counts >= 2
+        out[big] = 1.0 / (counts[big] - 1.0) * (s[big] - (s[big] * s[big]) / counts[big])
+        return out
     dtype = values.dtype if values.dtype.kind == "f" else np.dtype(np.int64)
     out = np.zeros(n, dtype=np.float64)
     _var(offsets, values.astype(dtype, copy=False), dtype.type(0), out)

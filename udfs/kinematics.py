@@ -53,11 +53,12 @@ def _invariant_mass(offsets, pt, eta, phi, mass, out):  # pragma: no cover - com
 
 def delta_phi(a: np.ndarray, b: np.ndarray, c: float = math.pi) -> np.ndarray:
     """``ROOT::VecOps::DeltaPhi(a, b, c)`` element-wise, in the common type of ``a`` and ``b``."""
-    a, b = np.broadcast_arrays(a, b)
+    scalar = np.ndim(a) == 0 and np.ndim(b) == 0
+    a, b = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(b))
     dtype = np.result_type(a.dtype, b.dtype)
     out = np.empty(a.shape, dtype=dtype)
     _delta_phi(a.astype(dtype, copy=False), b.astype(dtype, copy=False), dtype.type(c), out)
-    return out
+    return out[0] if scalar else out
 
 
 def delta_r(eta1: np.ndarray, eta2: np.ndarray, phi1: np.ndarray, phi2: np.ndarray, c: float = math.pi) -> np.ndarray:

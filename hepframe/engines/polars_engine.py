@@ -54,7 +54,7 @@ _NATIVE_MATH: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "asin": lambda e: e.arcsin(), "acos": lambda e: e.arccos(), "atan": lambda e: e.arctan(),
     "sinh": lambda e: e.sinh(), "cosh": lambda e: e.cosh(), "tanh": lambda e: e.tanh(),
     "asinh": lambda e: e.arcsinh(), "acosh": lambda e: e.arccosh(),
-    "floor": lambda e: e.floor(), "ceil": lambda e: e.ceil(), "abs": lambda e: e.abs(),
+    "floor": lambda e: e.floor(), "ceil": lambda e: e.ceil(), "abs": lambda e: e.abs(), "fabs": lambda e: e.abs(),
 }  # fmt: skip
 _SCALAR_BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
@@ -111,6 +111,9 @@ class PolarsCompiler:
         """
         if isinstance(node, ir.Cast):
             return node.operand.type.scalar.is_float and node.type.scalar.is_integral and node.type.scalar is not Scalar.BOOL
+        if (isinstance(node, ir.Binary) and node.op in ("+", "-") and node.type.scalar.is_float
+                and any(isinstance(c, ir.Literal) and c.value == 0 for c in node.children())):  # fmt: skip
+            return True  # Polars simplifies x + 0 to x and 0 - x to -x, which loses the sign of zero
         return (
             isinstance(node, ir.Binary)
             and node.op == "/"
@@ -258,7 +261,10 @@ class PolarsCompiler:
             if node.func == "Reverse":
                 return self.compile(arg).list.reverse()
             if node.func == "Enumerate":
-                return self.compile(arg).list.eval(pl.int_range(pl.len(), dtype=pl.UInt64))
+                index = pl.int_range(pl.len(), dtype=pl.UInt64)
+                if elem is Scalar.BOOL:  # ROOT fills an RVec<bool> with the indices: 0, 1, 1, ...
+                    index = (index > 0).cast(pl.UInt64)
+                return self.compile(arg).list.eval(index)
             if node.func == "Nonzero":
                 nonzero = pl.element() if elem is Scalar.BOOL else pl.element() != 0
                 return self.compile(arg).list.eval(nonzero.arg_true().cast(pl.UInt64))

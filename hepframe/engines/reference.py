@@ -14,7 +14,7 @@ import numpy as np
 
 from hepframe import udfs
 from hepframe.engines import vecops
-from hepframe.engines.values import Data, Jagged, Value, merge_valid
+from hepframe.engines.values import Data, Jagged, Value, merge_valid, starts_of
 from hepframe.errors import EventError, UnsupportedOperationError
 from hepframe.expr import ir
 from hepframe.expr.types import CType, Scalar
@@ -68,7 +68,13 @@ def _astype(data: Data, dtype: np.dtype) -> Data:
     with np.errstate(all="ignore"):
         if dtype == np.bool_:
             return np.asarray(data) != 0
-        return np.asarray(data).astype(dtype) if np.ndim(data) else dtype.type(data)
+        source = np.asarray(data)
+        if dtype == np.uint64 and source.dtype.kind == "f":  # x86-64: out of range gives 2**63
+            bad = ~((source >= 0) & (source < 2.0**64))
+            out = np.where(bad, 0, source).astype(np.uint64)
+            out = np.where(bad, np.uint64(2**63), out)
+            return out if np.ndim(data) else dtype.type(out)
+        return source.astype(dtype) if np.ndim(data) else dtype.type(data)
 
 
 def _int_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -83,7 +89,7 @@ def _int_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _round_half_away(x: np.ndarray) -> np.ndarray:
     t = np.trunc(x)
     frac = x - t  # exact
-    return t + np.where(np.abs(frac) >= 0.5, np.sign(x), 0).astype(x.dtype)
+    return np.where(np.abs(frac) >= 0.5, t + np.sign(x).astype(t.dtype), t)  # keeps -0.0 as C's round does
 
 
 _UNARY_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -92,11 +98,21 @@ _UNARY_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "cos": cmath.cos, "tan": cmath.tan, "asin": cmath.asin, "acos": cmath.acos, "atan": cmath.atan,
     "sinh": cmath.sinh, "cosh": cmath.cosh, "tanh": cmath.tanh, "asinh": cmath.asinh, "acosh": cmath.acosh,
     "atanh": cmath.atanh, "floor": np.floor, "ceil": np.ceil, "round": _round_half_away, "trunc": np.trunc,
-    "erf": cmath.erf, "erfc": cmath.erfc, "abs": np.abs,
+    "erf": cmath.erf, "erfc": cmath.erfc, "abs": np.abs, "fabs": np.abs,
 }  # fmt: skip
 _BINARY_MATH = {"pow": cmath.pow, "atan2": cmath.atan2, "hypot": cmath.hypot, "fmod": np.fmod}
+def _shift(func):
+    """x86 masks the shift count to the operand's width (C++ leaves larger counts undefined)."""
+
+    def shift(a, b):
+        bits = np.asarray(a).dtype.itemsize * 8
+        return func(a, np.bitwise_and(b, bits - 1).astype(np.asarray(a).dtype))
+
+    return shift
+
+
 _NUMPY_BINARY = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "<<": np.left_shift, ">>": np.right_shift,
+    "+": np.add, "-": np.subtract, "*": np.multiply, "<<": _shift(np.left_shift), ">>": _shift(np.right_shift),
     "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor, "<": np.less, "<=": np.less_equal,
     ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal,
 }  # fmt: skip
@@ -206,7 +222,7 @@ def _ternary(node: ir.Ternary, args: list[Value], ctx: Context) -> Value:
         take_o = np.repeat(~c, o.counts)
         # Interleave the chosen elements in event order.
         values = np.empty(int(counts.sum()), dtype=t.values.dtype)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        starts = starts_of(counts)
         dest_t = np.repeat(starts[c], t.counts[c]) + _ranges(t.counts[c])
         dest_o = np.repeat(starts[~c], o.counts[~c]) + _ranges(o.counts[~c])
         values[dest_t] = t.values[take_t]
@@ -220,7 +236,7 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     total = int(counts.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = starts_of(counts)
     return np.arange(total) - np.repeat(starts, counts)
 
 
@@ -370,8 +386,53 @@ def _literal(node: ir.Literal) -> Data:
     return node.type.scalar.dtype.type(node.value)
 
 
+def _subset(value: Value, rows: np.ndarray) -> Value:
+    data = value.data
+    if isinstance(data, Jagged):
+        data = data.take(rows)
+    elif np.ndim(data):
+        data = np.asarray(data)[rows]
+    return Value(data, None if value.valid is None else value.valid[rows])
+
+
+def _scatter(value: Value, rows: np.ndarray, n: int) -> Value:
+    """A value computed on ``rows`` placed back among ``n`` events (others: empty/zero, never chosen)."""
+    data = value.data
+    if isinstance(data, Jagged):
+        counts = np.zeros(n, dtype=np.int64)
+        counts[rows] = data.counts
+        data = Jagged(counts, data.values)
+    elif np.ndim(data):
+        full = np.zeros(n, dtype=np.asarray(data).dtype)
+        full[rows] = data
+        data = full
+    valid = None
+    if value.valid is not None:
+        valid = np.ones(n, dtype=np.bool_)
+        valid[rows] = value.valid
+    return Value(data, valid)
+
+
+def _evaluate_on(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, rows: np.ndarray) -> Value:
+    """Evaluate ``expr`` only for the events ``rows``, as C++ evaluates only the branch it takes."""
+    names = ir.free_columns(expr)
+    sub = {name: _subset(columns[name], rows) for name in names if name in columns}
+    result = evaluate(expr, sub, Context(int(rows.sum()), ctx.entries[rows]), {})
+    return _scatter(result, rows, ctx.n)
+
+
+def _defined_true(value: Value, n: int) -> tuple[np.ndarray, np.ndarray]:
+    truth = np.broadcast_to(np.asarray(value.data, dtype=np.bool_), (n,))
+    valid = np.ones(n, np.bool_) if value.valid is None else value.valid
+    return truth, valid
+
+
 def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: dict | None = None) -> Value:
-    """Evaluate ``expr`` over all events of ``columns``; shared subexpressions are computed once."""
+    """Evaluate ``expr`` over all events of ``columns``; shared subexpressions are computed once.
+
+    ``?:`` and scalar ``&&``/``||`` evaluate their operands only for the events where C++ would,
+    so an error in a branch not taken (e.g. RVecs of different sizes) does not surface.
+    """
     memo = {} if memo is None else memo
     if expr in memo:
         return memo[expr]
@@ -379,6 +440,18 @@ def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: di
         result = columns[expr.name]
     elif isinstance(expr, ir.Literal):
         result = Value(_literal(expr))
+    elif isinstance(expr, ir.Ternary):
+        cond = evaluate(expr.cond, columns, ctx, memo)
+        truth, valid = _defined_true(cond, ctx.n)
+        then = _evaluate_on(expr.then, columns, ctx, truth & valid)
+        other = _evaluate_on(expr.other, columns, ctx, ~truth & valid)
+        result = apply_op(expr, [cond, then, other], ctx)
+    elif isinstance(expr, ir.Binary) and expr.op in ("&&", "||") and not expr.type.is_rvec:
+        left = evaluate(expr.left, columns, ctx, memo)
+        truth, valid = _defined_true(left, ctx.n)
+        needed = valid & (truth if expr.op == "&&" else ~truth)
+        right = _evaluate_on(expr.right, columns, ctx, needed)
+        result = apply_op(expr, [left, right], ctx)
     else:
         result = apply_op(expr, [evaluate(c, columns, ctx, memo) for c in expr.children()], ctx)
     memo[expr] = result

@@ -48,10 +48,18 @@ def _element_index(jagged: Jagged, rows: np.ndarray) -> np.ndarray:
     """Flat positions of the elements of events ``rows`` (indices), in order."""
     starts = jagged.offsets[:-1][rows]
     counts = jagged.counts[rows]
-    return np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+    return np.repeat(starts - starts_of(counts), counts) + np.arange(counts.sum())
 
 
 Data = np.ndarray | np.generic | Jagged
+
+
+def starts_of(counts: np.ndarray) -> np.ndarray:
+    """Start offset of each list given the list sizes (empty for no lists)."""
+    out = np.zeros(len(counts), dtype=np.int64)
+    if len(counts) > 1:
+        np.cumsum(counts[:-1], out=out[1:])
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hepframe import udfs
-from hepframe.engines.values import Data, Jagged
+from hepframe.engines.values import Data, Jagged, starts_of
 from hepframe.udfs import jagged as jagged_kernels
 from hepframe.udfs import kinematics
 
@@ -111,7 +111,7 @@ def take_n(v: Jagged, n: Data, default: Data | None) -> Result:
     short = absn > size
     counts = absn
     eid = np.repeat(np.arange(events), counts)
-    k = np.arange(int(counts.sum())) - np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    k = np.arange(int(counts.sum())) - np.repeat(starts_of(counts), counts)
     # Source element for output slot k: n >= 0 -> k; n < 0 -> size - absn + k (may be < 0 when padding in front)
     src = np.where(n_arr[eid] >= 0, k, size[eid] - absn[eid] + k)
     inside = (src >= 0) & (src < size[eid])
@@ -169,7 +169,10 @@ def where(cond: Jagged, a: Data, b: Data, dtype: np.dtype, elementwise: Callable
 
 
 def enumerate_(v: Jagged) -> Result:
-    return Jagged(v.counts, local_index(v).astype(SIZE_T)), None
+    index = local_index(v)
+    if _flat(v).dtype == np.bool_:  # ROOT fills an RVec<bool> with the indices: 0, 1, 1, ...
+        index = index > 0
+    return Jagged(v.counts, index.astype(SIZE_T)), None
 
 
 def range_(begin: Data, end: Data | None, events: int) -> Result:
@@ -178,7 +181,7 @@ def range_(begin: Data, end: Data | None, events: int) -> Result:
     b = _per_event(begin, events).astype(np.int64)
     e = _per_event(end, events).astype(np.int64)
     counts = np.maximum(e - b, 0)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = starts_of(counts)
     values = (np.arange(int(counts.sum())) - np.repeat(starts, counts) + np.repeat(b, counts)).astype(SIZE_T)
     return Jagged(counts, values), None
 
@@ -193,7 +196,7 @@ def arange(start: Data, end: Data, step: Data, events: int, dtype: np.dtype) -> 
     empty = ~np.isfinite(n_float) | (n_float <= 0) | (n_float > 2**63)  # ROOT returns {}
     too_big = ~empty & (n_float > 2**31 - 1)  # RVec cannot grow that far: ROOT throws
     counts = np.where(empty | too_big, 0, n_float).astype(np.int64)
-    k = (np.arange(int(counts.sum())) - np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)).astype(ld)
+    k = (np.arange(int(counts.sum())) - np.repeat(starts_of(counts), counts)).astype(ld)
     values = np.repeat(s.astype(ld), counts) + k * np.repeat(st.astype(ld), counts)
     if np.dtype(dtype).kind != "f":
         values = np.floor(values)
@@ -229,15 +232,17 @@ def combinations(v: Jagged, k: Data) -> Result:
     if len(ks) != 1:
         raise ValueError("Combinations needs the same k for every event")
     kk = int(ks[0])
-    indices, per_event, ok = jagged_kernels.combinations(v.counts, kk)
     events = len(v.counts)
+    if kk == 0:  # ROOT: an RVec of zero index lists
+        return Jagged(np.zeros(events, dtype=np.int64), Jagged(np.zeros(0, dtype=np.int64), np.zeros(0, SIZE_T))), None
+    indices, per_event, ok = jagged_kernels.combinations(v.counts, kk)
     # Outer: k lists per event; inner list j of event i holds indices[j, starts[i]:starts[i]+per_event[i]].
-    starts = np.concatenate([[0], np.cumsum(per_event)[:-1]])
+    starts = starts_of(per_event)
     inner_counts = np.repeat(per_event, kk)
     inner_starts = np.repeat(starts, kk)
     row = np.tile(np.arange(kk), events)
     total = int(inner_counts.sum())
-    within = np.arange(total) - np.repeat(np.concatenate([[0], np.cumsum(inner_counts)[:-1]]), inner_counts)
+    within = np.arange(total) - np.repeat(starts_of(inner_counts), inner_counts)
     flat = np.zeros(0, SIZE_T)
     if total:
         flat = indices[np.repeat(row, inner_counts), np.repeat(inner_starts, inner_counts) + within]
@@ -249,7 +254,7 @@ def cartesian(v1: Jagged, v2: Jagged) -> Result:
     """``Combinations(v1, v2)``: the two index lists of all (i, j) pairs, i outer, j inner."""
     n = v1.counts * v2.counts
     events = len(n)
-    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    starts = starts_of(n)
     k = np.arange(int(n.sum())) - np.repeat(starts, n)
     s2 = np.repeat(v2.counts, n)
     first = (k // np.where(s2 > 0, s2, 1)).astype(SIZE_T)

@@ -185,8 +185,9 @@ for _name, _doc in _MATH_UNARY.items():
     _register(Function(_name, "cmath", (1, 1), _math_unary(_name), _doc, _aliases(_name, vecops=True)))
 for _name, _doc in _MATH_BINARY.items():
     _register(Function(_name, "cmath", (2, 2), _math_binary(_name), _doc, _aliases(_name, vecops=True)))
-_register(Function("abs", "cmath", (1, 1), _abs, "absolute value", ("std::abs", "fabs", "std::fabs", "TMath::Abs",
-                                                                     "ROOT::VecOps::abs")))
+_register(Function("abs", "cmath", (1, 1), _abs, "absolute value", ("std::abs", "TMath::Abs", "ROOT::VecOps::abs")))
+_register(Function("fabs", "cmath", (1, 1), _math_unary("fabs"), "absolute value as floating point",
+                   ("std::fabs",)))  # fmt: skip
 _register(Function("Sum", "reduction", (1, 1), _sum, "sum of the elements (bool counts as 1)", _aliases("Sum", True)))
 _register(Function("Max", "reduction", (1, 1), _same_element("Max"), "largest element", _aliases("Max", True)))
 _register(Function("Min", "reduction", (1, 1), _same_element("Min"), "smallest element", _aliases("Min", True)))

@@ -48,6 +48,16 @@ class Column(Expr):
 class Literal(Expr):
     value: int | float | bool
 
+    # 0.0 and -0.0 (and NaN with itself) must be different/equal keys of the engines' caches.
+    def _key(self) -> tuple:
+        return (self.type, type(self.value), repr(self.value))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Literal) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
 
 @dataclass(frozen=True)
 class Cast(Expr):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from hepframe.errors import ExpressionSyntaxError, UnsupportedSyntaxError
 from hepframe.expr import syntax as S
 from hepframe.expr.types import TYPE_NAMES, Scalar
@@ -99,6 +101,9 @@ def _parse_number(tok: Token, text: str) -> S.Number:
         if suffix not in ("", "f", "l"):
             raise ExpressionSyntaxError(f"invalid floating-point literal {raw!r}", text, tok.pos, len(raw))
         value = float(body)
+        if suffix == "f":  # a float literal is the float nearest to the decimal number
+            with np.errstate(over="ignore"):
+                value = float(np.float32(value))
         return S.Number(tok.pos, raw, value, Scalar.FLOAT if suffix == "f" else Scalar.DOUBLE)
     if suffix not in ("", "u", "l", "ll", "ul", "lu", "ull", "llu"):
         raise ExpressionSyntaxError(f"invalid integer literal {raw!r}", text, tok.pos, len(raw))
@@ -117,7 +122,7 @@ def _parse_number(tok: Token, text: str) -> S.Number:
     candidates: list[Scalar]
     if unsigned:
         candidates = [Scalar.ULONG] if long_ else [Scalar.UINT, Scalar.ULONG]
-    elif is_hex:
+    elif is_hex or (len(body) > 1 and body.startswith("0")):  # hex and octal may be unsigned, decimal not
         candidates = [Scalar.LONG, Scalar.ULONG] if long_ else [Scalar.INT, Scalar.UINT, Scalar.LONG, Scalar.ULONG]
     else:
         candidates = [Scalar.LONG] if long_ else [Scalar.INT, Scalar.LONG]
