@@ -25,6 +25,15 @@ DEFAULT_STEP_SIZE = 250_000  # entries per batch: ~10-50 MB for NanoAOD-like eve
 
 
 @dataclass(frozen=True)
+class Partition:
+    """A run of whole clusters of one file: global entries ``start`` to ``stop`` (for parallel engines)."""
+
+    file: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
 class Batch:
     """A chunk of consecutive entries: ``table`` holds entries ``entry_start`` onwards."""
 
@@ -117,6 +126,8 @@ class RootSource:
     threads: int | None = None
     #: The on-disk column cache (connectors/cache.py); None: off.
     cache: Any = None
+    #: Only these global entries, [start, stop), are read (RDataFrame(..., entries=...)).
+    entry_range: tuple[int, int] | None = None
     _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
     _trees: dict[str, object] = field(default_factory=dict, repr=False)
     #: Branches that may be missing in some files (DefaultValueFor, FilterAvailable, FilterMissing):
@@ -186,12 +197,15 @@ class RootSource:
 
     @classmethod
     def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE, threads: int | None = None,
-             cache: bool | None = None) -> RootSource:  # fmt: skip
+             cache: bool | None = None, entries: tuple[int, int] | None = None) -> RootSource:  # fmt: skip
         from hepframe.connectors.cache import ColumnCache, cache_enabled
 
         files = resolve_files(files)
         use_cache = cache_enabled(cache) and all("://" not in f for f in files)
-        source = cls(tree, files, step_size, threads, ColumnCache() if use_cache else None)
+        if entries is not None and (len(entries) != 2 or not 0 <= entries[0] <= entries[1]):
+            raise DataSourceError(f"entries must be (start, stop) with 0 <= start <= stop, got {entries!r}")
+        source = cls(tree, files, step_size, threads, ColumnCache() if use_cache else None,
+                     None if entries is None else (int(entries[0]), int(entries[1])))  # fmt: skip
         source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
         return source
 
@@ -273,9 +287,38 @@ class RootSource:
                 )
             raise DataSourceError(f"no branch {name!r} in tree {self.tree!r}{did_you_mean(name, self.schema)}")
 
+    def clusters(self, path: str) -> list[int]:
+        """Cluster boundaries (local entry numbers) of one file, from 0 to its number of entries."""
+        tree = self._open_tree(path)
+        if _is_rntuple(tree):
+            edges = [c.num_first_entry for c in tree.cluster_summaries] + [tree.num_entries]
+        else:
+            edges = [int(e) for e in tree.common_entry_offsets()]
+        return sorted(set([0, *edges, tree.num_entries]))
+
+    def partitions(self, target_entries: int | None = None) -> list[Partition]:
+        """Split the dataset into runs of whole clusters of about ``target_entries`` entries each."""
+        target = target_entries or self.step_size
+        out: list[Partition] = []
+        offset = 0
+        for path in self.files:
+            edges = self.clusters(path)
+            start = edges[0]
+            for hi in edges[1:]:
+                if hi - start >= target or hi == edges[-1]:
+                    out.append(Partition(path, offset + start, offset + hi))
+                    start = hi
+            offset += edges[-1]
+        if self.entry_range is not None:
+            lo, hi = self.entry_range
+            out = [Partition(p.file, max(p.start, lo), min(p.stop, hi)) for p in out if p.stop > lo and p.start < hi]
+        return out
+
     def iter_batches(self, columns: Sequence[str], entry_range: tuple[int, int] | None = None) -> Iterator[Batch]:
         """Yield Arrow batches holding only ``columns``, file after file, in entry order."""
         columns = sorted(set(columns))
+        if entry_range is None:
+            entry_range = self.entry_range
         self.check_columns(columns)
         start_global = 0
         for path in self.files:

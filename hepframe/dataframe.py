@@ -98,6 +98,8 @@ class RDataFrame:
     cache
         Use the on-disk column cache of decompressed branches (default: on unless
         ``HEPFRAME_CACHE=0``; see :mod:`hepframe.connectors.cache`).
+    entries
+        ``(start, stop)``: read only these global entries (numbering continues across files).
 
     Examples
     --------
@@ -120,6 +122,7 @@ class RDataFrame:
         step_size: int = DEFAULT_STEP_SIZE,
         threads: int | None = None,
         cache: bool | None = None,
+        entries: tuple[int, int] | None = None,
         *,
         _node: g.Node | None = None,
         _analysis: g.Analysis | None = None,
@@ -136,7 +139,7 @@ class RDataFrame:
         if not isinstance(step_size, int) or step_size < 1:
             raise AnalysisError(f"step_size must be a positive number of entries, got {step_size!r}")
         self._progress = progress
-        source = RootSource.open(tree, files, step_size, threads, cache)
+        source = RootSource.open(tree, files, step_size, threads, cache, entries)
         root = g.Source(None, source)
         self._node = root
         self._analysis = g.Analysis(root, nodes=[root])

@@ -130,3 +130,26 @@ def test_files_with_different_schemas_are_an_error(tmp_path) -> None:
     df = hepframe.RDataFrame("Events", [tmp_path / "a.root", tmp_path / "b.root"])
     with pytest.raises(DataSourceError, match=r"branch 'x' of tree 'Events' is double in .*b\.root' but float in"):
         df.Sum("x").GetValue()
+
+
+def test_entry_ranges_and_cluster_aligned_partitions(tmp_path) -> None:
+    from hepframe.datasets import generate_nanoaod
+
+    generate_nanoaod(tmp_path / "p0.root", n_events=20_000, seed=5, chunk_size=2_500)  # 8 clusters
+    shutil.copy(tmp_path / "p0.root", tmp_path / "p1.root")
+    files = [str(tmp_path / "p0.root"), str(tmp_path / "p1.root")]
+    df = hepframe.RDataFrame("Events", files, entries=(15_000, 27_000), step_size=4000)
+    entries = df.Define("e", "rdfentry_").AsNumpy(["e"]).GetValue()["e"]
+    np.testing.assert_array_equal(entries, np.arange(15_000, 27_000, dtype=np.uint64))  # spans both files
+    source = RootSource.open("Events", files, step_size=5000)
+    parts = source.partitions()
+    clusters = source.clusters(files[0])
+    assert clusters[0] == 0 and clusters[-1] == 20_000
+    assert clusters == list(range(0, 20_001, 2_500))
+    assert [(p.start, p.stop) for p in parts][:2] == [(0, 5_000), (5_000, 10_000)]  # two clusters each
+    assert parts[-1].stop == 40_000 and all(a.stop == b.start for a, b in zip(parts, parts[1:], strict=False))
+    for p in parts:  # partitions never split a cluster
+        local = p.start - (20_000 if p.file == files[1] else 0)
+        assert local in source.clusters(p.file)
+    with pytest.raises(DataSourceError, match=r"entries must be \(start, stop\)"):
+        hepframe.RDataFrame("Events", files, entries=(5, 1))

@@ -36,3 +36,15 @@ def test_scan_limits_and_streaming(nanoaod_file: str) -> None:
     n_jets = lf.select(pl.col("Jet_pt").list.len().sum()).collect(engine="streaming").item()
     assert n_jets == hepframe.RDataFrame("Events", nanoaod_file).Sum("nJet").GetValue()
     assert lf.collect_schema()["nMuon"] == pl.UInt32
+
+
+def test_nanoaod_collection_view(nanoaod_file: str) -> None:
+    lf = hepframe.scan_root(nanoaod_file, collections=True, step_size=6000)
+    schema = lf.collect_schema()
+    assert "Muon_pt" not in schema and schema["Muon"] == pl.List(pl.Struct(schema["Muon"].inner.fields))
+    assert schema["Muon"].inner.to_schema()["charge"] == pl.Int32
+    records = lf.select("Muon").collect()["Muon"]
+    flat = hepframe.scan_root(nanoaod_file).select("Muon_pt", "Muon_charge").collect()
+    got_pt = records.list.eval(pl.element().struct.field("pt")).to_list()
+    got_q = records.list.eval(pl.element().struct.field("charge")).to_list()
+    assert got_pt == flat["Muon_pt"].to_list() and got_q == flat["Muon_charge"].to_list()
