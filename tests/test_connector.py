@@ -153,3 +153,15 @@ def test_entry_ranges_and_cluster_aligned_partitions(tmp_path) -> None:
         assert local in source.clusters(p.file)
     with pytest.raises(DataSourceError, match=r"entries must be \(start, stop\)"):
         hepframe.RDataFrame("Events", files, entries=(5, 1))
+
+
+def test_uproot_arrays_become_arrow_without_copies(nanoaod_file: str) -> None:
+    """The Arrow buffers are uproot's own: offsets and values are shared, not copied."""
+    from hepframe.connectors.root import _to_arrow
+
+    arrays = uproot.open(nanoaod_file)["Events"].arrays(["Jet_pt", "MET_pt"], entry_stop=5000, how=dict)
+    jagged, flat = ak.to_layout(arrays["Jet_pt"]), ak.to_layout(arrays["MET_pt"])
+    jet, met = _to_arrow(arrays["Jet_pt"]), _to_arrow(arrays["MET_pt"])
+    assert jet.buffers()[1].address == np.asarray(jagged.offsets).ctypes.data  # offsets
+    assert jet.buffers()[3].address == np.asarray(jagged.content.data).ctypes.data  # values
+    assert met.buffers()[1].address == np.asarray(flat.data).ctypes.data
