@@ -14,20 +14,8 @@ from collections.abc import Iterator
 import polars as pl
 from hepframe.connectors.root import DEFAULT_STEP_SIZE, RootSource
 
-from hepframe.expr.types import CType, Scalar
-
-_POLARS = {
-    Scalar.BOOL: pl.Boolean, Scalar.CHAR: pl.Int8, Scalar.UCHAR: pl.UInt8, Scalar.SHORT: pl.Int16,
-    Scalar.USHORT: pl.UInt16, Scalar.INT: pl.Int32, Scalar.UINT: pl.UInt32, Scalar.LONG: pl.Int64,
-    Scalar.ULONG: pl.UInt64, Scalar.FLOAT: pl.Float32, Scalar.DOUBLE: pl.Float64,
-}  # fmt: skip
-
-
-def _dtype(t: CType) -> pl.DataType:
-    out: pl.DataType = _POLARS[t.scalar]()
-    for _ in range(t.depth):
-        out = pl.List(out)
-    return out
+from hepframe.engines.polars_engine import polars_dtype
+from hepframe.expr.types import CType
 
 
 def nanoaod_collections(schema: dict[str, CType]) -> dict[str, list[str]]:
@@ -72,12 +60,12 @@ def scan_root(files, tree: str = "Events", step_size: int = DEFAULT_STEP_SIZE,
     from polars.io.plugins import register_io_source
 
     source = RootSource.open(tree, files, step_size)
-    schema: dict[str, pl.DataType] = {name: _dtype(t) for name, t in source.schema.items()}
+    schema: dict[str, pl.DataType] = {name: polars_dtype(t) for name, t in source.schema.items()}
     groups = nanoaod_collections(source.schema) if collections else {}
     for prefix, members in groups.items():
         for m in members:
             del schema[m]
-        schema[prefix] = pl.List(pl.Struct({m[len(prefix) + 1 :]: _dtype(source.schema[m].element) for m in members}))
+        schema[prefix] = pl.List(pl.Struct({m[len(prefix) + 1 :]: polars_dtype(source.schema[m].element) for m in members}))
 
     def io_source(with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None,
                   batch_size: int | None) -> Iterator[pl.DataFrame]:  # fmt: skip

@@ -256,16 +256,15 @@ class Executor:
 
     def _accumulate(self, action: g.Action, frame, universe: str):
         engine = self.engine
+        if isinstance(action, g.Report):
+            return frame
         exprs = action.expressions()
         if exprs:
             frame = self._ensure(frame, action.node, [e.name for e in exprs if isinstance(e, ir.Column)], universe)
-            values = engine.evaluate(frame, [(self.scoped(e, action.node, universe), getattr(e, "name", ""))
-                                             for e in exprs])  # fmt: skip
-        else:
-            values = []
-        if isinstance(action, g.Report):
-            return frame
-        entries = np.asarray(engine.evaluate(frame, [(ir.Column(SIZE_T, ENTRY_COLUMN), ENTRY_COLUMN)])[0].data)
+        # One evaluation for the action's columns and the entry numbers (for error messages).
+        requests = [(self.scoped(e, action.node, universe), getattr(e, "name", "")) for e in exprs]
+        *values, entry_values = engine.evaluate(frame, [*requests, (ir.Column(SIZE_T, ENTRY_COLUMN), ENTRY_COLUMN)])
+        entries = np.asarray(entry_values.data)
         self.accumulators[action].update(values, entries, engine.num_rows(frame))
         return frame
 

@@ -3,10 +3,6 @@
 # Extra arguments go to `hepframe demo` (e.g. --events 1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+source scripts/venv.sh
+ensure_venv "."
 exec .venv/bin/hepframe demo "$@"

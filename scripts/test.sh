@@ -3,12 +3,8 @@
 # differential tests) and run lint, type checks and the whole test suite. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+source scripts/venv.sh
+ensure_venv ".[test]"
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/python scripts/typecheck.py
 echo "== pytest" && HEPFRAME_PROGRESS=0 .venv/bin/python -m pytest "$@"

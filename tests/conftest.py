@@ -99,3 +99,19 @@ def root_hist_arrays(h) -> tuple[np.ndarray, np.ndarray]:
     contents = np.array([h.GetBinContent(i) for i in range(n)])
     variances = np.array([h.GetBinError(i) ** 2 for i in range(n)])
     return contents, variances
+
+
+@pytest.fixture
+def branch_reads(monkeypatch) -> list[list[str]]:
+    """The branch lists that RootSource reads, one entry per pass over the files."""
+    from hepframe.connectors import RootSource
+
+    reads: list[list[str]] = []
+    original = RootSource.iter_batches
+
+    def spy(self, columns, entry_range=None):
+        reads.append(sorted(columns))
+        return original(self, columns, entry_range)
+
+    monkeypatch.setattr(RootSource, "iter_batches", spy)
+    return reads

@@ -10,28 +10,15 @@ import awkward as ak
 import numpy as np
 import pyarrow as pa
 import pytest
-from hepframe.connectors import RootSource
 
 import hepframe
 from hepframe.datasets import generate_nanoaod
 from tests.conftest import ENGINES, assert_same_values
 
 
-def _count_reads(monkeypatch) -> list[list[str]]:
-    reads: list[list[str]] = []
-    original = RootSource.iter_batches
-
-    def spy(self, columns, entry_range=None):
-        reads.append(sorted(columns))
-        return original(self, columns, entry_range)
-
-    monkeypatch.setattr(RootSource, "iter_batches", spy)
-    return reads
-
-
 @pytest.mark.parametrize("engine", ENGINES)
-def test_one_pass_for_many_actions_and_variations(engine: str, small_nanoaod_file: str, monkeypatch) -> None:
-    reads = _count_reads(monkeypatch)
+def test_one_pass_for_many_actions_and_variations(engine: str, small_nanoaod_file: str, branch_reads) -> None:
+    reads = branch_reads
     df = hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine, step_size=500)
     d = df.Filter("nJet >= 1", "jet").Define("lead", "Jet_pt[0]")
     d = d.Vary("lead", "ROOT::RVecF{lead * 0.9f, lead * 1.1f}", ["down", "up"], "jes")
@@ -121,8 +108,8 @@ def test_as_arrow_and_awkward_match_the_reference(engine: str, tiny_file: str) -
     assert [list(v) for v in expected["sel"]] == table.column("sel").to_pylist() == ak.to_list(arrays["sel"])
 
 
-def test_run_graphs_shares_the_read(small_nanoaod_file: str, monkeypatch) -> None:
-    reads = _count_reads(monkeypatch)
+def test_run_graphs_shares_the_read(small_nanoaod_file: str, branch_reads) -> None:
+    reads = branch_reads
     a = hepframe.RDataFrame("Events", small_nanoaod_file)
     b = hepframe.RDataFrame("Events", small_nanoaod_file)
     ha = a.Filter("nMuon >= 1").Histo1D(("a", "", 10, 0, 100), "MET_pt")

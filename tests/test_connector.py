@@ -46,15 +46,8 @@ def test_batches_hold_only_requested_branches_with_faithful_arrow_types(nanoaod_
     np.testing.assert_array_equal(got.column("nMuon").to_numpy(), expected["nMuon"].to_numpy())
 
 
-def test_analysis_reads_only_the_branches_it_uses(nanoaod_file: str, monkeypatch) -> None:
-    read: list[list[str]] = []
-    original = RootSource.iter_batches
-
-    def spy(self, columns, entry_range=None):
-        read.append(sorted(columns))
-        return original(self, columns, entry_range)
-
-    monkeypatch.setattr(RootSource, "iter_batches", spy)
+def test_analysis_reads_only_the_branches_it_uses(nanoaod_file: str, branch_reads) -> None:
+    read = branch_reads
     df = hepframe.RDataFrame("Events", nanoaod_file)
     m = df.Filter("nMuon == 2").Define("m", "InvariantMass(Muon_pt, Muon_eta, Muon_phi, Muon_mass)")
     m.Define("unused", "Jet_pt * 2")  # defined but never used: Jet_pt is not read
