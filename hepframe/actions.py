@@ -241,6 +241,10 @@ class Accumulator:
     def result(self) -> Any:
         raise NotImplementedError
 
+    def merge(self, other: Any) -> None:
+        """Add the partial result of a later part of the data (distributed engines, in entry order)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot merge partial results")
+
 
 class CountAcc(Accumulator):
     def __init__(self) -> None:
@@ -248,6 +252,9 @@ class CountAcc(Accumulator):
 
     def update(self, values, entries, n_rows):
         self.n += n_rows
+
+    def merge(self, other: CountAcc) -> None:
+        self.n += other.n
 
     def result(self) -> int:
         return self.n
@@ -267,6 +274,14 @@ class SumAcc(Accumulator):
         self.total = t
         self.n += len(x)
 
+    def merge(self, other: SumAcc) -> None:
+        for part in (other.total, -other.compensation):
+            y = part - self.compensation
+            t = self.total + y
+            self.compensation = (t - self.total) - y
+            self.total = t
+        self.n += other.n
+
     def result(self) -> float:
         if self.mean:
             return self.total / self.n if self.n else 0.0
@@ -285,6 +300,11 @@ class ExtremeAcc(Accumulator):
 
         self.value = fold_extreme(flatten(values[0]), self.value, self.want_max)
 
+    def merge(self, other: ExtremeAcc) -> None:
+        from hepframe.udfs.jagged import fold_extreme
+
+        self.value = fold_extreme(np.array([other.value]), self.value, self.want_max)
+
     def result(self) -> float:
         return float(self.value)
 
@@ -299,6 +319,9 @@ class StatsAcc(Accumulator):
         else:
             x, w = flatten(values[0]), None
         self.stat.merge(Statistic.of(x, w))
+
+    def merge(self, other: StatsAcc) -> None:
+        self.stat.merge(other.stat)
 
     def result(self) -> Any:
         if self.kind == "StdDev":  # RDataFrame's StdDev: unbiased, unweighted
@@ -335,6 +358,15 @@ class HistoAcc(Accumulator):
             self.sumw += np.bincount(index, weights=w, minlength=size).reshape(self.sumw.shape)
             self.sumw2 += np.bincount(index, weights=w * w, minlength=size).reshape(self.sumw.shape)
         self.entries += len(index)
+
+    def merge(self, other: HistoAcc) -> None:
+        if self.one_d is not None:
+            assert other.one_d is not None
+            self.one_d.merge(other.one_d)
+            return
+        self.sumw += other.sumw
+        self.sumw2 += other.sumw2
+        self.entries += other.entries
 
     def result(self):
         import hist
@@ -378,6 +410,11 @@ class ProfileAcc(Accumulator):
         self.swy2 += np.bincount(index, weights=w * y * y, minlength=size).reshape(shape)
         self.sw2 += np.bincount(index, weights=w * w, minlength=size).reshape(shape)
 
+    def merge(self, other: ProfileAcc) -> None:
+        for mine, theirs in zip((self.sw, self.swy, self.swy2, self.sw2),
+                                (other.sw, other.swy, other.swy2, other.sw2), strict=True):  # fmt: skip
+            mine += theirs
+
     def result(self):
         import hist
 
@@ -405,6 +442,16 @@ class CollectAcc(Accumulator):
         for part, v in zip(self.parts, values, strict=True):
             part.append(v)
 
+    def merge(self, other: CollectAcc) -> None:
+        for part, theirs in zip(self.parts, other.parts, strict=True):
+            part.extend(theirs)
+
+    def __getstate__(self) -> dict:
+        return {"names": self.names, "parts": self.parts}  # the finishing function stays on the driver
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, finish=None)
+
     def result(self) -> Any:
         return self.finish(dict(zip(self.names, self.parts, strict=True)))
 
@@ -413,14 +460,19 @@ class ReduceAcc(Accumulator):
     """``Reduce(ufunc, col)`` and ``Aggregate(aggregator, merger, col, init)``."""
 
     def __init__(self, batch_fn: Callable[[Any], Any], merge: Callable[[Any, Any], Any], init: Any):
-        self.batch_fn, self.merge, self.value, self.started = batch_fn, merge, init, False
+        self.batch_fn, self.merge_fn, self.value, self.started = batch_fn, merge, init, False
 
     def update(self, values, entries, n_rows):
         if len(flatten(values[0])) == 0:
             return  # nothing reached the action in this batch
         partial = self.batch_fn(values[0])
-        self.value = partial if not self.started and self.value is None else self.merge(self.value, partial)
+        self.value = partial if not self.started and self.value is None else self.merge_fn(self.value, partial)
         self.started = True
+
+    def merge(self, other: ReduceAcc) -> None:
+        if other.started:
+            self.value = other.value if not self.started and self.value is None else self.merge_fn(self.value, other.value)
+            self.started = True
 
     def result(self) -> Any:
         return self.value

@@ -13,7 +13,7 @@ from hepframe import graph as g
 from hepframe.connectors import RootSource
 from hepframe.connectors.root import DEFAULT_STEP_SIZE
 from hepframe.engines.base import Engine, get_engine
-from hepframe.errors import AnalysisError, UnknownColumnError, did_you_mean
+from hepframe.errors import AnalysisError, UnknownColumnError, UnsupportedOperationError, did_you_mean
 from hepframe.execution import Executor
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
@@ -100,6 +100,12 @@ class RDataFrame:
         ``HEPFRAME_CACHE=0``; see :mod:`hepframe.connectors.cache`).
     entries
         ``(start, stop)``: read only these global entries (numbering continues across files).
+    spark
+        With ``engine="spark"``: the SparkSession to run on (default: the active one, or a new
+        local session on every core).
+    npartitions
+        With ``engine="spark"``: about how many partitions to split the files into (whole
+        clusters each; default: about 100 000 entries per partition).
 
     Examples
     --------
@@ -123,10 +129,18 @@ class RDataFrame:
         threads: int | None = None,
         cache: bool | None = None,
         entries: tuple[int, int] | None = None,
+        spark: Any = None,
+        npartitions: int | None = None,
         *,
         _node: g.Node | None = None,
         _analysis: g.Analysis | None = None,
     ):
+        if spark is not None or npartitions is not None:
+            if engine != "spark":
+                raise AnalysisError("spark= and npartitions= are options of engine='spark'")
+            from hepframe.engines.spark_engine import SparkEngine
+
+            engine = SparkEngine(spark, npartitions)
         self._engine: Engine = get_engine(engine)
         if _node is not None and _analysis is not None:
             self._node, self._analysis = _node, _analysis
@@ -178,8 +192,12 @@ class RDataFrame:
 
     def _run(self) -> None:
         pending = self._analysis.pending()
+        distributed = getattr(self._engine, "run_actions", None)
         try:
-            results = Executor(self._analysis, self._engine, self._progress).run(pending)
+            if distributed is not None:
+                results = distributed(self._analysis, pending)
+            else:
+                results = Executor(self._analysis, self._engine, self._progress).run(pending)
         except Exception as exc:
             # The actions of this event loop failed (and re-raise when asked); later bookings still run.
             for action in pending:
@@ -280,12 +298,18 @@ class RDataFrame:
         col = self._column(column)
         return self._derive(g.Define(self._node, alias, col, column, "Alias"))
 
+    def _require_verb(self, verb: str) -> None:
+        reason = getattr(self._engine, "UNSUPPORTED_VERBS", {}).get(verb)
+        if reason:
+            raise UnsupportedOperationError(f"{verb} is not supported on the {self._engine.name} engine: {reason}")
+
     def Range(self, begin: int, end: int | None = None, stride: int = 1) -> RDataFrame:  # noqa: N802
         """Keep entries ``begin`` to ``end`` (exclusive, every ``stride``-th) of those reaching this node.
 
         ``Range(n)`` keeps the first n. Entries are counted in entry order on every engine, so the
         result is deterministic. ``end=None`` (or 0, as in ROOT) means "to the end".
         """
+        self._require_verb("Range")
         for value in (begin, end, stride):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
                 raise AnalysisError(f"Range needs integers, got {value!r}")
@@ -542,6 +566,7 @@ class RDataFrame:
         appears only when complete. Returns a new RDataFrame over the written file (or a lazy
         handle to it with ``lazy=True``).
         """
+        self._require_verb("Snapshot")
         from hepframe.snapshot import snapshot_writer
 
         names = self._snapshot_columns(columns)

@@ -181,6 +181,31 @@ class Executor:
                 out[a] = self.accumulators[a].result()
         return out
 
+    # -- distributed engines: each task runs start/process on its part, the driver merges ---
+    def export_state(self) -> dict:
+        """This part's partial results, keyed by position (the task's graph is a copy of the driver's)."""
+        index = {id(n): i for i, n in enumerate(self.analysis.nodes)}
+        return {
+            "accumulators": [self.accumulators.get(a) for a in self.actions],
+            "counts": {(index[id(f)], u): c for (f, u), c in self.counts.items()},
+            "weighted": {(index[id(f)], u, w): c for (f, u, w), c in self.weighted_counts.items()},
+        }
+
+    def merge_state(self, state: dict) -> None:
+        """Add a part's partial results; parts must come in entry order (Take, AsNumpy keep it)."""
+        for action, other in zip(self.actions, state["accumulators"], strict=True):
+            if other is not None:
+                self.accumulators[action].merge(other)
+        nodes = self.analysis.nodes
+        for (i, universe), (passed, total) in state["counts"].items():
+            c = self.counts[(nodes[i], universe)]
+            c[0] += passed
+            c[1] += total
+        for (i, universe, weight), (passed_w, total_w) in state["weighted"].items():
+            wc = self.weighted_counts[(nodes[i], universe, weight)]
+            wc[0] += passed_w
+            wc[1] += total_w
+
     def run(self, actions: list[g.Action]) -> dict[g.Action, Any]:
         self.start(actions)
         source = self.analysis.root.source
@@ -281,6 +306,10 @@ def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> 
     """Run several analyses; those on the same files share one read of each batch."""
     groups: dict[tuple, list[tuple[Executor, list[g.Action]]]] = defaultdict(list)
     for ex, acts in executors_and_actions:
+        distributed = getattr(ex.engine, "run_actions", None)
+        if distributed is not None:  # one job per graph on a distributed engine
+            ex.analysis.results.update(distributed(ex.analysis, acts))
+            continue
         src = ex.analysis.root.source
         # ROOT files read the same way can share a read; any other source only with itself.
         shareable = type(src).__name__ == "RootSource" and not getattr(src, "optional", None)

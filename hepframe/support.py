@@ -27,6 +27,14 @@ def support_matrix_markdown() -> str:
         "on Polars, because its native forms differ from IEEE / x86-64 C++ (reciprocal multiplication,",
         "nulls instead of INT_MIN). Every row is checked value for value against ROOT in the tests.",
         "",
+        "On Spark, *native* means a Spark SQL column of the job's plan (higher-order functions",
+        "`transform`, `zip_with`, `filter`, `aggregate`, `exists`, `forall`, `get`, `size`), computed",
+        "in the JVM next to the reader; *kernel* means the Python task of each partition (the Polars",
+        "engine and the `hepframe.udfs` kernels, through `mapInArrow`). Native rules depend on types",
+        "too: unsigned arithmetic, 64-bit integer arithmetic, float division by a non-constant and",
+        "transcendental functions (Java's are not glibc's) run as kernels; see",
+        "`hepframe/engines/spark_compiler.py`. The whole conformance suite runs on Spark in the tests.",
+        "",
         header,
         "|" + "---|" * (2 + len(engines)),
     ]
@@ -39,4 +47,9 @@ def support_matrix_markdown() -> str:
             rvec = _MARK[by_shape.get("rvec", Support.UNSUPPORTED)]
             cells.append(f"{scalar} / {rvec}")
         lines.append(f"| `{key}` | {doc} | " + " | ".join(cells) + " |")
+    lines += ["", "## Verbs", "", "Every verb of the RDataFrame API runs on every engine, except:", "",
+              "| engine | verb | reason |", "|---|---|---|"]  # fmt: skip
+    for e in engines:
+        for verb, reason in getattr(e, "UNSUPPORTED_VERBS", {}).items():
+            lines.append(f"| {e.name} | `{verb}` | {reason} |")
     return "\n".join(lines) + "\n"

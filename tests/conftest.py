@@ -14,8 +14,43 @@ from hepframe.datasets import generate_nanoaod, write_tree
 # The column cache of the test session lives in a temporary directory, never in ~/.cache.
 os.environ.setdefault("HEPFRAME_CACHE_DIR", tempfile.mkdtemp(prefix="hepframe-test-cache-"))
 
-#: Engines of the conformance suite; Spark and GPU plug in here when they exist.
+#: Engines of the conformance suite; GPU plugs in here when it exists.
 ENGINES = ["reference", "polars"]
+#: The conformance suite (tests/test_conformance.py) also runs on Spark (local[2] in CI).
+CONFORMANCE_ENGINES = [*ENGINES, "spark"]
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark for the whole test run: 2 cores, and a retry for each failed task."""
+    import sys
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    from hepframe.engines.spark_engine import register_data_source
+
+    spark = (
+        SparkSession.builder.master("local[2,2]")  # 2 cores; a task may fail once (retried)
+        .appName("hepframe-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    register_data_source(spark)
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture(autouse=True)
+def _spark_for_spark_engine(request):
+    """Tests parametrized with engine="spark" run on the shared local session."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("engine") == "spark":
+        request.getfixturevalue("spark_session")
 
 
 @pytest.fixture(scope="session")

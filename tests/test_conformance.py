@@ -11,7 +11,7 @@ import pytest
 
 import hepframe
 from hepframe.errors import EventError
-from tests.conftest import ENGINES, assert_same_values
+from tests.conftest import CONFORMANCE_ENGINES, assert_same_values
 
 # 'u - 3 > 0u' is in the suite on purpose: it must compute what C++ computes (and warn).
 pytestmark = pytest.mark.filterwarnings("ignore::hepframe.expr.binder.UnsignedUnderflowWarning")
@@ -77,7 +77,7 @@ def _values(engine: str, path: str, expression: str, step_size: int = 3) -> np.n
     return df.Define("out", expression).AsNumpy(["out"]).GetValue()["out"]
 
 
-@pytest.mark.parametrize("engine", [e for e in ENGINES if e != "reference"])
+@pytest.mark.parametrize("engine", [e for e in CONFORMANCE_ENGINES if e != "reference"])
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_engine_matches_reference(engine: str, expression: str, tiny_file: str) -> None:
     expected = _values("reference", tiny_file, expression)
@@ -100,7 +100,7 @@ CPP_RESULTS = [
 ]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 @pytest.mark.parametrize(("expression", "expected"), CPP_RESULTS, ids=[e for e, _ in CPP_RESULTS])
 def test_cpp_semantics(engine: str, expression: str, expected: np.ndarray, tiny_file: str) -> None:
     actual = _values(engine, tiny_file, expression)
@@ -108,14 +108,14 @@ def test_cpp_semantics(engine: str, expression: str, expected: np.ndarray, tiny_
     assert actual.dtype == expected.dtype or expected.dtype == np.uint64
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 def test_rvec_mask_selects(engine: str, tiny_file: str) -> None:
     out = _values(engine, tiny_file, "Obj_v[Obj_v > 1]")
     assert [list(a) for a in out[:5]] == [[2.5], [], [4.0], [], [40.5, 41.0, 39.0]]
     assert out[0].dtype == np.float32
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 @pytest.mark.parametrize(
     ("expression", "entry"),
     [("Obj_v[0]", 1), ("Obj_v[2]", 1), ("Max(Obj_v)", 1), ("i / (i - i)", 0), ("Obj_v.back()", 1)],
@@ -125,13 +125,13 @@ def test_undefined_value_names_the_entry(engine: str, expression: str, entry: in
         _values(engine, tiny_file, expression, step_size=100)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 def test_rvec_size_mismatch_is_an_error(engine: str, tiny_file: str) -> None:
     with pytest.raises(EventError, match=r"different sizes.*entry 0"):
         _values(engine, tiny_file, "Obj_v + Oth_v")
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 def test_filter_short_circuits_later_filters(engine: str, tiny_file: str) -> None:
     # Obj_v[1] is out of range in events with fewer than two elements, which the first filter removes.
     df = hepframe.RDataFrame("Events", tiny_file, engine=engine)

@@ -123,12 +123,13 @@ def get_engine(name: str | Engine) -> Engine:
         return name
     import hepframe.engines.polars_engine  # noqa: F401 - registers itself
     import hepframe.engines.reference_engine  # noqa: F401
+    import hepframe.engines.spark_engine  # noqa: F401 - needs pyspark only when it runs
 
     try:
         return _ENGINES[name]()
     except KeyError:
         raise UnsupportedOperationError(
-            f"unknown engine {name!r}; available: {', '.join(sorted(_ENGINES))} (spark and gpu are planned)"
+            f"unknown engine {name!r}; available: {', '.join(sorted(_ENGINES))} (gpu is planned)"
         ) from None
 
 

@@ -7,7 +7,7 @@ arithmetic :class:`Binary` node always have the same scalar type.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 
 from hepframe.expr.types import CType
@@ -126,15 +126,21 @@ class Mask(Expr):
 
 def rename_columns(expr: Expr, mapping: dict[str, str]) -> Expr:
     """A copy of ``expr`` with columns renamed by ``mapping`` (others unchanged)."""
-    if isinstance(expr, Column):
-        return Column(expr.type, mapping.get(expr.name, expr.name))
+    return substitute(expr, lambda e: Column(e.type, mapping.get(e.name, e.name)) if isinstance(e, Column) else None)
+
+
+def substitute(expr: Expr, replacement: Callable[[Expr], Expr | None]) -> Expr:
+    """A copy of ``expr`` where each outermost node for which ``replacement`` gives an Expr is replaced."""
+    new = replacement(expr)
+    if new is not None:
+        return new
     changes: dict[str, object] = {}
     for f in fields(expr):
         value = getattr(expr, f.name)
         if isinstance(value, Expr):
-            changes[f.name] = rename_columns(value, mapping)
+            changes[f.name] = substitute(value, replacement)
         elif isinstance(value, tuple) and any(isinstance(v, Expr) for v in value):
-            changes[f.name] = tuple(rename_columns(v, mapping) if isinstance(v, Expr) else v for v in value)
+            changes[f.name] = tuple(substitute(v, replacement) if isinstance(v, Expr) else v for v in value)
     return replace(expr, **changes) if changes else expr  # type: ignore[arg-type]
 
 

@@ -1,0 +1,264 @@
+"""Typed IR to Spark SQL Column expressions, for the operations Spark computes exactly as C++ does.
+
+The Spark engine compiles every maximal subtree of an analysis that this module accepts into
+a column of the Spark plan (JVM code generation, no Python); the rest runs in the partition's
+Python task through the Polars engine and the kernels of ``hepframe.udfs``.
+
+Spark SQL differs from C++ in ways that decide what is native here:
+
+* no unsigned integers: unsigned arithmetic (which wraps in C++) and conversions to unsigned
+  are not native; unsigned values themselves are (the data source widens them losslessly),
+  except ``ULong64_t`` branches, which Spark sees bit-cast;
+* ``/`` on doubles gives null for a zero divisor, not ±inf/NaN: float division is native only
+  by a non-zero literal;
+* NaN compares equal to itself and above every number: comparisons of floating operands get
+  an explicit NaN guard (IEEE: every comparison with NaN is false, ``!=`` true);
+* Java's transcendental functions are not glibc's: only sqrt (correctly rounded in both),
+  abs, and arithmetic are native; exp, log, sin, ... run as kernels;
+* out-of-range indices, mismatched RVec lengths and integer division by zero become null,
+  never an exception: the Python side reports them as hepframe does on every engine (an
+  EventError naming the entry), and only where C++ would evaluate them (``&&``, ``||`` and
+  ``?:`` discard nulls the way C++ short-circuits).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from hepframe.expr import ir
+from hepframe.expr.types import CType, Scalar
+
+#: numpy dtype name -> (Spark SQL type, numpy dtype of the values Spark holds).
+SPARK_TYPES: dict[str, tuple[str, str]] = {
+    "bool": ("boolean", "bool"), "int8": ("tinyint", "int8"), "int16": ("smallint", "int16"),
+    "int32": ("int", "int32"), "int64": ("bigint", "int64"), "uint8": ("smallint", "int16"),
+    "uint16": ("int", "int32"), "uint32": ("bigint", "int64"), "uint64": ("bigint", "int64"),
+    "float32": ("float", "float32"), "float64": ("double", "float64"), "object": ("string", "object"),
+}  # fmt: skip
+
+
+def spark_type(ctype: CType) -> str:
+    """The Spark SQL type holding a column of C++ type ``ctype``."""
+    out = SPARK_TYPES[ctype.scalar.dtype.name][0]
+    for _ in range(ctype.depth):
+        out = f"array<{out}>"
+    return out
+
+
+#: Op keys with native rules below, per shape ("scalar"/"rvec"), for the support matrix.
+NATIVE_KEYS: dict[str, tuple[str, ...]] = {
+    **{k: ("scalar", "rvec") for k in ("column", "literal", "cast", "unary-", "+", "-", "*", "/", "%",
+                                       "<", "<=", ">", ">=", "==", "!=", "abs", "fabs", "sqrt")},
+    **{k: ("scalar",) for k in ("unary!", "&&", "||", "ternary")},
+    **{k: ("rvec",) for k in ("index", "mask", "size", "Sum", "Any", "All")},
+}  # fmt: skip
+
+_COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def _unsigned(t: CType) -> bool:
+    return t.scalar.is_integral and t.scalar is not Scalar.BOOL and t.scalar.dtype.kind == "u"
+
+
+def _floating(t: CType) -> bool:
+    return t.scalar.dtype.kind == "f"
+
+
+def may_be_undefined(node: ir.Expr) -> bool:
+    """Whether the node's Spark column can hold null (an undefined value: see the module doc)."""
+    if isinstance(node, (ir.Index, ir.Mask)):
+        return True
+    if isinstance(node, ir.Binary):
+        both_rvecs = node.left.type.depth == 1 and node.right.type.depth == 1
+        return both_rvecs or (node.op in ("/", "%") and not _floating(node.type))
+    return False
+
+
+def native(node: ir.Expr) -> bool:
+    """Whether Spark computes ``node`` (given its operands) exactly as C++: see the module doc."""
+    t = node.type
+    if t.depth > 1 or any(c.type.depth > 1 for c in node.children()):
+        return False
+    if isinstance(node, ir.Literal):
+        if _floating(t) and node.value == 0 and math.copysign(1.0, node.value) < 0:
+            return False  # Spark's optimizer treats -0.0 and 0.0 as the same literal
+        return not _unsigned(t) or node.value >= 0
+    if isinstance(node, ir.Column):
+        return t.scalar is not Scalar.ULONG
+    if isinstance(node, ir.Cast):
+        src = node.operand.type
+        if t.scalar is Scalar.BOOL or src.scalar is Scalar.BOOL:
+            return True
+        if _unsigned(t):  # value-preserving only from a narrower unsigned type
+            return _unsigned(src) and src.scalar.dtype.itemsize <= t.scalar.dtype.itemsize
+        if _floating(src) and not _floating(t):
+            return False  # out-of-range float -> int: the kernels reproduce what ROOT does
+        if not _floating(t) and not _floating(src):
+            return t.scalar.dtype.itemsize >= src.scalar.dtype.itemsize  # widening only
+        return True
+    if isinstance(node, ir.Unary):
+        if node.op == "!":
+            return node.operand.type == CType(Scalar.BOOL)
+        return node.op == "-" and not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
+    if isinstance(node, ir.Binary):
+        if node.op in ("&&", "||"):
+            return node.left.type == node.right.type == CType(Scalar.BOOL)
+        if node.op in _COMPARISONS:
+            return True
+        if node.op not in ("+", "-", "*", "/", "%") or _unsigned(t):
+            return False
+        if node.op == "/" and _floating(t):
+            r = node.right
+            return isinstance(r, ir.Literal) and r.value != 0
+        return _floating(t) or t.scalar.dtype.itemsize <= 4  # 32-bit: exact in bigint, then wrapped
+    if isinstance(node, ir.Ternary):
+        return t.depth == 0 and node.cond.type == CType(Scalar.BOOL)
+    if isinstance(node, ir.Index):
+        return node.value.type.depth == 1 and node.index.type.depth == 0
+    if isinstance(node, ir.Mask):
+        return node.mask.type == CType(Scalar.BOOL, 1)
+    if isinstance(node, ir.Call):
+        if node.func in ("abs", "fabs"):
+            return not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
+        if node.func == "sqrt":
+            return _floating(t)
+        if node.func == "size":
+            return len(node.args) == 1
+        if node.func == "Sum":
+            return len(node.args) == 1 and not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
+        if node.func in ("Any", "All"):
+            return len(node.args) == 1
+    return False
+
+
+Resolve = Callable[[str], Any]
+
+
+class SparkCompiler:
+    """Compiles native IR subtrees to ``pyspark.sql.Column``; ``resolve`` gives a column by name."""
+
+    def __init__(self, resolve: Resolve) -> None:
+        from pyspark.sql import functions
+
+        self.F = functions
+        self.resolve = resolve
+
+    def try_compile(self, node: ir.Expr) -> Any | None:
+        """The Spark column for ``node``, or None if any part of it is not native."""
+        if not native(node):
+            return None
+        if isinstance(node, ir.Column):
+            return self.resolve(node.name)
+        operands = []
+        for child in node.children():
+            compiled = self.try_compile(child)
+            if compiled is None:
+                return None
+            operands.append(compiled)
+        return self._rule(node, operands)
+
+    # -- rules -------------------------------------------------------------------------------
+    def _rule(self, node: ir.Expr, ops: list) -> Any:
+        F, t = self.F, node.type
+        if isinstance(node, ir.Literal):
+            return F.lit(node.value).cast(spark_type(t))
+        if isinstance(node, ir.Cast):
+            return self._elementwise([node.operand.type], ops, lambda x: self._cast(x, node.operand.type, t))
+        if isinstance(node, ir.Unary):
+            if node.op == "!":
+                return ~ops[0]
+            if _floating(t):
+                return self._elementwise([node.operand.type], ops, lambda x: -x)
+            return self._elementwise([node.operand.type], ops, lambda x: self._wrap(-x.cast("bigint"), t))
+        if isinstance(node, ir.Binary):
+            return self._binary(node, ops)
+        if isinstance(node, ir.Ternary):
+            return F.when(ops[0], ops[1]).otherwise(ops[2])
+        if isinstance(node, ir.Index):
+            return F.get(ops[0], ops[1].cast("int"))  # null when out of range, negative included
+        if isinstance(node, ir.Mask):
+            v, m = ops
+            kept = F.filter(v, lambda _, j: F.get(m, j))
+            return F.when(F.size(v) == F.size(m), kept)
+        assert isinstance(node, ir.Call)
+        return self._call(node, ops)
+
+    def _cast(self, x, src: CType, dst: CType):
+        if dst.scalar is Scalar.BOOL:
+            return x != self.F.lit(0).cast(spark_type(src.element)) if src.scalar is not Scalar.BOOL else x
+        return x.cast(spark_type(dst.element))
+
+    def _elementwise(self, types: list[CType], ops: list, fn: Callable) -> Any:
+        """Apply ``fn`` to scalars, or element-wise over the RVec operands (scalars broadcast)."""
+        F = self.F
+        rvecs = [i for i, t in enumerate(types) if t.depth == 1]
+        if not rvecs:
+            return fn(*ops)
+        if len(rvecs) == 1:
+            i = rvecs[0]
+            return F.transform(ops[i], lambda x: fn(*[x if k == i else o for k, o in enumerate(ops)]))
+        a, b = ops
+        zipped = F.zip_with(a, b, fn)
+        return F.when(F.size(a) == F.size(b), zipped)  # ROOT throws on a length mismatch: null here
+
+    def _binary(self, node: ir.Binary, ops: list) -> Any:
+        F, t, op = self.F, node.type, node.op
+        a, b = ops
+        if op == "&&":
+            return a & b
+        if op == "||":
+            return a | b
+        floating = _floating(node.left.type)
+        out_type = spark_type(t.element)
+
+        def compare(x, y):
+            result = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y, "==": x == y, "!=": x != y}[op]
+            if floating:  # Spark orders NaN above all numbers; C++ compares it false
+                nan = F.isnan(x) | F.isnan(y)
+                result = (result | nan) if op == "!=" else (result & ~nan)
+            return result.cast(out_type) if t.depth else result
+
+        def arithmetic(x, y):
+            if _floating(t):
+                return {"+": x + y, "-": x - y, "*": x * y, "/": x / y}[op].cast(out_type)
+            # 32-bit integers: computed exactly in bigint, then wrapped as ROOT's int arithmetic
+            # does in practice (no overflow error, whatever spark.sql.ansi.enabled says).
+            x, y = x.cast("bigint"), y.cast("bigint")
+            if op == "/":  # C++ truncates toward zero
+                return F.when(y != 0, self._wrap(((x - x % y) / y).cast("bigint"), t))
+            if op == "%":  # Java's remainder truncates, as C++'s does
+                return F.when(y != 0, self._wrap(x % y, t))
+            return self._wrap({"+": x + y, "-": x - y, "*": x * y}[op], t)
+
+        fn = compare if op in _COMPARISONS else arithmetic
+        return self._elementwise([node.left.type, node.right.type], ops, fn)
+
+    def _wrap(self, wide, t: CType):
+        """A bigint holding an exact 32-bit (or narrower) result, wrapped into ``t`` (two's complement)."""
+        bits = 8 * t.scalar.dtype.itemsize
+        half = self.F.lit(1 << (bits - 1)).cast("bigint")
+        return (self.F.pmod(wide + half, self.F.lit(1 << bits).cast("bigint")) - half).cast(spark_type(t.element))
+
+    def _call(self, node: ir.Call, ops: list) -> Any:
+        F, t = self.F, node.type
+        arg_type = node.args[0].type
+        if node.func in ("abs", "fabs") and _floating(t):
+            return self._elementwise([arg_type], ops, lambda x: F.abs(x).cast(spark_type(t.element)))
+        if node.func in ("abs", "fabs"):
+            return self._elementwise([arg_type], ops, lambda x: self._wrap(F.abs(x.cast("bigint")), t))
+        if node.func == "sqrt":  # double sqrt rounded to float is the correctly rounded float sqrt
+            return self._elementwise([arg_type], ops, lambda x: F.sqrt(x.cast("double")).cast(spark_type(t.element)))
+        if node.func == "size":
+            return F.size(ops[0]).cast(spark_type(t))
+        if node.func == "Sum" and _floating(t):  # sequential, in the result type: ROOT's std::accumulate
+            zero = F.lit(0).cast(spark_type(t))
+            return F.aggregate(ops[0], zero, lambda acc, x: (acc + x.cast(spark_type(t))).cast(spark_type(t)))
+        if node.func == "Sum":
+            zero = F.lit(0).cast("bigint")
+            return self._wrap(F.aggregate(ops[0], zero, lambda acc, x: acc + x.cast("bigint")), t)
+        zero = F.lit(0).cast(spark_type(arg_type.element))
+        if node.func == "Any":
+            return F.exists(ops[0], lambda x: x != zero)
+        return F.forall(ops[0], lambda x: x != zero)

@@ -1,0 +1,434 @@
+"""The Spark engine: the same analysis graph, run as one Spark job per event loop.
+
+How an event loop runs (:meth:`SparkEngine.run_actions`):
+
+1. **Plan on the driver.** The engine-neutral executor walks the graph once over an empty
+   batch, recording every expression it would hand an engine (Defines as seen from each
+   scope and universe, Filters, the actions' columns).
+2. **Native Spark columns.** Every maximal subtree of those expressions that Spark computes
+   exactly as C++ (:mod:`hepframe.engines.spark_compiler`) becomes a column of the Spark plan,
+   computed by the JVM next to the reader; Defines are inlined into their users.
+3. **One pass per partition.** ``mapInArrow`` runs the same executor in each task over the
+   partition's Arrow batches, with the Polars engine and the ``hepframe.udfs`` kernels for the
+   rest; the subtrees Spark computed arrive as columns and are substituted, not recomputed.
+   Every booked action of the graph fills its accumulator in that one pass.
+4. **Merge on the driver.** Each task returns its partial results (histogram sums, counts,
+   cut-flow); the driver merges them in entry order. Only these small states are collected,
+   never event data (except what an action asks for, such as ``Take``).
+
+Inputs: ROOT files through the ``root`` data source (cluster-aligned partitions, only the
+needed branches), and in-memory tables (``Cache()``). Results equal the Polars engine's:
+counts exactly, floating-point sums up to the order of the per-partition additions.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hepframe import graph as g
+from hepframe.connectors import Batch
+from hepframe.engines.base import NODE_KEYS, Support, register_engine, shape_of
+from hepframe.engines.polars_engine import PolarsEngine
+from hepframe.engines.spark_compiler import NATIVE_KEYS, SparkCompiler, native
+from hepframe.errors import HepframeError, UnsupportedOperationError
+from hepframe.expr import ir
+from hepframe.expr.functions import FUNCTIONS
+from hepframe.expr.types import CType
+
+ENTRY = "__entry__"  # the global entry number column of the Spark plan
+
+
+def _support_table() -> dict[str, dict[str, Support]]:
+    polars = PolarsEngine.SUPPORT
+    out: dict[str, dict[str, Support]] = {}
+    for key in [*NODE_KEYS, *FUNCTIONS]:
+        out[key] = {}
+        for shape in ("scalar", "rvec"):
+            if shape in NATIVE_KEYS.get(key, ()):
+                out[key][shape] = Support.NATIVE
+            elif polars.get(key, {}).get(shape, Support.UNSUPPORTED) is not Support.UNSUPPORTED:
+                out[key][shape] = Support.KERNEL  # in the task's Python worker (Polars, udfs kernels)
+            else:
+                out[key][shape] = Support.UNSUPPORTED
+    return out
+
+
+class PartitionEngine(PolarsEngine):
+    """The Polars engine inside a Spark task: subtrees Spark computed arrive as columns.
+
+    ``precomputed`` maps an expression (as the executor hands it over) to the column holding
+    its values. Where such a column holds nulls in the frame at hand (Spark's undefined values:
+    an index out of range, RVecs of different sizes, ...), the subtree is computed here instead,
+    so errors carry the same precise message on every engine. With ``record`` set, the engine
+    notes every expression it is given (the planning walk over an empty batch).
+    """
+
+    def __init__(self, precomputed: dict[ir.Expr, str] | None = None, record: list | None = None,
+                 nullable: set[str] | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.precomputed = precomputed or {}
+        self.nullable = nullable or set()
+        self.record = record
+
+    def _substituted(self, expr: ir.Expr, frame=None, defines: str | None = None) -> ir.Expr:
+        if self.record is not None:
+            self.record.append((defines, expr))
+        if not self.precomputed:
+            return expr
+        found, nullable = self.precomputed, self.nullable
+
+        def replace(node: ir.Expr) -> ir.Expr | None:
+            name = found.get(node)
+            if name is None or (frame is not None and name in nullable and frame[name].null_count()):
+                return None
+            return ir.Column(node.type, name)
+
+        return ir.substitute(expr, replace)
+
+    def with_columns(self, frame, columns):
+        return super().with_columns(frame, [(n, self._substituted(e, frame, n), t) for n, e, t in columns])
+
+    def apply_filter(self, frame, expr, text):
+        return super().apply_filter(frame, self._substituted(expr, frame), text)
+
+    def evaluate(self, frame, exprs):
+        return super().evaluate(frame, [(self._substituted(e, frame), t) for e, t in exprs])
+
+
+@dataclass
+class SchemaSource:
+    """What a task needs of the driver's source: names and types (it reads nothing itself)."""
+
+    tree: str
+    files: list[str]
+    schema: dict[str, CType]
+
+
+@dataclass
+class SparkPlan:
+    branches: list[str]  # source branches the actions need
+    precomputed: dict[ir.Expr, str]  # native subtrees -> their Spark columns
+    nullable: set[str]
+    spark_columns: dict[str, Any]  # column name -> pyspark Column
+    python_branches: list[str]  # branches the Python tasks still receive
+
+
+@dataclass
+class PartitionTask:
+    """Everything a Spark task needs, pickled once per event loop."""
+
+    analysis: g.Analysis
+    actions: list[g.Action]
+    precomputed: dict[ir.Expr, str]
+    nullable: set[str]  # precomputed columns that may hold undefined values (recomputed there)
+    branches: dict[str, CType]  # source branches the task receives, with their C++ types
+    outputs: dict[str, CType]  # columns Spark computed, with the C++ types of their expressions
+    udfs: dict[str, Any]
+
+    def batches(self, record_batch: pa.RecordBatch) -> Iterator[Batch]:
+        """Hepframe batches (faithful types) from a Spark Arrow batch: runs of consecutive entries."""
+        from hepframe.connectors.root import _arrow_type
+        from hepframe.connectors.spark_source import from_spark_arrow
+
+        if record_batch.num_rows == 0:
+            return
+        columns = {n: from_spark_arrow(record_batch.column(n), t) for n, t in self.branches.items()}
+        columns |= {n: record_batch.column(n).cast(_arrow_type(t)) for n, t in self.outputs.items()}
+        table = pa.table(columns) if columns else pa.table({"__entry_only__": np.zeros(record_batch.num_rows, np.int8)})
+        entries = record_batch.column(ENTRY).to_numpy()
+        breaks = np.flatnonzero(np.diff(entries) != 1) + 1
+        for lo, hi in zip([0, *breaks], [*breaks, len(entries)], strict=True):
+            yield Batch(int(entries[lo]), table.slice(lo, hi - lo), "<spark>")
+
+
+def run_partition(payload: bytes, record_batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The body of each Spark task: one executor pass over the partition, then its partial state."""
+    import pickle
+
+    from pyspark import TaskContext, cloudpickle
+
+    from hepframe.execution import Executor
+    from hepframe.udf import register
+
+    task: PartitionTask = cloudpickle.loads(payload)
+    for u in task.udfs.values():
+        register(u)
+    executor = Executor(task.analysis, PartitionEngine(task.precomputed, nullable=task.nullable), progress=False)
+    executor.start(task.actions)
+    error: BaseException | None = None
+    first = None
+    try:
+        for record_batch in record_batches:
+            for batch in task.batches(record_batch):
+                first = batch.entry_start if first is None else first
+                executor.process(batch)
+    except HepframeError as exc:  # a property of the data: reported, not retried
+        error = exc
+    context = TaskContext.get()
+    state = cloudpickle.dumps(error if error is not None else executor.export_state(), protocol=pickle.HIGHEST_PROTOCOL)
+    yield pa.RecordBatch.from_pydict(
+        {"partition": [context.partitionId() if context else 0], "first_entry": [first],
+         "failed": [error is not None], "state": [state]},
+        schema=_STATE_SCHEMA,
+    )  # fmt: skip
+
+
+_STATE_SCHEMA = pa.schema([("partition", pa.int32()), ("first_entry", pa.int64()), ("failed", pa.bool_()),
+                           ("state", pa.binary())])  # fmt: skip
+_STATE_DDL = "partition int, first_entry bigint, failed boolean, state binary"
+
+
+def default_session():
+    """The active Spark session, or a new local one using every core (and this Python for workers)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers must see hepframe's environment
+    session = SparkSession.getActiveSession() or SparkSession._instantiatedSession
+    if session is None:
+        session = (
+            SparkSession.builder.master(os.environ.get("HEPFRAME_SPARK_MASTER", f"local[{os.cpu_count() or 1}]"))
+            .appName("hepframe")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
+            .getOrCreate()
+        )
+    register_data_source(session)
+    return session
+
+
+def register_data_source(session) -> None:
+    from hepframe.connectors.spark_source import RootDataSource
+
+    session.dataSource.register(RootDataSource)
+
+
+@register_engine
+class SparkEngine(PolarsEngine):
+    """Runs event loops as Spark jobs; per batch (inside the tasks) it is the Polars engine."""
+
+    name = "spark"
+    SUPPORT = _support_table()
+    UDF_SUPPORT = Support.KERNEL
+    #: Verbs that need a global entry order or a local side effect, with the reason (support matrix).
+    UNSUPPORTED_VERBS = {
+        "Range": "entries are numbered per partition on a cluster; as in ROOT's distributed RDataFrame",
+        "Snapshot": "writing ROOT files from Spark tasks is not implemented; use Snapshot on the polars engine",
+        "FromSpec": "dataset specifications are read by the polars engine only (so far)",
+    }
+
+    def __init__(self, spark: Any = None, npartitions: int | None = None) -> None:
+        super().__init__()
+        self.spark = spark
+        self.npartitions = npartitions
+
+    def support(self, node: ir.Expr) -> Support:
+        if node.op_key.startswith("udf:"):
+            return self.UDF_SUPPORT
+        if native(node) and shape_of(node) in NATIVE_KEYS.get(node.op_key, ()):
+            return Support.NATIVE
+        return Support.KERNEL if PolarsEngine.support(self, node) is not Support.UNSUPPORTED else Support.UNSUPPORTED
+
+    def describe(self) -> str:
+        return f"spark ({self.session.sparkContext.master})"
+
+    @property
+    def session(self):
+        if self.spark is None:
+            self.spark = default_session()
+        else:
+            register_data_source(self.spark)
+        return self.spark
+
+    # -- one event loop -------------------------------------------------------------------
+    def run_actions(self, analysis: g.Analysis, actions: list[g.Action]) -> dict[g.Action, Any]:
+        from pyspark import cloudpickle
+
+        from hepframe.execution import Executor
+
+        for verb, reason in self.UNSUPPORTED_VERBS.items():
+            if any(type(n).__name__ == verb for n in analysis.nodes) or any(
+                getattr(a, "kind", None) == verb for a in actions
+            ):
+                raise UnsupportedOperationError(f"{verb} is not supported on the spark engine: {reason}")
+        source = analysis.root.source
+        plan = self.plan(analysis, actions)
+        frame = self._source_frame(source, plan.branches)
+        selected = [frame[f"`{n}`"] for n in plan.python_branches] + [frame[ENTRY]]
+        selected += [column.alias(name) for name, column in plan.spark_columns.items()]
+        frame = frame.select(*selected)
+
+        task = PartitionTask(
+            g.Analysis(analysis.root, actions=list(actions), nodes=list(analysis.nodes)), list(actions),
+            plan.precomputed, plan.nullable, {n: source.schema[n] for n in plan.python_branches},
+            {name: expr.type for expr, name in plan.precomputed.items()}, _udfs(analysis),
+        )  # fmt: skip
+        # User code (UDFs, Reduce functions) travels by value: executors need hepframe, not the
+        # user's scripts. hepframe itself is imported there by reference.
+        for module in {getattr(u.func, "__module__", None) for u in task.udfs.values()}:
+            if module and module in sys.modules and not module.startswith("hepframe"):
+                cloudpickle.register_pickle_by_value(sys.modules[module])
+        original = analysis.root.source
+        analysis.root.source = SchemaSource(original.tree, list(original.files), dict(original.schema))
+        try:
+            payload = cloudpickle.dumps(task)
+        finally:
+            analysis.root.source = original
+
+        def body(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            return run_partition(payload, batches)
+
+        rows = _collect_states(frame.mapInArrow(body, _STATE_DDL))
+        executor = Executor(analysis, self)
+        executor.start(actions)
+        for row in sorted(rows, key=lambda r: r["partition"]):
+            state = cloudpickle.loads(row["state"])
+            if row["failed"]:
+                raise state
+            executor.merge_state(state)
+        return executor.finish()
+
+    def plan(self, analysis: g.Analysis, actions: list[g.Action]) -> SparkPlan:
+        """What Spark computes natively, and what the Python tasks receive, for these actions."""
+        from hepframe.execution import Executor
+
+        self.session  # noqa: B018 - Spark columns need a running session
+        branches = sorted(Executor(analysis, self).branches(actions))
+        recorded = self._record(analysis, actions, branches, analysis.root.source)
+        return SparkPlan(branches, *self._plan(recorded, branches))
+
+    def _record(self, analysis, actions, branches, source) -> list[tuple[str | None, ir.Expr]]:
+        """The expressions the executor hands the engine, from a walk over an empty batch."""
+        from hepframe.connectors.root import _arrow_type
+        from hepframe.execution import Executor
+
+        recorded: list[tuple[str | None, ir.Expr]] = []
+        walker = Executor(analysis, PartitionEngine(record=recorded))
+        walker.start(actions)
+        empty = pa.table({n: pa.array([], type=_arrow_type(source.schema[n])) for n in branches}
+                         or {"__entry_only__": pa.array([], pa.int8())})  # fmt: skip
+        walker.process(Batch(0, empty, "<plan>"))
+        return recorded
+
+    def _plan(self, recorded, branches: list[str]):
+        """Spark columns for the maximal native subtrees, and the branches Python still needs."""
+        from pyspark.sql import functions as F
+
+        from hepframe.engines.spark_compiler import may_be_undefined
+
+        definitions = {name: expr for name, expr in recorded if name is not None}
+
+        def expand(expr: ir.Expr, defs: dict[str, ir.Expr], depth: int = 0) -> ir.Expr:
+            """``expr`` over source branches only (the Defines ``defs`` inlined)."""
+            return ir.substitute(expr, lambda n: expand(defs[n.name], defs, depth + 1)
+                                 if isinstance(n, ir.Column) and n.name in defs and depth < 64 else None)  # fmt: skip
+
+        resolving: set[str] = set()
+        cache: dict[str, Any] = {}
+
+        def resolve(name: str):
+            if name in branches:
+                return F.col(f"`{name}`")
+            if name in cache:
+                return cache[name]
+            if name not in definitions or name in resolving:
+                return None
+            resolving.add(name)
+            cache[name] = compiler.try_compile(definitions[name])
+            resolving.discard(name)
+            return cache[name]
+
+        compiler = SparkCompiler(resolve)
+        precomputed: dict[ir.Expr, str] = {}
+        columns: dict[str, Any] = {}
+
+        def visit(node: ir.Expr) -> None:
+            if node in precomputed:
+                return
+            if not isinstance(node, (ir.Column, ir.Literal)) and not _trivial(node):
+                compiled = compiler.try_compile(node)
+                if compiled is not None:
+                    name = f"__spark{len(precomputed)}__"
+                    precomputed[node] = name
+                    columns[name] = compiled
+                    return
+            for child in node.children():
+                visit(child)
+
+        for _, expr in recorded:
+            visit(expr)
+        # Branches still read in Python: those used outside Spark's subtrees, and those of the
+        # subtrees that may have to be recomputed there (where Spark found undefined values).
+        nullable: set[str] = set()
+        used: set[str] = set()
+        for node, name in precomputed.items():
+            expanded = expand(node, definitions)
+            if any(may_be_undefined(n) for n in expanded.walk()):
+                nullable.add(name)
+                used |= ir.free_columns(expanded)
+        task_engine = PartitionEngine(precomputed)
+        substituted = {name: task_engine._substituted(expr) for name, expr in definitions.items()}
+        for _, expr in recorded:
+            used |= ir.free_columns(expand(task_engine._substituted(expr), substituted))
+        return precomputed, nullable, columns, [b for b in branches if b in used]
+
+    def _source_frame(self, source, branches: list[str]):
+        from hepframe.connectors.memory import TableSource
+        from hepframe.connectors.root import RootSource
+
+        spark = self.session
+        if isinstance(source, RootSource):
+            reader = (spark.read.format("root").option("tree", source.tree).option("columns", ",".join(branches))
+                      .option("entry_column", ENTRY).option("step_size", source.step_size))  # fmt: skip
+            if source.entry_range is not None:
+                reader = reader.option("entry_start", source.entry_range[0]).option("entry_stop", source.entry_range[1])
+            if self.npartitions:
+                total = source.num_entries if source.entry_range is None else source.entry_range[1] - source.entry_range[0]
+                reader = reader.option("partition_entries", max(1, math.ceil(total / self.npartitions)))
+            return reader.load(source.files)
+        if isinstance(source, TableSource):
+            from hepframe.connectors.spark_source import to_spark_arrow
+
+            table = pa.table({n: to_spark_arrow(source.table.column(n), source.schema[n]) for n in branches}
+                             | {ENTRY: pa.array(np.arange(source.num_entries, dtype=np.int64))})  # fmt: skip
+            frame = spark.createDataFrame(table)
+            return frame.repartition(self.npartitions) if self.npartitions else frame
+        raise UnsupportedOperationError(f"the spark engine cannot read a {type(source).__name__} yet")
+
+
+def _trivial(node: ir.Expr) -> bool:
+    """Casts of columns or constants: cheaper to redo in the task than to ship as another column."""
+    return isinstance(node, ir.Cast) and isinstance(node.operand, (ir.Column, ir.Literal))
+
+
+def _udfs(analysis: g.Analysis) -> dict[str, Any]:
+    from hepframe.udf import lookup_udf
+
+    out = {}
+    for node in analysis.nodes:
+        expr = getattr(node, "expr", None)
+        if isinstance(expr, ir.Expr):
+            for sub in expr.walk():
+                if isinstance(sub, ir.Call) and sub.func.startswith("udf:"):
+                    out[sub.func[4:]] = lookup_udf(sub.func[4:])
+    return out
+
+
+def _collect_states(frame) -> list:
+    """Run the job; a failure in a task (after Spark's retries) becomes a hepframe error."""
+    try:
+        return frame.collect()
+    except Exception as exc:
+        if isinstance(exc, HepframeError):
+            raise
+        from hepframe.errors import AnalysisError
+
+        message = str(exc).strip().splitlines()
+        raise AnalysisError(f"the Spark job failed: {message[-1] if message else type(exc).__name__}") from exc
