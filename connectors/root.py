@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,12 @@ from hepframe.errors import DataSourceError, did_you_mean
 from hepframe.expr.types import CType
 
 DEFAULT_STEP_SIZE = 250_000  # entries per batch: ~10-50 MB for NanoAOD-like event sizes
+
+#: Open files of this process, reused by later sources on the same unchanged local file:
+#: reading a TTree's metadata costs tens of ms, which dominates short queries and the many small
+#: tasks of a Spark job (Python workers are reused across tasks). Keyed by file identity.
+_OPEN_FILES: OrderedDict[tuple, Any] = OrderedDict()
+_OPEN_FILES_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,24 @@ class RootSource:
         return self._trees[path]
 
     def _open_tree_uncached(self, path: str):
+        key = None
+        if "://" not in path:
+            try:
+                st = os.stat(path)
+                key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, self.tree)
+            except OSError:
+                key = None
+        if key is not None and key in _OPEN_FILES:
+            _OPEN_FILES.move_to_end(key)
+            return _OPEN_FILES[key]
+        tree = self._open_tree_from_disk(path)
+        if key is not None:
+            _OPEN_FILES[key] = tree
+            while len(_OPEN_FILES) > _OPEN_FILES_MAX:
+                _OPEN_FILES.popitem(last=False)
+        return tree
+
+    def _open_tree_from_disk(self, path: str):
         import uproot
 
         try:

@@ -563,15 +563,17 @@ class RDataFrame:
         """Write ``columns`` of the events reaching this node to ROOT, Parquet or Arrow IPC, atomically.
 
         The format follows the extension (``.root``, ``.parquet``, ``.arrow``/``.feather``). The file
-        appears only when complete. Returns a new RDataFrame over the written file (or a lazy
+        appears only when complete. On Spark, the output is a Parquet dataset directory with one
+        part per task, renamed into place when every task has succeeded. Returns a new RDataFrame over the written file (or a lazy
         handle to it with ``lazy=True``).
         """
         self._require_verb("Snapshot")
-        from hepframe.snapshot import snapshot_writer
+        from hepframe.snapshot import partitioned_parquet_writer, snapshot_writer
 
         names = self._snapshot_columns(columns)
         cols = [self._column(c) for c in names]
-        writer = snapshot_writer(tree, path, cols)
+        distributed = getattr(self._engine, "run_actions", None) is not None
+        writer = (partitioned_parquet_writer if distributed else snapshot_writer)(tree, path, cols)
         handle = self._book(g.ColumnAction(self._node, columns=cols, kind="Snapshot", options={"writer": writer}))
         return handle if lazy else handle.GetValue()
 

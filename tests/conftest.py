@@ -16,8 +16,19 @@ os.environ.setdefault("HEPFRAME_CACHE_DIR", tempfile.mkdtemp(prefix="hepframe-te
 
 #: Engines of the conformance suite; GPU plugs in here when it exists.
 ENGINES = ["reference", "polars"]
-#: The conformance suite (tests/test_conformance.py) also runs on Spark (local[2] in CI).
-CONFORMANCE_ENGINES = [*ENGINES, "spark"]
+#: The conformance suite (tests/test_conformance.py) also runs on Spark (local[2] in CI), both
+#: ways: "spark" (tasks read the files, Polars inside) and "spark-native" (the root data source
+#: and native Spark SQL columns, Polars inside for the rest).
+CONFORMANCE_ENGINES = [*ENGINES, "spark", "spark-native"]
+
+
+def engine_for(name: str):
+    """The engine argument of RDataFrame for a conformance engine name."""
+    if name == "spark-native":
+        from hepframe.engines.spark_engine import SparkEngine
+
+        return SparkEngine(native=True)
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +60,7 @@ def spark_session():
 def _spark_for_spark_engine(request):
     """Tests parametrized with engine="spark" run on the shared local session."""
     callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("engine") == "spark":
+    if callspec is not None and str(callspec.params.get("engine", "")).startswith("spark"):
         request.getfixturevalue("spark_session")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import hepframe
 from hepframe.errors import EventError
-from tests.conftest import CONFORMANCE_ENGINES, assert_same_values
+from tests.conftest import CONFORMANCE_ENGINES, assert_same_values, engine_for
 
 # 'u - 3 > 0u' is in the suite on purpose: it must compute what C++ computes (and warn).
 pytestmark = pytest.mark.filterwarnings("ignore::hepframe.expr.binder.UnsignedUnderflowWarning")
@@ -73,7 +73,7 @@ EXPRESSIONS = [
 
 
 def _values(engine: str, path: str, expression: str, step_size: int = 3) -> np.ndarray:
-    df = hepframe.RDataFrame("Events", path, engine=engine, step_size=step_size)
+    df = hepframe.RDataFrame("Events", path, engine=engine_for(engine), step_size=step_size)
     return df.Define("out", expression).AsNumpy(["out"]).GetValue()["out"]
 
 
@@ -134,6 +134,6 @@ def test_rvec_size_mismatch_is_an_error(engine: str, tiny_file: str) -> None:
 @pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 def test_filter_short_circuits_later_filters(engine: str, tiny_file: str) -> None:
     # Obj_v[1] is out of range in events with fewer than two elements, which the first filter removes.
-    df = hepframe.RDataFrame("Events", tiny_file, engine=engine)
+    df = hepframe.RDataFrame("Events", tiny_file, engine=engine_for(engine))
     n = df.Filter("nObj >= 2").Filter("Obj_v[1] > 0").Count().GetValue()
     assert n == 3  # entries 0 (2.5), 2 (4.0), 4 (41)

@@ -101,8 +101,14 @@ def test_data_source_missing_tree_is_a_clear_error(spark_session, tiny_file: str
 # -- the engine ------------------------------------------------------------------------------
 
 
-def _dimuon(engine: str, path: str, **options):
-    df = hepframe.RDataFrame("Events", path, engine=engine, **options)
+def _spark(npartitions: int | None = None, native: bool = False):
+    from hepframe.engines.spark_engine import SparkEngine
+
+    return SparkEngine(npartitions=npartitions, native=native)
+
+
+def _dimuon(engine, path: str):
+    df = hepframe.RDataFrame("Events", path, engine=engine)
     two = df.Filter("nMuon >= 2", "two muons").Define("pt0", "Muon_pt[0]")
     os_ = two.Filter("pt0 > 10 && Muon_charge[0] != Muon_charge[1]", "opposite charge")
     mass = os_.Define("m", "InvariantMass(Take(Muon_pt, 2), Take(Muon_eta, 2), Take(Muon_phi, 2), Take(Muon_mass, 2))")
@@ -143,21 +149,27 @@ def _compare(expected, got, rel: float = 0.0) -> None:
             assert str(g) == str(e)
 
 
-def test_spark_engine_gives_the_polars_results(nanoaod_file: str) -> None:
+@pytest.mark.parametrize("native", [False, True], ids=["read-in-tasks", "native-columns"])
+def test_spark_engine_gives_the_polars_results(native: bool, nanoaod_file: str) -> None:
     expected = _dimuon("polars", nanoaod_file)
-    got = _dimuon("spark", nanoaod_file, npartitions=3)
+    got = _dimuon(_spark(3, native), nanoaod_file)
     _compare(expected, got, rel=1e-12)
     # Counts are exact; so is every unweighted histogram.
     assert got[4].GetValue() == expected[4].GetValue()
     assert np.array_equal(got[0].GetValue().view(flow=True), expected[0].GetValue().view(flow=True))
 
 
+@pytest.mark.parametrize("native", [False, True], ids=["read-in-tasks", "native-columns"])
 @pytest.mark.parametrize("npartitions", [1, 2, 7, 64])
-def test_results_do_not_depend_on_the_partitioning(npartitions: int, clustered_file: str) -> None:
+def test_results_do_not_depend_on_the_partitioning(npartitions: int, native: bool, clustered_file: str) -> None:
     from hepframe.connectors.spark_source import RootDataSource
 
     expected = _dimuon("polars", clustered_file)
-    got = _dimuon("spark", clustered_file, npartitions=npartitions)
+    engine = _spark(npartitions, native)
+    got = _dimuon(engine, clustered_file)
+    if not native:
+        parts = engine._partitions(hepframe.RDataFrame("Events", clustered_file)._analysis.root.source)
+        assert len(parts) == npartitions
     from hepframe.engines.spark_engine import default_session
 
     frame = default_session().read.format("root").option("tree", "Events")
@@ -173,7 +185,8 @@ def test_results_do_not_depend_on_the_partitioning(npartitions: int, clustered_f
     np.testing.assert_array_equal(got[10].GetValue(), expected[10].GetValue())  # Take keeps entry order
 
 
-def test_a_task_that_fails_once_is_retried_with_identical_results(tmp_path, clustered_file: str) -> None:
+@pytest.mark.parametrize("native", [False, True], ids=["read-in-tasks", "native-columns"])
+def test_a_task_that_fails_once_is_retried_with_identical_results(native: bool, clustered_file: str) -> None:
     """The first attempt of partition 1 kills its Python worker (an injected fault); Spark retries it."""
     from hepframe.udf import udf
 
@@ -188,12 +201,12 @@ def test_a_task_that_fails_once_is_retried_with_identical_results(tmp_path, clus
             os._exit(3)  # the Python worker dies, as on a lost executor
         return np.asarray(met, dtype=np.float64) * 2.0
 
-    def book(engine, **options):
-        df = hepframe.RDataFrame("Events", clustered_file, engine=engine, **options)
-        scaled = df.Define("met2", flaky_scale, ["MET_pt"]) if engine == "spark" else df.Define("met2", "MET_pt * 2.0")
+    def book(engine):
+        df = hepframe.RDataFrame("Events", clustered_file, engine=engine)
+        scaled = df.Define("met2", flaky_scale, ["MET_pt"]) if engine != "polars" else df.Define("met2", "MET_pt * 2.0")
         return scaled.Histo1D(("met2", "", 40, 0, 400), "met2"), scaled.Count()
 
-    h_spark, n_spark = book("spark", npartitions=4)
+    h_spark, n_spark = book(_spark(4, native))
     h_polars, n_polars = book("polars")
     assert n_spark.GetValue() == n_polars.GetValue() == 32_000
     assert np.array_equal(h_spark.GetValue().view(flow=True), h_polars.GetValue().view(flow=True))
@@ -201,34 +214,35 @@ def test_a_task_that_fails_once_is_retried_with_identical_results(tmp_path, clus
 
 def test_an_undefined_value_names_the_entry_as_on_polars(nanoaod_file: str) -> None:
     messages = []
-    for engine in ("polars", "spark"):
+    for engine in ("polars", _spark(), _spark(native=True)):
         df = hepframe.RDataFrame("Events", nanoaod_file, engine=engine)
         with pytest.raises(EventError, match=r"entry \d+") as info:
             df.Define("third", "Muon_pt[2]").Histo1D(("t", "", 10, 0, 100), "third").GetValue()
         messages.append(str(info.value))
-    assert messages[0] == messages[1]
+    assert messages[0] == messages[1] == messages[2]
 
 
 def test_unsupported_verbs_fail_at_booking_with_the_reason(tiny_file: str, tmp_path) -> None:
     df = hepframe.RDataFrame("Events", tiny_file, engine="spark")
     with pytest.raises(UnsupportedOperationError, match="Range is not supported on the spark engine: entries"):
         df.Range(3)
-    with pytest.raises(UnsupportedOperationError, match="Snapshot is not supported on the spark engine"):
-        df.Snapshot("Events", tmp_path / "out.root")
     from hepframe.errors import AnalysisError
 
+    with pytest.raises(AnalysisError, match="writes a Parquet dataset"):
+        df.Snapshot("Events", tmp_path / "out.root")
     with pytest.raises(AnalysisError, match="options of engine='spark'"):
         hepframe.RDataFrame("Events", tiny_file, npartitions=2)
 
 
-def test_variations_and_cached_tables_run_on_spark(small_nanoaod_file: str) -> None:
+@pytest.mark.parametrize("native", [False, True], ids=["read-in-tasks", "native-columns"])
+def test_variations_and_cached_tables_run_on_spark(native: bool, small_nanoaod_file: str) -> None:
     results = {}
-    for engine in ("polars", "spark"):
+    for name, engine in (("polars", "polars"), ("spark", _spark(None, native))):
         df = hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine)
         varied = df.Vary("MET_pt", "ROOT::RVecF{MET_pt * 0.9f, MET_pt * 1.1f}", ["down", "up"])
         h = hepframe.VariationsFor(varied.Filter("MET_pt > 20").Histo1D(("met", "", 30, 0, 300), "MET_pt"))
         cached = df.Filter("nJet > 1").Cache(["Jet_pt", "nJet"])
-        results[engine] = (h, cached.Define("lead", "Jet_pt[0]").Histo1D(("l", "", 20, 0, 200), "lead"))
+        results[name] = (h, cached.Define("lead", "Jet_pt[0]").Histo1D(("l", "", 20, 0, 200), "lead"))
     for key in ("nominal", "MET_pt:down", "MET_pt:up"):
         assert np.array_equal(results["spark"][0][key].view(flow=True), results["polars"][0][key].view(flow=True))
     assert np.array_equal(results["spark"][1].GetValue().view(flow=True), results["polars"][1].GetValue().view(flow=True))
@@ -238,7 +252,7 @@ def test_native_spark_columns_do_the_filtering(nanoaod_file: str) -> None:
     """Native subtrees run in the Spark plan: Python tasks receive only the branches still needed."""
     from hepframe.engines.spark_engine import SparkEngine
 
-    engine = SparkEngine()
+    engine = SparkEngine(native=True)
     df = hepframe.RDataFrame("Events", nanoaod_file, engine=engine)
     node = df.Filter("nMuon >= 2 && Sum(Jet_pt > 30) > 1").Define("x", "MET_pt * 2")
     plan = engine.plan(node._analysis, [node.Histo1D(("x", "", 10, 0, 100), "x")._action])
@@ -286,3 +300,22 @@ def test_spark_submit_dimuon_job_writes_the_polars_histograms(tmp_path, small_na
     assert [(c["name"], c["pass"], c["all"]) for c in cutflow] == [
         (e.name, e.passed, e.all) for e in expected["cutflow"].GetValue()
     ]
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["read-in-tasks", "native-columns"])
+def test_snapshot_writes_a_parquet_dataset_atomically(native: bool, tmp_path, clustered_file: str) -> None:
+    import pyarrow.parquet as pq
+
+    target = tmp_path / "out" / "selected.parquet"
+    columns = ["MET_pt", "Muon_pt", "nMuon"]
+    df = hepframe.RDataFrame("Events", clustered_file, engine=_spark(5, native)).Filter("nMuon >= 2")
+    back = df.Snapshot("Events", target, columns)
+    parts = sorted(p.name for p in target.iterdir())
+    assert len(parts) == 5 and all(p.startswith("part-") and p.endswith(".parquet") for p in parts)
+    assert [p.name for p in target.parent.iterdir()] == ["selected.parquet"]  # no staging left behind
+    expected = hepframe.RDataFrame("Events", clustered_file).Filter("nMuon >= 2").AsArrow(columns).GetValue()
+    written = pq.read_table(target)  # parts in name order = entry order
+    assert written.column("MET_pt").to_pylist() == expected.column("MET_pt").to_pylist()
+    assert written.column("Muon_pt").to_pylist() == expected.column("Muon_pt").to_pylist()
+    assert str(written.schema.field("nMuon").type) == "uint32"
+    assert back.Count().GetValue() == expected.num_rows

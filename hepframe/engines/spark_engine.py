@@ -1,24 +1,27 @@
 """The Spark engine: the same analysis graph, run as one Spark job per event loop.
 
-How an event loop runs (:meth:`SparkEngine.run_actions`):
+Two ways to feed the tasks (``SparkEngine(native=...)``):
 
-1. **Plan on the driver.** The engine-neutral executor walks the graph once over an empty
-   batch, recording every expression it would hand an engine (Defines as seen from each
-   scope and universe, Filters, the actions' columns).
-2. **Native Spark columns.** Every maximal subtree of those expressions that Spark computes
-   exactly as C++ (:mod:`hepframe.engines.spark_compiler`) becomes a column of the Spark plan,
-   computed by the JVM next to the reader; Defines are inlined into their users.
-3. **One pass per partition.** ``mapInArrow`` runs the same executor in each task over the
-   partition's Arrow batches, with the Polars engine and the ``hepframe.udfs`` kernels for the
-   rest; the subtrees Spark computed arrive as columns and are substituted, not recomputed.
-   Every booked action of the graph fills its accumulator in that one pass.
-4. **Merge on the driver.** Each task returns its partial results (histogram sums, counts,
-   cut-flow); the driver merges them in entry order. Only these small states are collected,
-   never event data (except what an action asks for, such as ``Take``).
+* **Read in the tasks** (default for ROOT files): each task reads its cluster-aligned entry
+  range with uproot and runs the executor on it (an RDD ``mapPartitions``). Event data never
+  enters the JVM, which is the fastest path for ROOT input.
+* **Native Spark columns** (``native=True``; always for in-memory tables), in four steps:
 
-Inputs: ROOT files through the ``root`` data source (cluster-aligned partitions, only the
-needed branches), and in-memory tables (``Cache()``). Results equal the Polars engine's:
-counts exactly, floating-point sums up to the order of the per-partition additions.
+  1. *Plan on the driver.* The engine-neutral executor walks the graph once over an empty
+     batch, recording every expression it would hand an engine (Defines as seen from each
+     scope and universe, Filters, the actions' columns).
+  2. *Native Spark columns.* Every maximal subtree that Spark computes exactly as C++
+     (:mod:`hepframe.engines.spark_compiler`) becomes a column of the Spark plan, computed by
+     the JVM next to the ``root`` data source; Defines are inlined into their users.
+  3. *One pass per partition.* ``mapInArrow`` runs the same executor in each task over the
+     partition's Arrow batches, with the Polars engine and the ``hepframe.udfs`` kernels for the
+     rest; the subtrees Spark computed arrive as columns and are substituted, not recomputed.
+  4. *Merge* (both ways): each task returns its partial results (histogram sums, counts,
+     cut-flow); the driver merges them in entry order. Only these small states are collected,
+     never event data (except what an action asks for, such as ``Take``).
+
+Results equal the Polars engine's: counts exactly, floating-point sums up to the order of the
+per-partition additions.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +135,18 @@ class PartitionTask:
     branches: dict[str, CType]  # source branches the task receives, with their C++ types
     outputs: dict[str, CType]  # columns Spark computed, with the C++ types of their expressions
     udfs: dict[str, Any]
+    #: Reading in the task: the ROOT source to read (no files open) and its partitions by id.
+    reader: Any = None
+    partitions: list[Any] | None = None
+
+    def read(self, partition_id: int) -> Iterator[Batch]:
+        """The batches of one cluster-aligned partition, read here with uproot (global entry numbers)."""
+        from hepframe.connectors.root import RootSource
+
+        file, start, stop, offset = self.partitions[partition_id]
+        source = RootSource(self.reader.tree, [file], self.reader.step_size, threads=1, cache=self.reader.cache)
+        for batch in source.iter_batches(sorted(self.branches), entry_range=(start - offset, stop - offset)):
+            yield Batch(batch.entry_start + offset, batch.table, batch.file)
 
     def batches(self, record_batch: pa.RecordBatch) -> Iterator[Batch]:
         """Hepframe batches (faithful types) from a Spark Arrow batch: runs of consecutive entries."""
@@ -149,8 +164,8 @@ class PartitionTask:
             yield Batch(int(entries[lo]), table.slice(lo, hi - lo), "<spark>")
 
 
-def run_partition(payload: bytes, record_batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The body of each Spark task: one executor pass over the partition, then its partial state."""
+def run_task(payload: bytes, batches_of: Callable[[PartitionTask], Iterable[Batch]]) -> tuple[int, bool, bytes]:
+    """One Spark task: an executor pass over its batches; returns (partition, failed, pickled state)."""
     import pickle
 
     from pyspark import TaskContext, cloudpickle
@@ -164,26 +179,30 @@ def run_partition(payload: bytes, record_batches: Iterator[pa.RecordBatch]) -> I
     executor = Executor(task.analysis, PartitionEngine(task.precomputed, nullable=task.nullable), progress=False)
     executor.start(task.actions)
     error: BaseException | None = None
-    first = None
     try:
-        for record_batch in record_batches:
-            for batch in task.batches(record_batch):
-                first = batch.entry_start if first is None else first
-                executor.process(batch)
+        for batch in batches_of(task):
+            executor.process(batch)
     except HepframeError as exc:  # a property of the data: reported, not retried
         error = exc
     context = TaskContext.get()
     state = cloudpickle.dumps(error if error is not None else executor.export_state(), protocol=pickle.HIGHEST_PROTOCOL)
-    yield pa.RecordBatch.from_pydict(
-        {"partition": [context.partitionId() if context else 0], "first_entry": [first],
-         "failed": [error is not None], "state": [state]},
-        schema=_STATE_SCHEMA,
-    )  # fmt: skip
+    return (context.partitionId() if context else 0), error is not None, state
 
 
-_STATE_SCHEMA = pa.schema([("partition", pa.int32()), ("first_entry", pa.int64()), ("failed", pa.bool_()),
-                           ("state", pa.binary())])  # fmt: skip
-_STATE_DDL = "partition int, first_entry bigint, failed boolean, state binary"
+def run_on_rows(payload: bytes, record_batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` body: the events (and Spark's columns) arrive as Arrow batches."""
+    partition, failed, state = run_task(payload, lambda task: (b for rb in record_batches for b in task.batches(rb)))
+    yield pa.RecordBatch.from_pydict({"partition": [partition], "failed": [failed], "state": [state]},
+                                     schema=_STATE_SCHEMA)  # fmt: skip
+
+
+def run_on_partition_ids(payload: bytes, ids: Iterable[int]) -> Iterator[tuple[int, bool, bytes]]:
+    """``mapPartitions`` body: the task reads its cluster-aligned entry ranges itself."""
+    yield run_task(payload, lambda task: (b for pid in ids for b in task.read(pid)))
+
+
+_STATE_SCHEMA = pa.schema([("partition", pa.int32()), ("failed", pa.bool_()), ("state", pa.binary())])
+_STATE_DDL = "partition int, failed boolean, state binary"
 
 
 def default_session():
@@ -220,14 +239,17 @@ class SparkEngine(PolarsEngine):
     #: Verbs that need a global entry order or a local side effect, with the reason (support matrix).
     UNSUPPORTED_VERBS = {
         "Range": "entries are numbered per partition on a cluster; as in ROOT's distributed RDataFrame",
-        "Snapshot": "writing ROOT files from Spark tasks is not implemented; use Snapshot on the polars engine",
         "FromSpec": "dataset specifications are read by the polars engine only (so far)",
     }
 
-    def __init__(self, spark: Any = None, npartitions: int | None = None) -> None:
+    def __init__(self, spark: Any = None, npartitions: int | None = None, native: bool | None = None) -> None:
         super().__init__()
         self.spark = spark
         self.npartitions = npartitions
+        #: Whether ROOT files go through the ``root`` data source and native Spark columns (True),
+        #: or are read by the tasks themselves (False). Default: read in the tasks, which is
+        #: faster: uproot's Arrow batches would otherwise cross into the JVM as rows and back.
+        self.native = native
 
     def support(self, node: ir.Expr) -> Support:
         if node.op_key.startswith("udf:"):
@@ -258,18 +280,30 @@ class SparkEngine(PolarsEngine):
                 getattr(a, "kind", None) == verb for a in actions
             ):
                 raise UnsupportedOperationError(f"{verb} is not supported on the spark engine: {reason}")
+        from hepframe.connectors.root import RootSource
+
         source = analysis.root.source
-        plan = self.plan(analysis, actions)
-        frame = self._source_frame(source, plan.branches)
-        selected = [frame[f"`{n}`"] for n in plan.python_branches] + [frame[ENTRY]]
-        selected += [column.alias(name) for name, column in plan.spark_columns.items()]
-        frame = frame.select(*selected)
+        read_in_tasks = isinstance(source, RootSource) and not self.native
+        if read_in_tasks:
+            branches = sorted(Executor(analysis, self).branches(actions))
+            plan = SparkPlan(branches, {}, set(), {}, branches)
+            parts = self._partitions(source)
+        else:
+            plan = self.plan(analysis, actions)
+            frame = self._source_frame(source, plan.branches)
+            selected = [frame[f"`{n}`"] for n in plan.python_branches] + [frame[ENTRY]]
+            selected += [column.alias(name) for name, column in plan.spark_columns.items()]
+            frame = frame.select(*selected)
 
         task = PartitionTask(
             g.Analysis(analysis.root, actions=list(actions), nodes=list(analysis.nodes)), list(actions),
             plan.precomputed, plan.nullable, {n: source.schema[n] for n in plan.python_branches},
             {name: expr.type for expr, name in plan.precomputed.items()}, _udfs(analysis),
         )  # fmt: skip
+        if read_in_tasks:
+            task.reader = SchemaSource(source.tree, [], {})
+            task.reader.step_size, task.reader.cache = source.step_size, source.cache  # type: ignore[attr-defined]
+            task.partitions = parts
         # User code (UDFs, Reduce functions) travels by value: executors need hepframe, not the
         # user's scripts. hepframe itself is imported there by reference.
         for module in {getattr(u.func, "__module__", None) for u in task.udfs.values()}:
@@ -282,15 +316,17 @@ class SparkEngine(PolarsEngine):
         finally:
             analysis.root.source = original
 
-        def body(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            return run_partition(payload, batches)
-
-        rows = _collect_states(frame.mapInArrow(body, _STATE_DDL))
+        if read_in_tasks:  # plain RDD tasks: less per-job overhead than a SQL plan
+            ids = self.session.sparkContext.parallelize(range(len(parts)), max(1, len(parts)))
+            job = ids.mapPartitions(lambda it: run_on_partition_ids(payload, it))
+        else:
+            job = frame.mapInArrow(lambda batches: run_on_rows(payload, batches), _STATE_DDL)
+        rows = [tuple(r) for r in _collect_states(job)]
         executor = Executor(analysis, self)
         executor.start(actions)
-        for row in sorted(rows, key=lambda r: r["partition"]):
-            state = cloudpickle.loads(row["state"])
-            if row["failed"]:
+        for _, failed, blob in sorted(rows, key=lambda r: r[0]):
+            state = cloudpickle.loads(blob)
+            if failed:
                 raise state
             executor.merge_state(state)
         return executor.finish()
@@ -378,6 +414,18 @@ class SparkEngine(PolarsEngine):
         for _, expr in recorded:
             used |= ir.free_columns(expand(task_engine._substituted(expr), substituted))
         return precomputed, nullable, columns, [b for b in branches if b in used]
+
+    def _partitions(self, source) -> list[tuple[str, int, int, int]]:
+        """(file, first, stop, file's first global entry) of each cluster-aligned partition."""
+        from hepframe.connectors.spark_source import DEFAULT_PARTITION_ENTRIES
+
+        total = source.num_entries if source.entry_range is None else source.entry_range[1] - source.entry_range[0]
+        target = max(1, math.ceil(total / self.npartitions)) if self.npartitions else DEFAULT_PARTITION_ENTRIES
+        offsets, start = {}, 0
+        for path in source.files:
+            offsets[path] = start
+            start += source._open_tree(path).num_entries
+        return [(p.file, p.start, p.stop, offsets[p.file]) for p in source.partitions(target)]
 
     def _source_frame(self, source, branches: list[str]):
         from hepframe.connectors.memory import TableSource
