@@ -116,6 +116,15 @@ class SchemaSource:
 
 
 @dataclass
+class TaskReader:
+    """How tasks read ROOT files themselves: the tree, entries per batch, the column cache."""
+
+    tree: str
+    step_size: int
+    cache: Any
+
+
+@dataclass
 class SparkPlan:
     branches: list[str]  # source branches the actions need
     precomputed: dict[ir.Expr, str]  # native subtrees -> their Spark columns
@@ -135,14 +144,15 @@ class PartitionTask:
     branches: dict[str, CType]  # source branches the task receives, with their C++ types
     outputs: dict[str, CType]  # columns Spark computed, with the C++ types of their expressions
     udfs: dict[str, Any]
-    #: Reading in the task: the ROOT source to read (no files open) and its partitions by id.
-    reader: Any = None
+    #: Reading in the task: how to read (no files open) and the partitions by id.
+    reader: TaskReader | None = None
     partitions: list[Any] | None = None
 
     def read(self, partition_id: int) -> Iterator[Batch]:
         """The batches of one cluster-aligned partition, read here with uproot (global entry numbers)."""
         from hepframe.connectors.root import RootSource
 
+        assert self.partitions is not None and self.reader is not None
         file, start, stop, offset = self.partitions[partition_id]
         source = RootSource(self.reader.tree, [file], self.reader.step_size, threads=1, cache=self.reader.cache)
         for batch in source.iter_batches(sorted(self.branches), entry_range=(start - offset, stop - offset)):
@@ -301,8 +311,7 @@ class SparkEngine(PolarsEngine):
             {name: expr.type for expr, name in plan.precomputed.items()}, _udfs(analysis),
         )  # fmt: skip
         if read_in_tasks:
-            task.reader = SchemaSource(source.tree, [], {})
-            task.reader.step_size, task.reader.cache = source.step_size, source.cache  # type: ignore[attr-defined]
+            task.reader = TaskReader(source.tree, source.step_size, source.cache)
             task.partitions = parts
         # User code (UDFs, Reduce functions) travels by value: executors need hepframe, not the
         # user's scripts. hepframe itself is imported there by reference.
