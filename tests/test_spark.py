@@ -69,6 +69,13 @@ def test_data_source_reads_only_the_requested_branches(tiny_file: str, branch_re
         RootDataSource({"tree": "Events", "path": tiny_file, "columns": "y"}).schema()
 
 
+def test_a_user_schema_prunes_columns_too(spark_session, tiny_file: str) -> None:
+    frame = spark_session.read.format("root").option("tree", "Events").schema("x float, Obj_i array<int>").load(tiny_file)
+    rows = frame.collect()
+    assert frame.columns == ["x", "Obj_i"] and len(rows) == 8
+    assert rows[0]["Obj_i"] == [1, -2, 3] and rows[0]["x"] == 1.5
+
+
 def test_data_source_partitions_are_whole_clusters(spark_session, clustered_file: str) -> None:
     from pyspark.sql import functions as F
 

@@ -43,6 +43,12 @@ def run_hepframe(q: int, path: str) -> list[np.ndarray]:
     return [h.GetValue().values(flow=True) for h in _as_tuple(queries.QUERIES[q](df))]
 
 
+def run_hepframe_warm(q: int, path: str) -> list[np.ndarray]:
+    """With the column cache (HEPFRAME_CACHE_DIR); the untimed warm-up run fills it."""
+    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, cache=True, threads=int(THREADS))
+    return [h.GetValue().values(flow=True) for h in _as_tuple(queries.QUERIES[q](df))]
+
+
 def run_root(q: int, path: str) -> list[np.ndarray]:
     import ROOT
 
@@ -90,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--queries", default="1,2,3,4,5,6,7,8")
+    parser.add_argument("--systems", default="hf,warm,rdf,awk,floor",
+                        help="comma-separated: hf (cold), warm (column cache), rdf, awk, floor")
+    parser.add_argument("--json", default=None, help="also write the measurements to this JSON file")
     args = parser.parse_args(argv)
+    systems = args.systems.split(",")
     pa.set_cpu_count(int(THREADS))
     pa.set_io_thread_count(int(THREADS))
     import ROOT
@@ -99,28 +109,51 @@ def main(argv: list[str] | None = None) -> int:
         ROOT.EnableImplicitMT(int(THREADS))
     path = sample(args.events)
 
-    header = ("query", "hepframe", "RDF", "awkward", "floor", "hf/RDF", "hf/awk", "hf/floor",
-              "peak RSS rise MiB hf/RDF/awk", "vs ROOT", "awk vs ROOT")  # fmt: skip
-    rows, ok = [header], True
+    runners = {"hf": run_hepframe, "warm": run_hepframe_warm, "rdf": run_root, "awk": run_awkward, "floor": run_floor}
+    header = ("query", *systems, "hf/RDF", "hf/awk", "hf/floor", "warm/floor", "hf rate", "peak RSS rise MiB",
+              "vs ROOT")  # fmt: skip
+    rows, ok, records = [header], True, []
+    sums = dict.fromkeys(systems, 0.0)
+    size_mb = os.path.getsize(path) / 1e6
     for q in (int(x) for x in args.queries.split(",")):
         measured = {}
-        for name, fn in (("hf", run_hepframe), ("rdf", run_root), ("awk", run_awkward), ("floor", run_floor)):
+        for name in systems:
+            fn = runners[name]
             (t, result), rss = peak_rss_of(lambda fn=fn, q=q: best_of(lambda: fn(q, path), args.repeats))
             measured[name] = (t, result, rss)
-        (t_hf, h_hf, m_hf), (t_rdf, h_rdf, m_rdf), (t_awk, h_awk, m_awk), (t_io, _, _) = measured.values()
-        n_diff, max_diff = compare(h_hf, h_rdf)
-        ok &= n_diff == 0
-        n_awk, _ = compare(h_awk, h_rdf)
-        rows.append((str(q), f"{t_hf:.3f} s", f"{t_rdf:.3f} s", f"{t_awk:.3f} s", f"{t_io:.3f} s",
-                     f"{t_hf / t_rdf:.2f}", f"{t_hf / t_awk:.2f}", f"{t_hf / t_io:.2f}",
-                     f"{m_hf:.0f}/{m_rdf:.0f}/{m_awk:.0f}",
-                     "identical" if n_diff == 0 else f"{n_diff} bins differ (max {max_diff:g})",
-                     "identical" if n_awk == 0 else f"{n_awk} bins differ"))  # fmt: skip
+            sums[name] += t
+        t = {k: v[0] for k, v in measured.items()}
+        verdict = ""
+        if "hf" in measured and "rdf" in measured:
+            n_diff, max_diff = compare(measured["hf"][1], measured["rdf"][1])
+            ok &= n_diff == 0
+            verdict = "identical" if n_diff == 0 else f"{n_diff} bins differ (max {max_diff:g})"
+
+        def ratio(a: str, b: str, t: dict = t) -> str:
+            return f"{t[a] / t[b]:.2f}" if a in t and b in t else "-"
+
+        rows.append((str(q), *(f"{t[k]:.3f} s" for k in systems), ratio("hf", "rdf"), ratio("hf", "awk"),
+                     ratio("hf", "floor"), ratio("warm", "floor"),
+                     f"{args.events / t['hf'] / 1e6:.2f} Mev/s" if "hf" in t else "-",
+                     "/".join(f"{measured[k][2]:.0f}" for k in systems), verdict))  # fmt: skip
+        records.append({"query": q, "seconds": t, "rss_rise_mib": {k: v[2] for k, v in measured.items()},
+                        "identical_to_root": verdict == "identical" if verdict else None})  # fmt: skip
         print(" ".join(rows[-1]), file=sys.stderr, flush=True)
+    rows.append(("sum", *(f"{sums[k]:.3f} s" for k in systems),
+                 *(f"{sums[a] / sums[b]:.2f}" if a in sums and b in sums else "-"
+                   for a, b in (("hf", "rdf"), ("hf", "awk"), ("hf", "floor"), ("warm", "floor"))), "", "", ""))  # fmt: skip
+    if args.json:
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump({"events": args.events, "threads": int(THREADS), "file_mb": size_mb, "queries": records,
+                       "sums": sums, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
+                      f, indent=1)  # fmt: skip
 
     print(f"\n{args.events:,} events ({path}), best of {args.repeats} after 1 warm-up, "
           f"THREADS={THREADS}, {os.cpu_count()} CPUs, ROOT {ROOT.gROOT.GetVersion()}")  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    print(f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0 if ok else 1
