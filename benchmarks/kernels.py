@@ -55,7 +55,9 @@ def sample(n_events: int) -> str:
     """The cached NanoAOD-like sample with ``n_events`` events (generated once, in a child process)."""
     path = DATA / f"nanoaod-{n_events}.root"
     if not path.exists():  # generate_nanoaod writes atomically: an existing file is complete
-        chunk = max(100_000, -(-n_events // 8))
+        # Fixed-size clusters (and baskets), as in real NanoAOD files, so that per-event costs and
+        # memory compare across sample sizes (the 2M and 20M scale runs of the ADL benchmark).
+        chunk = min(250_000, n_events)
         code = "import sys; from hepframe.datasets import generate_nanoaod as g; g(sys.argv[1], int(sys.argv[2]), chunk_size=int(sys.argv[3]))"
         print(f"generating {path} ({n_events:,} events) ...", file=sys.stderr)
         subprocess.run([sys.executable, "-c", code, str(path), str(n_events), str(chunk)], check=True)

@@ -61,7 +61,8 @@ class ColumnCache:
             return None
         os.utime(path)  # recency for LRU eviction
         self.hits += 1
-        return table.column(0).combine_chunks()
+        column = table.column(0)
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # zero-copy from the map
 
     def put(self, key: str, array: pa.Array) -> None:
         path = self._file(key)

@@ -144,24 +144,27 @@ class RootSource:
     def _read_file_cached(self, tree, path: str, columns: list[str], lo: int, hi: int, start_global: int):
         """Batches at fixed step boundaries, each branch from the cache or decompressed (then cached)."""
         cache = self.cache
-        for start in range(lo, hi, self.step_size):
-            stop = min(start + self.step_size, hi)
+
+        def read(start: int, stop: int) -> tuple[Batch, bool]:
             keys = {b: cache.key(path, self.tree, b, start, stop) for b in columns} if cache else {}
             arrays = {b: cache.get(keys[b]) if cache else None for b in columns}
             missing = [b for b, a in arrays.items() if a is None]
             if missing:
                 try:
-                    chunk = tree.arrays(missing, entry_start=start, entry_stop=stop, library="ak", how=dict,
-                                        decompression_executor=self._executor())  # fmt: skip
+                    chunk = tree.arrays(missing, entry_start=start, entry_stop=stop, library="ak", how=dict)
                 except Exception as exc:  # corrupt or truncated input
                     raise _read_error(self.tree, path, missing, start, stop, exc) from None
                 for b in missing:
                     arrays[b] = _to_arrow(chunk[b])
                     if cache:
                         cache.put(keys[b], arrays[b])
-                if cache:
-                    cache.evict()
-            yield Batch(start_global + start, pa.table({b: arrays[b] for b in columns}), path)
+            return Batch(start_global + start, pa.table({b: arrays[b] for b in columns}), path), bool(missing)
+
+        steps = [(start, min(start + self.step_size, hi)) for start in range(lo, hi, self.step_size)]
+        for batch, wrote in _in_order(self._executor(), read, steps):
+            if wrote and cache:
+                cache.evict()  # in this thread only: eviction scans and deletes files
+            yield batch
 
     def _check_types(self, tree, path: str, columns: list[str]) -> None:
         """Files of one dataset must agree on branch types (RDataFrame takes them from the first file)."""
@@ -379,22 +382,65 @@ class RootSource:
         if self.cache is not None or _is_rntuple(tree):
             yield from self._read_file_cached(tree, path, columns, lo, hi, start_global)
             return
-        entry = lo
+        steps = self._steps(tree, columns, lo, hi)
+
+        def read(start: int, stop: int) -> Batch:
+            try:
+                chunk = tree.arrays(columns, entry_start=start, entry_stop=stop, library="ak", how=dict)
+            except Exception as exc:  # decompression/deserialization failures on corrupt files
+                raise _read_error(self.tree, path, columns, start, stop, exc) from None
+            return Batch(start_global + start, pa.table({name: _to_arrow(chunk[name]) for name in columns}), path)
+
+        yield from _in_order(self._executor(), read, steps)
+
+    def _steps(self, tree, columns: list[str], lo: int, hi: int) -> list[tuple[int, int]]:
+        """Batch boundaries in [lo, hi): about ``step_size`` entries, cut at cluster edges where possible."""
+        step = self.step_size
         try:
-            for chunk in tree.iterate(
-                columns, step_size=self.step_size, entry_start=lo, entry_stop=hi, library="ak", how=dict,
-                decompression_executor=self._executor(),
-            ):
-                table = pa.table({name: _to_arrow(chunk[name]) for name in columns})
-                yield Batch(start_global + entry, table, path)
-                entry += table.num_rows
-        except DataSourceError:
-            raise
-        except Exception as exc:  # decompression/deserialization failures on corrupt files
-            raise DataSourceError(
-                f"cannot read entries {entry}-{hi} of tree {self.tree!r} in {path!r} "
-                f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
-            ) from None
+            edges = sorted({int(e) for e in tree.common_entry_offsets(filter_name=columns) if lo < e < hi})
+        except Exception:  # noqa: BLE001 - no cluster information: fixed steps
+            edges = []
+        bounds, prev = [lo], lo
+        for e in [*edges, hi]:
+            if e - bounds[-1] > step and prev > bounds[-1]:
+                bounds.append(prev)  # cut at the last cluster edge that fits in a step
+            while e - bounds[-1] > step:
+                bounds.append(bounds[-1] + step)  # a cluster larger than a step: split it
+            prev = e
+        if bounds[-1] != hi:
+            bounds.append(hi)
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _in_order(executor, fn, steps: list[tuple[int, int]]) -> Iterator:
+    """``fn(start, stop)`` for each step, in order, in parallel when there is an executor.
+
+    As many steps run at once as the executor has threads (one thread per batch, at most one batch
+    per thread ahead of the consumer: bounded memory). Basket-level parallelism inside a batch is
+    not enough: a batch often holds a single basket per branch.
+    """
+    if executor is None:
+        for start, stop in steps:
+            yield fn(start, stop)
+        return
+    from collections import deque
+
+    window: deque = deque()
+    todo = iter(steps)
+    for start, stop in todo:
+        window.append(executor.submit(fn, start, stop))
+        if len(window) >= executor._max_workers:
+            break
+    try:
+        while window:
+            result = window.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                window.append(executor.submit(fn, *nxt))
+            yield result
+    finally:
+        for future in window:  # the consumer stopped early (an error downstream): drop the rest
+            future.cancel()
 
 
 def _is_rntuple(obj) -> bool:
