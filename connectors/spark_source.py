@@ -62,9 +62,12 @@ def from_spark_arrow(array: pa.ChunkedArray | pa.Array, ctype: CType) -> pa.Arra
     from hepframe.connectors.root import _arrow_type
 
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    if ctype.scalar.dtype.name == "uint64":
+    inner = array.type
+    while pa.types.is_list(inner) or pa.types.is_large_list(inner):
+        inner = inner.value_type
+    if ctype.scalar.dtype.name == "uint64" and pa.types.is_int64(inner):  # bit-cast by the root source
         array = _map_values(array, lambda values: values.view(pa.uint64()), ctype.depth)
-    return array.cast(_arrow_type(ctype))
+    return array.cast(_arrow_type(ctype))  # e.g. Parquet's uint64 arrives from Spark as decimal(20,0)
 
 
 def _map_values(array: pa.Array, fn, depth: int) -> pa.Array:

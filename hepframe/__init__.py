@@ -21,7 +21,7 @@ if not _os.path.isdir(_os.path.join(_os.path.dirname(__file__), "connectors")) a
     __path__.append(_checkout)  # noqa: F821 - the package's own module search path
 
 from hepframe.connectors.polars_scan import scan_root
-from hepframe.dataframe import FromSpec, RDataFrame, ResultPtr
+from hepframe.dataframe import FromParquet, FromSpec, RDataFrame, ResultPtr
 from hepframe.errors import (
     DataSourceError,
     EventError,
@@ -45,6 +45,7 @@ __all__ = [
     "ExpressionError",
     "ExpressionSyntaxError",
     "ExpressionTypeError",
+    "FromParquet",
     "FromSpec",
     "HepframeError",
     "RDataFrame",

@@ -436,24 +436,29 @@ class CollectAcc(Accumulator):
     def __init__(self, names: list[str], finish: Callable[[dict[str, list[Value]]], Any]) -> None:
         self.names = names
         self.parts: list[list[Value]] = [[] for _ in names]  # by position: a column may appear twice
+        self.starts: list[int] = []  # first entry of each part: merged parts are put in entry order
         self.finish = finish
 
     def update(self, values, entries, n_rows):
+        self.starts.append(int(entries[0]) if len(entries) else -1)
         for part, v in zip(self.parts, values, strict=True):
             part.append(v)
 
     def merge(self, other: CollectAcc) -> None:
+        self.starts += other.starts
         for part, theirs in zip(self.parts, other.parts, strict=True):
             part.extend(theirs)
 
     def __getstate__(self) -> dict:
-        return {"names": self.names, "parts": self.parts}  # the finishing function stays on the driver
+        return {"names": self.names, "parts": self.parts, "starts": self.starts}  # finish stays on the driver
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, finish=None)
 
     def result(self) -> Any:
-        return self.finish(dict(zip(self.names, self.parts, strict=True)))
+        order = sorted(range(len(self.starts)), key=self.starts.__getitem__)  # stable
+        parts = [[part[i] for i in order] for part in self.parts]
+        return self.finish(dict(zip(self.names, parts, strict=True)))
 
 
 class ReduceAcc(Accumulator):

@@ -77,6 +77,23 @@ def FromSpec(spec, engine: str | Engine = "polars", progress: bool | None = None
     return RDataFrame.from_source(DatasetSource(load_spec(spec), step_size), engine=engine, progress=progress)
 
 
+def FromParquet(files, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
+                step_size: int = DEFAULT_STEP_SIZE) -> RDataFrame:  # fmt: skip
+    """An RDataFrame over Parquet files (e.g. written by ``hepframe convert`` or ``Snapshot``).
+
+    Column types come from the Arrow schema (``list<T>`` columns are RVecs). On Spark, the files
+    are read by Spark's own Parquet reader and native expressions run in the JVM.
+
+    Examples
+    --------
+    >>> df = hepframe.FromParquet("skim/*.parquet", engine="spark")  # doctest: +SKIP
+
+    """
+    from hepframe.connectors.parquet import ParquetSource
+
+    return RDataFrame.from_source(ParquetSource.open(files, step_size), engine=engine, progress=progress)
+
+
 class RDataFrame:
     """A lazy analysis over a TTree, in RDataFrame's vocabulary.
 

@@ -326,3 +326,26 @@ def test_snapshot_writes_a_parquet_dataset_atomically(native: bool, tmp_path, cl
     assert written.column("Muon_pt").to_pylist() == expected.column("Muon_pt").to_pylist()
     assert str(written.schema.field("nMuon").type) == "uint32"
     assert back.Count().GetValue() == expected.num_rows
+
+
+def test_parquet_input_through_sparks_reader(tmp_path, small_nanoaod_file: str) -> None:
+    """FromParquet on Spark: Spark's Parquet reader, native columns, entry order kept across files."""
+    columns = ["nMuon", "Muon_pt", "Muon_charge", "MET_pt", "Jet_pt"]
+    files = []
+    for i, (lo, hi) in enumerate([(0, 1200), (1200, 3000)]):
+        files.append(tmp_path / f"part{i}.parquet")
+        hepframe.RDataFrame("Events", small_nanoaod_file, entries=(lo, hi)).Snapshot("Events", files[-1], columns)
+
+    def book(engine):
+        df = hepframe.FromParquet(files, engine=engine)
+        sel = df.Filter("nMuon >= 2 && Sum(Jet_pt > 30) > 0", "selected").Define("pt0", "Muon_pt[0] * 2")
+        return [sel.Histo1D(("pt0", "", 50, 0, 200), "pt0"), sel.Take("pt0"), sel.AsNumpy(["rdfentry_"]), df.Report()]
+
+    expected = [h.GetValue() for h in book("polars")]
+    got = [h.GetValue() for h in book(_spark(2, native=True))]
+    assert np.array_equal(got[0].view(flow=True), expected[0].view(flow=True))
+    np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(got[2]["rdfentry_"], expected[2]["rdfentry_"])
+    assert str(got[3]) == str(expected[3])
+    polars_direct = hepframe.RDataFrame("Events", small_nanoaod_file).Filter("nMuon >= 2 && Sum(Jet_pt > 30) > 0")
+    assert expected[1].tolist() == (polars_direct.Define("p", "Muon_pt[0] * 2").Take("p").GetValue()).tolist()

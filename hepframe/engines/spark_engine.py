@@ -154,7 +154,11 @@ class PartitionTask:
 
         assert self.partitions is not None and self.reader is not None
         file, start, stop, offset = self.partitions[partition_id]
-        source = RootSource(self.reader.tree, [file], self.reader.step_size, threads=1, cache=self.reader.cache)
+        # A partition is a run of whole clusters: read it in few, large batches (fewer per-call
+        # costs), bounded by four steps' worth of entries.
+        step = min(max(stop - start, 1), 4 * self.reader.step_size)
+        source = RootSource(self.reader.tree, [file], step, threads=1, cache=self.reader.cache)
+        source.__dict__["schema"] = self.branches  # known: no need to interpret every branch again
         for batch in source.iter_batches(sorted(self.branches), entry_range=(start - offset, stop - offset)):
             yield Batch(batch.entry_start + offset, batch.table, batch.file)
 
@@ -233,10 +237,16 @@ def default_session():
     return session
 
 
+_REGISTERED: set[int] = set()
+
+
 def register_data_source(session) -> None:
+    """Make ``format("root")`` available in ``session`` (once per session: it costs a JVM round trip)."""
     from hepframe.connectors.spark_source import RootDataSource
 
-    session.dataSource.register(RootDataSource)
+    if id(session) not in _REGISTERED:
+        session.dataSource.register(RootDataSource)
+        _REGISTERED.add(id(session))
 
 
 @register_engine
@@ -450,14 +460,36 @@ class SparkEngine(PolarsEngine):
                 total = source.num_entries if source.entry_range is None else source.entry_range[1] - source.entry_range[0]
                 reader = reader.option("partition_entries", max(1, math.ceil(total / self.npartitions)))
             return reader.load(source.files)
+        from hepframe.connectors.parquet import ParquetSource
+
+        if isinstance(source, ParquetSource):  # Spark's own reader: splits, pruning, JVM decoding
+            from pyspark.sql import functions as F
+
+            frame = spark.read.parquet(*[os.path.abspath(f) for f in source.files])
+            offsets, start = [], 0
+            for path, n in zip(source.files, source.file_entries, strict=True):
+                offsets += [F.lit(path if "://" in path else os.path.abspath(path)), F.lit(start)]
+                start += n
+            # Spark reports local files as file:/a/b (URL-encoded): back to the plain path.
+            where = F.url_decode(F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/"))
+            entry = F.create_map(*offsets)[where] + F.col("_metadata.row_index")
+            frame = frame.select(*[F.col(f"`{b}`") for b in branches], entry.cast("bigint").alias(ENTRY))
+            return _fewer_partitions(frame, self.npartitions)
         if isinstance(source, TableSource):
             from hepframe.connectors.spark_source import to_spark_arrow
 
             table = pa.table({n: to_spark_arrow(source.table.column(n), source.schema[n]) for n in branches}
                              | {ENTRY: pa.array(np.arange(source.num_entries, dtype=np.int64))})  # fmt: skip
             frame = spark.createDataFrame(table)
-            return frame.repartition(self.npartitions) if self.npartitions else frame
+            return _fewer_partitions(frame, self.npartitions)
         raise UnsupportedOperationError(f"the spark engine cannot read a {type(source).__name__} yet")
+
+
+def _fewer_partitions(frame, n: int | None):
+    """At most ``n`` partitions, merging neighbours (no shuffle: entries stay in runs)."""
+    if n and frame.rdd.getNumPartitions() > n:
+        return frame.coalesce(n)
+    return frame
 
 
 def _trivial(node: ir.Expr) -> bool:
