@@ -79,7 +79,7 @@ def best_of(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 
 
 def pairs_hepframe(path: str) -> hist.Hist:
-    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, threads=int(THREADS))
+    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, threads=int(THREADS), cache=False)
     h = df.Filter("nMuon >= 2").Define("m", PAIR_MASSES).Histo1D(("m", "", *MASS_BINS), "m")
     return h.GetValue()
 
@@ -127,7 +127,7 @@ def read_muons(path: str) -> ak.Array:
 
 
 def central_jets_hepframe(path: str) -> hist.Hist:
-    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, threads=int(THREADS))
+    df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, threads=int(THREADS), cache=False)
     return df.Define("cj", "Jet_pt[abs(Jet_eta) < 1]").Histo1D(("cj", "", *JET_BINS), "cj").GetValue()
 
 
