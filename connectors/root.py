@@ -182,6 +182,10 @@ class RootSource:
                     f"in {self.files[0]!r}: files of one dataset must have the same schema"
                 )
 
+    def __getstate__(self) -> dict:
+        # Open files and thread pools stay in their process; a copy (e.g. in a Spark task) reopens.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_trees", "_pool")} | {"_trees": {}}
+
     def _executor(self):
         n = self.threads if self.threads is not None else (os.cpu_count() or 1)
         if n <= 1:

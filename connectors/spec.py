@@ -137,17 +137,24 @@ class DatasetSource:
         offset = 0
         schema = self.schema
         for sample, source in zip(self.samples, self.sources, strict=True):
+            n = source.num_entries
+            local = None
+            if entry_range is not None:  # global entries across the samples, in spec order
+                local = (min(max(entry_range[0] - offset, 0), n), min(max(entry_range[1] - offset, 0), n))
+                if local[1] <= local[0]:
+                    offset += n
+                    continue
             for name in branches:  # an optional branch this sample lacks entirely: nulls, typed as elsewhere
                 if name in self.optional and name not in source.schema:
                     source.schema[name] = schema[name]
-            for batch in source.iter_batches(branches):
+            for batch in source.iter_batches(branches, entry_range=local):
                 table = batch.table
                 for name in constant:
                     t, values = self.sample_columns[name]
                     array = np.full(table.num_rows, values[sample.name], dtype=t.scalar.dtype)
                     table = table.append_column(name, pa.array(array))
                 yield Batch(offset + batch.entry_start, table, batch.file)
-            offset += source.num_entries
+            offset += n
 
 
 def load_spec(spec: dict | str | os.PathLike) -> list[Sample]:

@@ -349,3 +349,22 @@ def test_parquet_input_through_sparks_reader(tmp_path, small_nanoaod_file: str) 
     assert str(got[3]) == str(expected[3])
     polars_direct = hepframe.RDataFrame("Events", small_nanoaod_file).Filter("nMuon >= 2 && Sum(Jet_pt > 30) > 0")
     assert expected[1].tolist() == (polars_direct.Define("p", "Muon_pt[0] * 2").Take("p").GetValue()).tolist()
+
+
+def test_dataset_spec_with_per_sample_weights(small_nanoaod_file: str, clustered_file: str) -> None:
+    spec = {"samples": {
+        "signal": {"trees": ["Events"], "files": [small_nanoaod_file], "metadata": {"xsec": 2.5, "sumw": 3000.0}},
+        "background": {"trees": ["Events"], "files": [clustered_file], "metadata": {"xsec": 40.0, "sumw": 32000.0}},
+    }}  # fmt: skip
+
+    def book(engine):
+        df = hepframe.FromSpec(spec, engine=engine)
+        w = df.DefinePerSample("weight", lambda s: s.GetD("xsec") * 10.0 / s.GetD("sumw"))
+        sel = w.Filter("nMuon >= 2", "two muons")
+        return sel.Histo1D(("met", "", 40, 0, 200), "MET_pt", "weight"), sel.Count(), df.Report(), sel.Take("MET_pt")
+
+    expected = [h.GetValue() for h in book("polars")]
+    got = [h.GetValue() for h in book(_spark(5))]
+    np.testing.assert_allclose(got[0].view(flow=True)["value"], expected[0].view(flow=True)["value"], rtol=1e-12)
+    assert got[1] == expected[1] and str(got[2]) == str(expected[2])
+    np.testing.assert_array_equal(got[3], expected[3])

@@ -144,15 +144,21 @@ class PartitionTask:
     branches: dict[str, CType]  # source branches the task receives, with their C++ types
     outputs: dict[str, CType]  # columns Spark computed, with the C++ types of their expressions
     udfs: dict[str, Any]
-    #: Reading in the task: how to read (no files open) and the partitions by id.
+    #: Reading in the task: how to read (no files open) and the partitions by id: (file, start,
+    #: stop, file offset) for ROOT files, (start, stop) global entries of ``source`` otherwise.
     reader: TaskReader | None = None
     partitions: list[Any] | None = None
+    source: Any = None
 
     def read(self, partition_id: int) -> Iterator[Batch]:
         """The batches of one cluster-aligned partition, read here with uproot (global entry numbers)."""
         from hepframe.connectors.root import RootSource
 
-        assert self.partitions is not None and self.reader is not None
+        assert self.partitions is not None
+        if self.source is not None:  # e.g. a dataset spec: its own global entry numbering
+            yield from self.source.iter_batches(sorted(self.branches), entry_range=self.partitions[partition_id])
+            return
+        assert self.reader is not None
         file, start, stop, offset = self.partitions[partition_id]
         # A partition is a run of whole clusters: read it in few, large batches (fewer per-call
         # costs), bounded by four steps' worth of entries.
@@ -259,7 +265,6 @@ class SparkEngine(PolarsEngine):
     #: Verbs that need a global entry order or a local side effect, with the reason (support matrix).
     UNSUPPORTED_VERBS = {
         "Range": "entries are numbered per partition on a cluster; as in ROOT's distributed RDataFrame",
-        "FromSpec": "dataset specifications are read by the polars engine only (so far)",
     }
 
     def __init__(self, spark: Any = None, npartitions: int | None = None, native: bool | None = None) -> None:
@@ -301,13 +306,14 @@ class SparkEngine(PolarsEngine):
             ):
                 raise UnsupportedOperationError(f"{verb} is not supported on the spark engine: {reason}")
         from hepframe.connectors.root import RootSource
+        from hepframe.connectors.spec import DatasetSource
 
         source = analysis.root.source
-        read_in_tasks = isinstance(source, RootSource) and not self.native
+        read_in_tasks = isinstance(source, RootSource) and not self.native or isinstance(source, DatasetSource)
         if read_in_tasks:
             branches = sorted(Executor(analysis, self).branches(actions))
             plan = SparkPlan(branches, {}, set(), {}, branches)
-            parts = self._partitions(source)
+            parts = self._partitions(source) if isinstance(source, RootSource) else self._sample_partitions(source)
         else:
             plan = self.plan(analysis, actions)
             frame = self._source_frame(source, plan.branches)
@@ -320,7 +326,9 @@ class SparkEngine(PolarsEngine):
             plan.precomputed, plan.nullable, {n: source.schema[n] for n in plan.python_branches},
             {name: expr.type for expr, name in plan.precomputed.items()}, _udfs(analysis),
         )  # fmt: skip
-        if read_in_tasks:
+        if isinstance(source, DatasetSource):
+            task.source, task.partitions = source, parts
+        elif read_in_tasks:
             task.reader = TaskReader(source.tree, source.step_size, source.cache)
             task.partitions = parts
         # User code (UDFs, Reduce functions) travels by value: executors need hepframe, not the
@@ -445,6 +453,18 @@ class SparkEngine(PolarsEngine):
             offsets[path] = start
             start += source._open_tree(path).num_entries
         return [(p.file, p.start, p.stop, offsets[p.file]) for p in source.partitions(target)]
+
+    def _sample_partitions(self, source) -> list[tuple[int, int]]:
+        """Global entry ranges over the samples of a dataset spec, each a run of whole clusters."""
+        from hepframe.connectors.spark_source import DEFAULT_PARTITION_ENTRIES
+
+        total = source.num_entries
+        target = max(1, math.ceil(total / self.npartitions)) if self.npartitions else DEFAULT_PARTITION_ENTRIES
+        out, offset = [], 0
+        for sample in source.sources:
+            out += [(offset + p.start, offset + p.stop) for p in sample.partitions(target)]
+            offset += sample.num_entries
+        return out
 
     def _source_frame(self, source, branches: list[str]):
         from hepframe.connectors.memory import TableSource
