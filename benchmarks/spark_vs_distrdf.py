@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -26,7 +25,7 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("HEPFRAME_PROGRESS", "0")
 
 from benchmarks.adl import queries  # noqa: E402
-from benchmarks.kernels import sample  # noqa: E402
+from benchmarks.kernels import best_of, sample  # noqa: E402
 
 TREE = "Events"
 
@@ -57,16 +56,6 @@ def run_distrdf(q: int, path: str, spark, npartitions: int) -> list[np.ndarray]:
                                                             npartitions=npartitions)  # fmt: skip
     booked = _as_tuple(queries.QUERIES[q](df))
     return [np.array([h.GetBinContent(i) for i in range(h.GetNbinsX() + 2)]) for h in (r.GetValue() for r in booked)]
-
-
-def best_of(fn, repeats: int):
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main(argv: list[str] | None = None) -> int:
