@@ -368,3 +368,39 @@ def test_dataset_spec_with_per_sample_weights(small_nanoaod_file: str, clustered
     np.testing.assert_allclose(got[0].view(flow=True)["value"], expected[0].view(flow=True)["value"], rtol=1e-12)
     assert got[1] == expected[1] and str(got[2]) == str(expected[2])
     np.testing.assert_array_equal(got[3], expected[3])
+
+
+def test_spark_submit_any_analysis_module_on_a_dataset_spec(tmp_path, small_nanoaod_file: str, tiny_file: str) -> None:
+    """jobs/analysis.py: a user module (with a Python UDF the executors cannot import) over a spec."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hepframe.outputs import read_histograms
+
+    module = tmp_path / "user_analysis.py"
+    module.write_text(
+        "import numpy as np\nimport hepframe\n\n"
+        "@hepframe.udf(returns='double')\ndef doubled_met(met):\n    return np.asarray(met, dtype=np.float64) * 2\n\n"
+        "def book(df):\n"
+        "    w = df.DefinePerSample('weight', lambda s: s.GetD('xsec'))\n"
+        "    d = w.Define('met2', doubled_met, ['MET_pt']).Filter('nMuon >= 2', 'two muons')\n"
+        "    return {'met2': d.Histo1D(('met2', '', 20, 0, 400), 'met2', 'weight'), 'cutflow': w.Report()}\n"
+    )
+    spec = {"samples": {"a": {"trees": ["Events"], "files": [small_nanoaod_file], "metadata": {"xsec": 2.0}}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    root = Path(__file__).resolve().parents[1]
+    submit = shutil.which("spark-submit", path=str(Path(sys.executable).parent))
+    assert submit is not None
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    run = subprocess.run([submit, "--master", "local[2]", str(root / "jobs" / "analysis.py"), "--analysis", str(module),
+                          "--spec", str(tmp_path / "spec.json"), "--output", str(tmp_path / "out")],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    written = read_histograms(tmp_path / "out" / "histograms.json")["met2"]
+    df = hepframe.RDataFrame("Events", small_nanoaod_file).Filter("nMuon >= 2").Define("met2", "MET_pt * 2.0")
+    expected = df.Define("w", "2.0").Histo1D(("met2", "", 20, 0, 400), "met2", "w").GetValue()
+    np.testing.assert_array_equal(written.view(flow=True)["value"], expected.view(flow=True)["value"])
