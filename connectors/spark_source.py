@@ -92,8 +92,9 @@ class RootDataSource(DataSource):
     """``format("root")``: ROOT files (TTree or RNTuple) as a Spark DataFrame.
 
     Options: ``tree`` (required), ``columns``, ``partition_entries``, ``step_size``,
-    ``entry_column``, ``entry_start``/``entry_stop`` (global entries to read) and ``threads``
-    (decompression threads per task, default 1).
+    ``entry_column``, ``entry_start``/``entry_stop`` (global entries to read), ``optional``
+    (branches that may be missing from some files: null there) and ``threads`` (decompression
+    threads per task, default 1).
     """
 
     @classmethod
@@ -113,13 +114,19 @@ class RootDataSource(DataSource):
         entries = None
         if "entry_start" in options or "entry_stop" in options:
             entries = (int(options.get("entry_start", 0)), int(options.get("entry_stop", 2**62)))
-        return RootSource(tree, resolve_files(files), step, threads=int(options.get("threads", 1)), entry_range=entries)
+        source = RootSource(tree, resolve_files(files), step, threads=int(options.get("threads", 1)), entry_range=entries)
+        source.optional = {c.strip() for c in options.get("optional", "").split(",") if c.strip()}
+        return source
 
     def schema(self) -> str:
         source = self._source()
-        schema = source.schema
+        schema = dict(source.schema)
+        for name in source.optional - set(schema):  # missing from the first file: typed from another
+            found = source.find_column(name)
+            if found is not None:
+                schema[name] = found
         names = _requested_columns(self.options, schema)
-        fields = [f"`{n}` {spark_type(schema[n])} NOT NULL" for n in names]
+        fields = [f"`{n}` {spark_type(schema[n])}{'' if n in source.optional else ' NOT NULL'}" for n in names]
         if self.options.get("entry_column"):
             fields.append(f"`{self.options['entry_column']}` bigint NOT NULL")
         return ", ".join(fields)
@@ -132,8 +139,9 @@ class RootReader(DataSourceReader):
     def __init__(self, source: RootSource, schema: StructType, options: dict[str, Any]) -> None:
         self.entry_column = options.get("entry_column")
         self.columns = [f.name for f in schema.fields if f.name != self.entry_column]
-        source.check_columns(self.columns)
-        self.ctypes = {n: source.schema[n] for n in self.columns}
+        self.optional = source.optional
+        source.check_columns([c for c in self.columns if c not in self.optional])
+        self.ctypes = {n: source.schema.get(n) or source.find_column(n) for n in self.columns}
         self.tree, self.files, self.step_size = source.tree, source.files, source.step_size
         self.threads = source.threads
         self.partition_entries = int(options.get("partition_entries", DEFAULT_PARTITION_ENTRIES))
@@ -153,6 +161,8 @@ class RootReader(DataSourceReader):
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         assert isinstance(partition, RootPartition)
         source = RootSource(self.tree, [partition.file], self.step_size, threads=self.threads)
+        source.optional = self.optional
+        source.__dict__["schema"] = {**source.schema, **self.ctypes}  # optional branches typed as elsewhere
         local = (partition.start - partition.offset, partition.stop - partition.offset)
         for batch in source.iter_batches(self.columns, entry_range=local):
             arrays = [to_spark_arrow(batch.table.column(n), self.ctypes[n]) for n in self.columns]

@@ -404,3 +404,21 @@ def test_spark_submit_any_analysis_module_on_a_dataset_spec(tmp_path, small_nano
     df = hepframe.RDataFrame("Events", small_nanoaod_file).Filter("nMuon >= 2").Define("met2", "MET_pt * 2.0")
     expected = df.Define("w", "2.0").Histo1D(("met2", "", 20, 0, 400), "met2", "w").GetValue()
     np.testing.assert_array_equal(written.view(flow=True)["value"], expected.view(flow=True)["value"])
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["read-in-tasks", "native-columns"])
+def test_branches_missing_in_some_files(native: bool, tmp_path) -> None:
+    with uproot.recreate(tmp_path / "with.root") as f:
+        f.mktree("Events", {"x": np.float32, "y": np.int32}).extend(
+            {"x": np.arange(6, dtype=np.float32), "y": np.arange(6, dtype=np.int32) * 3}
+        )
+    with uproot.recreate(tmp_path / "without.root") as f:
+        f.mktree("Events", {"x": np.float32}).extend({"x": np.arange(4, dtype=np.float32) + 10})
+    files = [str(tmp_path / "without.root"), str(tmp_path / "with.root")]
+    results = {}
+    for name, engine in (("polars", "polars"), ("spark", _spark(2, native))):
+        df = hepframe.RDataFrame("Events", files, engine=engine)
+        results[name] = (df.DefaultValueFor("y", -7).Take("y").GetValue(), df.FilterAvailable("y").Count().GetValue(),
+                         df.FilterMissing("y").Count().GetValue())  # fmt: skip
+    np.testing.assert_array_equal(results["spark"][0], results["polars"][0])
+    assert results["spark"][1:] == results["polars"][1:] == (6, 4)

@@ -122,6 +122,7 @@ class TaskReader:
     tree: str
     step_size: int
     cache: Any
+    optional: set[str]  # branches that may be missing from a file (DefaultValueFor, FilterAvailable)
 
 
 @dataclass
@@ -165,6 +166,7 @@ class PartitionTask:
         step = min(max(stop - start, 1), 4 * self.reader.step_size)
         source = RootSource(self.reader.tree, [file], step, threads=1, cache=self.reader.cache)
         source.__dict__["schema"] = self.branches  # known: no need to interpret every branch again
+        source.optional = self.reader.optional
         for batch in source.iter_batches(sorted(self.branches), entry_range=(start - offset, stop - offset)):
             yield Batch(batch.entry_start + offset, batch.table, batch.file)
 
@@ -329,7 +331,7 @@ class SparkEngine(PolarsEngine):
         if isinstance(source, DatasetSource):
             task.source, task.partitions = source, parts
         elif read_in_tasks:
-            task.reader = TaskReader(source.tree, source.step_size, source.cache)
+            task.reader = TaskReader(source.tree, source.step_size, source.cache, set(source.optional))
             task.partitions = parts
         # User code (UDFs, Reduce functions) travels by value: executors need hepframe, not the
         # user's scripts. hepframe itself is imported there by reference.
@@ -365,7 +367,8 @@ class SparkEngine(PolarsEngine):
         self.session  # noqa: B018 - Spark columns need a running session
         branches = sorted(Executor(analysis, self).branches(actions))
         recorded = self._record(analysis, actions, branches, analysis.root.source)
-        return SparkPlan(branches, *self._plan(recorded, branches))
+        optional = set(getattr(analysis.root.source, "optional", ()))
+        return SparkPlan(branches, *self._plan(recorded, branches, optional))
 
     def _record(self, analysis, actions, branches, source) -> list[tuple[str | None, ir.Expr]]:
         """The expressions the executor hands the engine, from a walk over an empty batch."""
@@ -380,7 +383,7 @@ class SparkEngine(PolarsEngine):
         walker.process(Batch(0, empty, "<plan>"))
         return recorded
 
-    def _plan(self, recorded, branches: list[str]):
+    def _plan(self, recorded, branches: list[str], optional: set[str]):
         """Spark columns for the maximal native subtrees, and the branches Python still needs."""
         from pyspark.sql import functions as F
 
@@ -397,6 +400,8 @@ class SparkEngine(PolarsEngine):
         cache: dict[str, Any] = {}
 
         def resolve(name: str):
+            if name in optional:
+                return None  # nulls where a file lacks it: handled by the tasks, as on Polars
             if name in branches:
                 return F.col(f"`{name}`")
             if name in cache:
@@ -473,7 +478,8 @@ class SparkEngine(PolarsEngine):
         spark = self.session
         if isinstance(source, RootSource):
             reader = (spark.read.format("root").option("tree", source.tree).option("columns", ",".join(branches))
-                      .option("entry_column", ENTRY).option("step_size", source.step_size))  # fmt: skip
+                      .option("entry_column", ENTRY).option("step_size", source.step_size)
+                      .option("optional", ",".join(sorted(source.optional & set(branches)))))  # fmt: skip
             if source.entry_range is not None:
                 reader = reader.option("entry_start", source.entry_range[0]).option("entry_stop", source.entry_range[1])
             if self.npartitions:
