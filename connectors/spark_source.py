@@ -141,7 +141,12 @@ class RootReader(DataSourceReader):
         self.columns = [f.name for f in schema.fields if f.name != self.entry_column]
         self.optional = source.optional
         source.check_columns([c for c in self.columns if c not in self.optional])
-        self.ctypes = {n: source.schema.get(n) or source.find_column(n) for n in self.columns}
+        self.ctypes: dict[str, CType] = {}
+        for n in self.columns:
+            ctype = source.schema.get(n) or source.find_column(n)
+            if ctype is None:
+                raise DataSourceError(f"no branch {n!r} in any file of tree {source.tree!r}")
+            self.ctypes[n] = ctype
         self.tree, self.files, self.step_size = source.tree, source.files, source.step_size
         self.threads = source.threads
         self.partition_entries = int(options.get("partition_entries", DEFAULT_PARTITION_ENTRIES))
