@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=500_000, help="events in the generated sample")
     parser.add_argument("--data-dir", default="hepframe-data", help="where the sample is generated/cached")
     parser.add_argument("--outdir", default="demo-output", help="where the PNG is written")
-    parser.add_argument("--engine", default="polars", choices=["polars", "reference"])
+    parser.add_argument("--engine", default="polars", choices=["polars", "spark", "reference"],
+                        help="spark: a local Spark session on every core (needs Java and the spark extra)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     run(args.events, args.data_dir, args.outdir, args.engine, False if args.no_progress else None)

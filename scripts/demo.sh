@@ -4,5 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
-ensure_venv "."
+extras="."
+for arg in "$@"; do  # the Spark engine needs the spark extra (pyspark)
+  if [ "$arg" = "spark" ] || [ "$arg" = "--engine=spark" ]; then extras=".[spark]"; fi
+done
+ensure_venv "$extras"
 exec .venv/bin/hepframe demo "$@"

@@ -237,7 +237,8 @@ def default_session():
         session = (
             SparkSession.builder.master(os.environ.get("HEPFRAME_SPARK_MASTER", f"local[{os.cpu_count() or 1}]"))
             .appName("hepframe")
-            .config("spark.ui.showConsoleProgress", "false")
+            # Spark's own progress bar on a terminal (HEPFRAME_PROGRESS=0 turns it off, as ours).
+            .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty() and os.environ.get("HEPFRAME_PROGRESS", "1") != "0").lower())
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
             .getOrCreate()
         )
