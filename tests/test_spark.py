@@ -422,3 +422,14 @@ def test_branches_missing_in_some_files(native: bool, tmp_path) -> None:
                          df.FilterMissing("y").Count().GetValue())  # fmt: skip
     np.testing.assert_array_equal(results["spark"][0], results["polars"][0])
     assert results["spark"][1:] == results["polars"][1:] == (6, 4)
+
+
+def test_demo_on_spark_gives_the_polars_fit(tmp_path, capsys) -> None:
+    from hepframe import demo
+
+    polars = demo.run(events=40_000, data_dir=str(tmp_path / "data"), outdir=str(tmp_path / "p"), progress=False)
+    spark = demo.run(events=40_000, data_dir=str(tmp_path / "data"), outdir=str(tmp_path / "s"), progress=False,
+                     engine="spark")  # fmt: skip
+    assert "Event loop on spark" in capsys.readouterr().out
+    assert spark["n_events"] == polars["n_events"] == 40_000
+    assert spark["mu_hat"] == pytest.approx(polars["mu_hat"], rel=1e-9)
