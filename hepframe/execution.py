@@ -233,12 +233,17 @@ class Executor:
 
         for name in names:
             visit(node, name)
+        # Columns that do not use each other are computed in one engine call (Polars runs them in
+        # parallel, and per-call costs are paid once); the order, and so the first error, is kept.
+        group: list[tuple[str, ir.Expr, str]] = []
         for column in order:
-            if engine.has_column(frame, column.internal):  # e.g. an alias of a column already there
-                continue
+            if engine.has_column(frame, column.internal) or any(c[0] == column.internal for c in group):
+                continue  # e.g. an alias of a column already there
             expr = self.scoped(column.expr, column.scope, universe)
-            frame = engine.with_columns(frame, [(column.internal, expr, f"{column.name} = {column.text}")])
-        return frame
+            if group and free_columns(expr) & {c[0] for c in group}:
+                frame, group = engine.with_columns(frame, group), []
+            group.append((column.internal, expr, f"{column.name} = {column.text}"))
+        return engine.with_columns(frame, group) if group else frame
 
     def _walk(self, node: g.Node, frame, universe: str, children: dict, actions_at: dict) -> None:
         engine = self.engine
