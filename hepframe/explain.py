@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def explain(df: RDataFrame) -> str:
     engine = df._engine
-    lines = [f"engine: {engine.name}"]
+    lines = [f"engine: {engine.describe_mode() if hasattr(engine, 'describe_mode') else engine.name}"]
     compiler = getattr(engine, "compiler", None)
     for node in reversed(df._node.ancestors()):
         lines.append(f"- {node.label}")
@@ -22,6 +22,7 @@ def explain(df: RDataFrame) -> str:
         kernels = sorted({n.op_key for n in expr.walk() if engine.support(n) is Support.KERNEL})
         if kernels:
             lines.append(f"    kernels: {', '.join(kernels)}")
+        lines += [f"    {line}" for line in getattr(engine, "explain_lines", lambda e: [])(expr)]
         if compiler is not None:
             lines.append(f"    plan: {compiler.compile(expr)}")
         else:

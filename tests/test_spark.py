@@ -433,3 +433,13 @@ def test_demo_on_spark_gives_the_polars_fit(tmp_path, capsys) -> None:
     assert "Event loop on spark" in capsys.readouterr().out
     assert spark["n_events"] == polars["n_events"] == 40_000
     assert spark["mu_hat"] == pytest.approx(polars["mu_hat"], rel=1e-9)
+
+
+def test_explain_shows_what_spark_computes(nanoaod_file: str) -> None:
+    df = hepframe.RDataFrame("Events", nanoaod_file, engine=_spark(native=True))
+    node = df.Filter("nMuon >= 2 && Sum(Jet_pt > 30) > 1").Define("m", "InvariantMass(Muon_pt, Muon_eta, Muon_phi, Muon_mass)")
+    text = node.explain()
+    assert text.startswith("engine: spark (native Spark columns")
+    filter_part, define_part = text.split("- Define")
+    assert "spark SQL: &&, >, >=, Sum, column, literal" in filter_part
+    assert "kernels: InvariantMass" in define_part and "spark SQL: nothing" in define_part

@@ -138,6 +138,28 @@ class SparkEngine(PolarsEngine):
             return Support.NATIVE
         return Support.KERNEL if PolarsEngine.support(self, node) is not Support.UNSUPPORTED else Support.UNSUPPORTED
 
+    def describe_mode(self) -> str:
+        how = "native Spark columns, Polars in the tasks for the rest" if self.native else (
+            "ROOT files read in the tasks (Polars plan below); Parquet and tables with native Spark columns")
+        return f"spark ({how})"
+
+    def explain_lines(self, expr: ir.Expr) -> list[str]:
+        """The subtrees that become Spark SQL columns when Spark holds the data (native mode, Parquet)."""
+        subtrees: list[ir.Expr] = []
+
+        def visit(node: ir.Expr) -> None:
+            if not isinstance(node, (ir.Column, ir.Literal)) and not _trivial(node) and all(
+                    native(n) for n in node.walk()):  # fmt: skip
+                subtrees.append(node)
+                return
+            for child in node.children():
+                visit(child)
+
+        visit(expr)
+        if not subtrees:
+            return ["spark SQL: nothing (runs in the tasks)"]
+        return [f"spark SQL: {', '.join(sorted({n.op_key for n in t.walk()}))}" for t in subtrees]
+
     def describe(self) -> str:
         return f"spark ({self.session.sparkContext.master})"
 
