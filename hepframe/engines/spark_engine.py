@@ -46,7 +46,6 @@ from hepframe.engines.spark_tasks import (
     PartitionEngine,
     PartitionTask,
     SchemaSource,
-    TaskReader,
     run_on_partition_ids,
     run_on_rows,
 )
@@ -175,22 +174,16 @@ class SparkEngine(PolarsEngine):
     def run_actions(self, analysis: g.Analysis, actions: list[g.Action]) -> dict[g.Action, Any]:
         from pyspark import cloudpickle
 
-        from hepframe.execution import Executor
-
-        for verb, reason in self.UNSUPPORTED_VERBS.items():
-            if any(type(n).__name__ == verb for n in analysis.nodes) or any(
-                getattr(a, "kind", None) == verb for a in actions
-            ):
-                raise UnsupportedOperationError(f"{verb} is not supported on the spark engine: {reason}")
         from hepframe.connectors.root import RootSource
         from hepframe.connectors.spec import DatasetSource
+        from hepframe.execution import Executor
 
         source = analysis.root.source
         read_in_tasks = isinstance(source, RootSource) and not self.native or isinstance(source, DatasetSource)
         if read_in_tasks:
             branches = sorted(Executor(analysis, self).branches(actions))
             plan = SparkPlan(branches, {}, set(), {}, branches)
-            parts = self._partitions(source) if isinstance(source, RootSource) else self._sample_partitions(source)
+            parts = self._task_partitions(source)
         else:
             plan = self.plan(analysis, actions)
             frame = self._source_frame(source, plan.branches)
@@ -203,10 +196,7 @@ class SparkEngine(PolarsEngine):
             plan.precomputed, plan.nullable, {n: source.schema[n] for n in plan.python_branches},
             {name: expr.type for expr, name in plan.precomputed.items()}, _udfs(analysis),
         )  # fmt: skip
-        if isinstance(source, DatasetSource):
-            task.source, task.partitions = source, parts
-        elif read_in_tasks:
-            task.reader = TaskReader(source.tree, source.step_size, source.cache, set(source.optional))
+        if read_in_tasks:
             task.partitions = parts
         # User code (UDFs, Reduce functions) travels by value: executors need hepframe, not the
         # user's scripts. hepframe itself is imported there by reference.
@@ -324,27 +314,47 @@ class SparkEngine(PolarsEngine):
 
     def _partitions(self, source) -> list[tuple[str, int, int, int]]:
         """(file, first, stop, file's first global entry) of each cluster-aligned partition."""
-        from hepframe.connectors.spark_source import DEFAULT_PARTITION_ENTRIES
-
         total = source.num_entries if source.entry_range is None else source.entry_range[1] - source.entry_range[0]
-        target = max(1, math.ceil(total / self.npartitions)) if self.npartitions else DEFAULT_PARTITION_ENTRIES
+        target = self._target_entries(total)
         offsets, start = {}, 0
         for path in source.files:
             offsets[path] = start
             start += source._open_tree(path).num_entries
         return [(p.file, p.start, p.stop, offsets[p.file]) for p in source.partitions(target)]
 
-    def _sample_partitions(self, source) -> list[tuple[int, int]]:
-        """Global entry ranges over the samples of a dataset spec, each a run of whole clusters."""
+    def _task_partitions(self, source) -> list[tuple[Any, int, int, int]]:
+        """What each task reads: (source, start, stop, offset to global entries).
+
+        ROOT files: a one-file copy of the source per file (the interpreted schema travels with
+        it), read on one thread, in batches of up to four steps. Dataset specs: the spec itself,
+        with global entry ranges that are runs of whole clusters of one sample.
+        """
+        import copy
+
+        from hepframe.connectors.root import RootSource
+
+        if not isinstance(source, RootSource):
+            target = self._target_entries(source.num_entries)
+            out, offset = [], 0
+            for sample in source.sources:
+                out += [(source, offset + p.start, offset + p.stop, 0) for p in sample.partitions(target)]
+                offset += sample.num_entries
+            return out
+        parts = self._partitions(source)
+        step = min(max(stop - start for _, start, stop, _ in parts), 4 * source.step_size) if parts else 1
+        one_file: dict[str, RootSource] = {}
+        for file, *_ in parts:
+            if file not in one_file:
+                one = copy.copy(source)  # no open files (RootSource.__getstate__)
+                one.__dict__.pop("num_entries", None)
+                one.files, one.threads, one.step_size, one.entry_range = [file], 1, max(step, 1), None
+                one_file[file] = one
+        return [(one_file[f], start - offset, stop - offset, offset) for f, start, stop, offset in parts]
+
+    def _target_entries(self, total: int) -> int:
         from hepframe.connectors.spark_source import DEFAULT_PARTITION_ENTRIES
 
-        total = source.num_entries
-        target = max(1, math.ceil(total / self.npartitions)) if self.npartitions else DEFAULT_PARTITION_ENTRIES
-        out, offset = [], 0
-        for sample in source.sources:
-            out += [(offset + p.start, offset + p.stop) for p in sample.partitions(target)]
-            offset += sample.num_entries
-        return out
+        return max(1, math.ceil(total / self.npartitions)) if self.npartitions else DEFAULT_PARTITION_ENTRIES
 
     def _source_frame(self, source, branches: list[str]):
         from hepframe.connectors.memory import TableSource

@@ -77,16 +77,6 @@ class SchemaSource:
 
 
 @dataclass
-class TaskReader:
-    """How tasks read ROOT files themselves: the tree, entries per batch, the column cache."""
-
-    tree: str
-    step_size: int
-    cache: Any
-    optional: set[str]  # branches that may be missing from a file (DefaultValueFor, FilterAvailable)
-
-
-@dataclass
 class PartitionTask:
     """Everything a Spark task needs, pickled once per event loop."""
 
@@ -97,29 +87,15 @@ class PartitionTask:
     branches: dict[str, CType]  # source branches the task receives, with their C++ types
     outputs: dict[str, CType]  # columns Spark computed, with the C++ types of their expressions
     udfs: dict[str, Any]
-    #: Reading in the task: how to read (no files open) and the partitions by id: (file, start,
-    #: stop, file offset) for ROOT files, (start, stop) global entries of ``source`` otherwise.
-    reader: TaskReader | None = None
-    partitions: list[Any] | None = None
-    source: Any = None
+    #: Reading in the task, by partition id: (source, start, stop, offset). The task reads the
+    #: source's entries [start, stop); ``offset`` turns its entry numbers into global ones.
+    partitions: list[tuple[Any, int, int, int]] | None = None
 
     def read(self, partition_id: int) -> Iterator[Batch]:
         """The batches of one cluster-aligned partition, read here with uproot (global entry numbers)."""
-        from hepframe.connectors.root import RootSource
-
         assert self.partitions is not None
-        if self.source is not None:  # e.g. a dataset spec: its own global entry numbering
-            yield from self.source.iter_batches(sorted(self.branches), entry_range=self.partitions[partition_id])
-            return
-        assert self.reader is not None
-        file, start, stop, offset = self.partitions[partition_id]
-        # A partition is a run of whole clusters: read it in few, large batches (fewer per-call
-        # costs), bounded by four steps' worth of entries.
-        step = min(max(stop - start, 1), 4 * self.reader.step_size)
-        source = RootSource(self.reader.tree, [file], step, threads=1, cache=self.reader.cache)
-        source.__dict__["schema"] = self.branches  # known: no need to interpret every branch again
-        source.optional = self.reader.optional
-        for batch in source.iter_batches(sorted(self.branches), entry_range=(start - offset, stop - offset)):
+        source, start, stop, offset = self.partitions[partition_id]
+        for batch in source.iter_batches(sorted(self.branches), entry_range=(start, stop)):
             yield Batch(batch.entry_start + offset, batch.table, batch.file)
 
     def batches(self, record_batch: pa.RecordBatch) -> Iterator[Batch]:
