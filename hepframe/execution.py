@@ -12,6 +12,7 @@ walk recomputes only what the universe's actions need; the batch is read once fo
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Executor:
         self.progress = progress
         self._scoped: dict[tuple, ir.Expr] = {}
         self._scopes: dict[tuple[int, str], dict[str, ScopedColumn]] = {}
+        self.deferred: list[tuple] | None = None  # set on the worker threads' executors
 
     # -- scoping -------------------------------------------------------------------------
     def columns_in_scope(self, node: g.Node, universe: str) -> dict[str, ScopedColumn]:
@@ -166,6 +168,20 @@ class Executor:
         for universe, (children, actions_at) in self.plans.items():
             self._walk(self.analysis.root, self.engine.make_frame(batch), universe, children, actions_at)
 
+    # Results of a batch (cut-flow counts, accumulator updates) go through ``_apply``: at once,
+    # or, for a batch computed on a worker thread, recorded and applied later in batch order.
+    def _apply(self, op: tuple) -> None:
+        if self.deferred is not None:
+            self.deferred.append(op)
+        elif op[0] == "update":
+            _, action, values, entries, n_rows = op
+            self.accumulators[action].update(values, entries, n_rows)
+        else:
+            _, table, key, passed, total = op
+            c = (self.counts if table == "counts" else self.weighted_counts)[key]
+            c[0] += passed
+            c[1] += total
+
     def finish(self) -> dict[g.Action, Any]:
         self.analysis.passes += 1
         out: dict[g.Action, Any] = {}
@@ -209,14 +225,73 @@ class Executor:
     def run(self, actions: list[g.Action]) -> dict[g.Action, Any]:
         self.start(actions)
         source = self.analysis.root.source
+        batches = source.iter_batches(sorted(self.branches(actions)))
         bar = _progress_bar(source, self.progress)
         try:
-            for batch in prefetch(source.iter_batches(sorted(self.branches(actions)))):
-                self.process(batch)
-                bar.update(batch.table.num_rows)
+            workers = self._compute_threads(source)
+            if workers > 1:
+                self._run_parallel(batches, workers, bar)
+            else:
+                for batch in prefetch(batches):
+                    self.process(batch)
+                    bar.update(batch.table.num_rows)
         finally:
             bar.close()
         return self.finish()
+
+    def _compute_threads(self, source) -> int:
+        """Threads computing batches: the source's ``threads`` (default: all CPUs), where allowed.
+
+        A Range counts the entries reaching it in order while the walk goes on: it needs one thread.
+        """
+        if not self.engine.PARALLEL_BATCHES or any(isinstance(n, g.Range) for n in self.analysis.nodes):
+            return 1
+        threads = getattr(source, "threads", None)
+        return max(1, threads if threads is not None else (os.cpu_count() or 1))
+
+    def _run_parallel(self, batches: Iterable, n: int, bar) -> None:
+        """Compute up to ``n`` batches at once on threads; apply their results here, in batch order.
+
+        Each thread walks the graph for its batch (the engines and the kernels release the GIL in
+        their heavy work) and records its counts and accumulator updates instead of applying
+        them. This thread applies them batch after batch, so every result (weighted sums, Min/Max
+        folds with NaN, Take order, Snapshot files) is bit-identical to a one-thread run.
+        """
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        parts = [self._part() for _ in range(n)]
+        pools = [ThreadPoolExecutor(1, thread_name_prefix="hepframe-compute") for _ in range(n)]
+        window: deque = deque()
+
+        def apply_oldest() -> None:
+            future, rows = window.popleft()
+            for op in future.result():  # a batch's error surfaces here, in entry order
+                self._apply(op)
+            bar.update(rows)
+
+        try:
+            for i, batch in enumerate(batches):
+                window.append((pools[i % n].submit(parts[i % n].process_deferred, batch), batch.table.num_rows))
+                while len(window) > n or (window and window[0][0].done()):
+                    apply_oldest()
+            while window:
+                apply_oldest()
+        finally:
+            for pool in pools:  # after an error: drop the batches not started
+                pool.shutdown(cancel_futures=True)
+
+    def _part(self) -> Executor:
+        """An executor for a worker thread: this one's plans, its own scope caches, deferred results."""
+        part = Executor(self.analysis, self.engine, progress=False)
+        part.plans, part.report_weights, part.deferred = self.plans, self.report_weights, []
+        return part
+
+    def process_deferred(self, batch) -> list[tuple]:
+        """``process`` on a worker thread: the batch's results, to apply in order."""
+        self.deferred = []
+        self.process(batch)
+        return self.deferred
 
     def _ensure(self, frame, node: g.Node, names: Iterable[str], universe: str):
         """Compute the columns ``names`` need (as seen from ``node``) that the frame lacks."""
@@ -255,15 +330,13 @@ class Executor:
             else:
                 frame_c = self._ensure(frame, child, free_columns(child.expr), universe)
                 narrowed, n_pass = engine.apply_filter(frame_c, self.scoped(child.expr, child, universe), child.text)
-                c = self.counts[(child, universe)]
-                c[0] += n_pass
-                c[1] += engine.num_rows(frame_c)
+                self._apply(("count", "counts", (child, universe), n_pass, engine.num_rows(frame_c)))
                 for weight in self.report_weights.get((child, universe), ()):
                     frame_c = self._ensure(frame_c, child, [weight], universe)
                     narrowed = self._ensure(narrowed, child, [weight], universe)
-                    wc = self.weighted_counts[(child, universe, weight)]
-                    wc[0] += self._weight_sum(narrowed, child, weight, universe)
-                    wc[1] += self._weight_sum(frame_c, child, weight, universe)
+                    self._apply(("count", "weighted", (child, universe, weight),
+                                 self._weight_sum(narrowed, child, weight, universe),
+                                 self._weight_sum(frame_c, child, weight, universe)))  # fmt: skip
             self._walk(child, narrowed, universe, children, actions_at)
 
     def _weight_sum(self, frame, node: g.Node, weight: str, universe: str) -> float:
@@ -295,7 +368,7 @@ class Executor:
         requests = [(self.scoped(e, action.node, universe), getattr(e, "name", "")) for e in exprs]
         *values, entry_values = engine.evaluate(frame, [*requests, (ir.Column(SIZE_T, ENTRY_COLUMN), ENTRY_COLUMN)])
         entries = np.asarray(entry_values.data)
-        self.accumulators[action].update(values, entries, engine.num_rows(frame))
+        self._apply(("update", action, values, entries, engine.num_rows(frame)))
         return frame
 
 

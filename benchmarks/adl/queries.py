@@ -150,21 +150,21 @@ _PI = 3.14159265358979323846  # TMath::Pi()
 _ETA_MAX = 22756.0  # ROOT::Math::etaMax<double>()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _restrict_phi(phi):  # PtEtaPhiM4D::RestrictPhi
     if phi <= -_PI or phi > _PI:
         phi = phi - math.floor(phi / (2 * _PI) + 0.5) * 2 * _PI
     return phi
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _p(pt, eta):  # PtEtaPhiM4D::P
     if pt > 0:
         return pt * math.cosh(eta)
     return eta - _ETA_MAX if eta > _ETA_MAX else (-eta - _ETA_MAX if eta < -_ETA_MAX else 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _xyzt(pt, eta, phi, m):
     """x(), y(), z(), t() of a PtEtaPhiM4D<double> holding (pt, eta, phi, m)."""
     pz = pt * math.sinh(eta) if pt > 0 else (0.0 if eta == 0 else (eta - _ETA_MAX if eta > 0 else eta + _ETA_MAX))
@@ -173,7 +173,7 @@ def _xyzt(pt, eta, phi, m):
     return pt * math.cos(phi), pt * math.sin(phi), pz, math.sqrt(e2 if e2 > 0 else 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ptetaphim(pt, eta, phi, m):
     """The coordinates a PtEtaPhiMVector(pt, eta, phi, m) built from floats stores, in double."""
     # New names: a numba variable keeps the type of its first value (float32 here), so `pt = float(pt)` would not do.
@@ -185,13 +185,13 @@ def _ptetaphim(pt, eta, phi, m):
     return dpt, deta, _restrict_phi(dphi), dm
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _mass(x, y, z, t):  # PxPyPzE4D::M
     mm = t * t - x * x - y * y - z * z
     return math.sqrt(mm) if mm >= 0 else -math.sqrt(-mm)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _from_xyzt(x, y, z, t):
     """PtEtaPhiM4D(PxPyPzE4D(x, y, z, t)): what SetXYZT leaves in a PtEtaPhiMVector."""
     rho = math.sqrt(x * x + y * y)
@@ -209,7 +209,7 @@ def _from_xyzt(x, y, z, t):
     return rho, eta, _restrict_phi(phi), _mass(x, y, z, t)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pair_mass(pt, eta, phi, m, i1, i2):
     """(PtEtaPhiMVector(i1) + PtEtaPhiMVector(i2)).mass() in double."""
     x1, y1, z1, t1 = _xyzt(*_ptetaphim(pt[i1], eta[i1], phi[i1], m[i1]))
@@ -217,7 +217,7 @@ def _pair_mass(pt, eta, phi, m, i1, i2):
     return _mass(x1 + x2, y1 + y2, z1 + z2, t1 + t2)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _delta_r(eta1, eta2, phi1, phi2):
     """ROOT::VecOps::DeltaR(float, float, float, float): float, with DeltaPhi's fmod in double."""
     c = np.float32(_PI)
@@ -234,7 +234,7 @@ def _delta_r(eta1, eta2, phi1, phi2):
 # -- per-batch numba kernels over list offsets -----------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _dimuon_masses_kernel(off, pt, eta, phi, m, q, out_counts, out):
     k = 0
     for ev in range(len(off) - 1):
@@ -248,11 +248,14 @@ def _dimuon_masses_kernel(off, pt, eta, phi, m, q, out_counts, out):
     return k
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _find_trijet_kernel(off, pt, eta, phi, m, out):
+    longest = 0
+    for ev in range(len(off) - 1):
+        longest = max(longest, off[ev + 1] - off[ev])
+    x, y, z, t = np.empty(longest), np.empty(longest), np.empty(longest), np.empty(longest)  # once, not per event
     for ev in range(len(off) - 1):
         b, n = off[ev], off[ev + 1] - off[ev]
-        x, y, z, t = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
         for i in range(n):
             xi, yi, zi, ti = _xyzt(*_ptetaphim(pt[b + i], eta[b + i], phi[b + i], m[b + i]))
             x[i], y[i], z[i], t[i] = xi, yi, zi, ti
@@ -269,22 +272,22 @@ def _find_trijet_kernel(off, pt, eta, phi, m, out):
         out[3 * ev], out[3 * ev + 1], out[3 * ev + 2] = best
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _trijet_pt_kernel(off, pt, eta, phi, m, idx, out):
     for ev in range(len(off) - 1):
         b = off[ev]
         i = b + idx[3 * ev]
         x, y, z, t = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
-        v = (0.0, 0.0, 0.0, 0.0)
-        for a in range(1, 3):  # p1 + p2 is a PtEtaPhiMVector again, then + p3
-            i = b + idx[3 * ev + a]
-            x2, y2, z2, t2 = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
-            v = _from_xyzt(x + x2, y + y2, z + z2, t + t2)
-            x, y, z, t = _xyzt(*v)
-        out[ev] = np.float32(v[0])
+        i = b + idx[3 * ev + 1]  # p1 + p2 is a PtEtaPhiMVector again, then + p3
+        x2, y2, z2, t2 = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
+        x, y, z, t = _xyzt(*_from_xyzt(x + x2, y + y2, z + z2, t + t2))
+        i = b + idx[3 * ev + 2]
+        x2, y2, z2, t2 = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
+        x, y = x + x2, y + y2
+        out[ev] = np.float32(math.sqrt(x * x + y * y))  # only pt() of the sum is used: its rho
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _isolated_jets_kernel(joff, jeta, jphi, loff, lpt, leta, lphi, out):
     for ev in range(len(joff) - 1):
         for i in range(joff[ev], joff[ev + 1]):
@@ -294,7 +297,7 @@ def _isolated_jets_kernel(joff, jeta, jphi, loff, lpt, leta, lphi, out):
                     out[i] = 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _additional_lepton_kernel(off, pt, eta, phi, m, q, flavour, out):
     for ev in range(len(off) - 1):
         b, n = off[ev], off[ev + 1] - off[ev]

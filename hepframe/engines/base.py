@@ -64,6 +64,10 @@ class Engine(ABC):
     #: How the engine runs Python UDFs (``udf:<name>`` op keys).
     UDF_SUPPORT: ClassVar[Support] = Support.KERNEL
 
+    #: Whether the executor may compute several batches at once on threads (the engine keeps no
+    #: per-loop state and releases the GIL in its heavy work).
+    PARALLEL_BATCHES: ClassVar[bool] = False
+
     def support(self, node: ir.Expr) -> Support:
         if node.op_key.startswith("udf:"):
             return self.UDF_SUPPORT

@@ -35,6 +35,8 @@ class PartitionEngine(PolarsEngine):
     notes every expression it is given (the planning walk over an empty batch).
     """
 
+    PARALLEL_BATCHES = False  # a task is one thread of a Spark executor (and recording keeps order)
+
     def __init__(self, precomputed: dict[ir.Expr, str] | None = None, record: list | None = None,
                  nullable: set[str] | None = None) -> None:  # fmt: skip
         super().__init__()

@@ -1,0 +1,110 @@
+"""Batches computed on several threads give bit-identical results to one thread, errors included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hepframe
+from hepframe.errors import EventError
+from hepframe.execution import Executor
+
+
+@pytest.fixture
+def deferred_calls(monkeypatch) -> list[int]:
+    """How many batches went through a worker thread (``process_deferred``)."""
+    calls: list[int] = []
+    original = Executor.process_deferred
+
+    def spy(self, batch):
+        calls.append(batch.entry_start)
+        return original(self, batch)
+
+    monkeypatch.setattr(Executor, "process_deferred", spy)
+    return calls
+
+
+def _book(df):
+    d = (df.Define("w", "0.37 * MET_pt + 1e-3 * rdfentry_")
+           .Define("lead", "nJet > 0 ? log(Jet_pt[0] - 30.f) : 0.f")  # NaN below 30 GeV: Max/Min fold order
+           .Filter("nJet >= 1", "one jet"))  # fmt: skip
+    d2 = d.Filter("Sum(Jet_pt > 40) >= 1", "hard jet")
+    return {
+        "hist_w": d2.Histo1D(("h", "", 50, 0.0, 200.0), "MET_pt", "w"),
+        "hist_jets": d.Histo1D(("j", "", 40, 0.0, 200.0), "Jet_pt", "w"),
+        "sum": d.Sum("w"),
+        "mean": d2.Mean("MET_pt"),
+        "max": d.Max("lead"),
+        "min": d.Min("lead"),
+        "take": d2.Take("rdfentry_"),
+        "stats": d.Stats("MET_pt", "w"),
+        "report": df.Report("w"),
+        "count": d2.Count(),
+    }
+
+
+def _values(results: dict) -> dict:
+    out = {}
+    for key, r in results.items():
+        v = r.GetValue()
+        if key.startswith("hist"):
+            out[key] = (v.values(flow=True), v.variances(flow=True))
+        elif key == "report":
+            out[key] = [(e.name, e.passed, e.all, e.weighted_passed, e.weighted_all) for e in v]
+        elif key == "stats":
+            out[key] = (v.GetMean(), v.GetRMS(), v.GetN(), v.GetW())
+        elif key == "take":
+            out[key] = np.asarray(v)
+        else:
+            out[key] = v
+    return out
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    if isinstance(a, float):
+        return (np.isnan(a) and np.isnan(b)) or (a == b and np.signbit(a) == np.signbit(b))
+    return a == b
+
+
+def test_threads_give_bit_identical_results(nanoaod_file, deferred_calls):
+    serial = _values(_book(hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=1, cache=False)))
+    assert not deferred_calls
+    parallel = _values(_book(hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=4, cache=False)))
+    assert len(deferred_calls) == 20  # every batch of the 20k events was computed on a worker thread
+    assert np.isnan(serial["max"]) or serial["max"] > 0  # the fold saw NaN values (entries below 30 GeV)
+    for key in serial:
+        assert _same(parallel[key], serial[key]), key
+
+
+def test_snapshot_from_threads_is_in_entry_order(nanoaod_file, tmp_path, deferred_calls):
+    out = {}
+    for threads in (1, 3):
+        df = hepframe.RDataFrame("Events", nanoaod_file, step_size=700, threads=threads, cache=False)
+        path = tmp_path / f"skim{threads}.root"
+        df.Filter("nMuon >= 1").Define("entry", "rdfentry_").Snapshot("Events", str(path), ["entry", "Muon_pt"])
+        out[threads] = hepframe.RDataFrame("Events", str(path), threads=1, cache=False).AsNumpy(["entry"]).GetValue()["entry"]
+    assert deferred_calls
+    assert np.all(np.diff(out[3].astype(np.int64)) > 0)
+    assert np.array_equal(out[1], out[3])
+
+
+def test_the_first_bad_entry_is_reported_as_with_one_thread(nanoaod_file):
+    messages = []
+    for threads in (1, 4):
+        df = hepframe.RDataFrame("Events", nanoaod_file, step_size=500, threads=threads, cache=False)
+        with pytest.raises(EventError) as info:
+            df.Define("third", "Jet_pt[2]").Histo1D(("t", "", 10, 0.0, 100.0), "third").GetValue()
+        messages.append(str(info.value))
+    assert "entry" in messages[0]
+    assert messages[0] == messages[1]
+
+
+def test_range_keeps_one_thread(nanoaod_file, deferred_calls):
+    df = hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=4, cache=False)
+    taken = df.Range(5, 12000, 3).Take("rdfentry_").GetValue()
+    assert not deferred_calls
+    assert list(np.asarray(taken)) == list(range(5, 12000, 3))
