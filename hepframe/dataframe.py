@@ -111,7 +111,8 @@ class RDataFrame:
     step_size
         Entries per batch (bounds memory).
     threads
-        Threads decompressing baskets in parallel (default: all CPUs; 1: serial).
+        Threads reading batches and computing them in parallel (default: all CPUs; 1: serial).
+        Results are applied in entry order: bit-identical for any number of threads.
     cache
         Use the on-disk column cache of decompressed branches (default: on unless
         ``HEPFRAME_CACHE=0``; see :mod:`hepframe.connectors.cache`).
@@ -528,11 +529,16 @@ class RDataFrame:
         """Book all values of ``column`` as a numpy array (RVec columns: an object array of arrays)."""
         return self._column_action("Take", [column])
 
-    def AsNumpy(self, columns: Iterable[str]) -> ResultPtr[dict]:  # noqa: N802
-        """Book the values of ``columns`` as numpy arrays (RVec columns: object arrays of arrays, as ROOT)."""
+    def AsNumpy(self, columns: Iterable[str], lazy: bool = False):  # noqa: N802
+        """The values of ``columns`` as a dict of numpy arrays (RVec columns: object arrays of arrays).
+
+        As in ROOT, the event loop runs now (with every other booked result); ``lazy=True``
+        books it instead and returns a handle (``GetValue()`` gives the dict).
+        """
         if isinstance(columns, str):
             columns = [columns]
-        return self._column_action("AsNumpy", columns)
+        handle = self._column_action("AsNumpy", columns)
+        return handle if lazy else handle.GetValue()
 
     def AsArrow(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
         """Book the values of ``columns`` as a ``pyarrow.Table`` (RVec columns as list columns)."""

@@ -103,7 +103,7 @@ def test_as_arrow_and_awkward_match_the_reference(engine: str, tiny_file: str) -
     assert table.schema.field("nObj").type == pa.uint32()
     arrays = df.AsAwkward(["x", "sel"]).GetValue()
     reference = hepframe.RDataFrame("Events", tiny_file, engine="reference").Define("sel", "Obj_v[Obj_v > 1]")
-    expected = reference.AsNumpy(["x", "sel"]).GetValue()
+    expected = reference.AsNumpy(["x", "sel"])
     assert_same_values(np.asarray(table.column("x").to_numpy()), expected["x"], "x")
     assert [list(v) for v in expected["sel"]] == table.column("sel").to_pylist() == ak.to_list(arrays["sel"])
 
@@ -161,3 +161,14 @@ def test_weighted_and_per_variation_cut_flow(engine: str, small_nanoaod_file: st
     assert per_variation["jes:up"]["hard"].passed == n_hard_up.GetValue()
     assert per_variation["jes:up"]["two jets"].passed == per_variation["nominal"]["two jets"].passed
     assert root.passes == 1
+
+
+def test_asnumpy_runs_now_like_root_and_lazy_on_request(small_nanoaod_file):
+    df = hepframe.RDataFrame("Events", small_nanoaod_file, progress=False)
+    h = df.Histo1D(("met", "", 10, 0.0, 200.0), "MET_pt")
+    booked = df.AsNumpy(["MET_pt"], lazy=True)
+    assert df.passes == 0 and not booked.IsReady()
+    out = df.AsNumpy(["nJet"])  # ROOT: a dict, the event loop runs now, with everything booked
+    assert isinstance(out, dict) and df.passes == 1
+    assert booked.IsReady() and h.IsReady()
+    assert len(out["nJet"]) == len(booked.GetValue()["MET_pt"]) == 3000

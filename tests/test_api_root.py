@@ -172,12 +172,12 @@ def test_snapshot_is_readable_by_root_and_round_trips(engine: str, small_nanoaod
     assert int(rdf.Count().GetValue()) == ours.Count().GetValue() == out.Count().GetValue()
     assert rdf.Sum("Jet_pt").GetValue() == pytest.approx(ours.Sum("Jet_pt").GetValue(), rel=1e-12)
     assert str(rdf.GetColumnType("Jet_pt")) == "ROOT::VecOps::RVec<Float_t>"
-    assert_same_values(out.AsNumpy(["Muon_charge"]).GetValue()["Muon_charge"],
-                       ours.AsNumpy(["Muon_charge"]).GetValue()["Muon_charge"], "round trip")  # fmt: skip
+    assert_same_values(out.AsNumpy(["Muon_charge"])["Muon_charge"],
+                       ours.AsNumpy(["Muon_charge"])["Muon_charge"], "round trip")  # fmt: skip
     for suffix in ("parquet", "arrow"):
         other = ours.Snapshot("Skim", tmp_path / f"skim.{suffix}", ["lead", "Jet_pt"])
-        assert_same_values(other.AsNumpy(["Jet_pt"]).GetValue()["Jet_pt"],
-                           ours.AsNumpy(["Jet_pt"]).GetValue()["Jet_pt"], suffix)  # fmt: skip
+        assert_same_values(other.AsNumpy(["Jet_pt"])["Jet_pt"],
+                           ours.AsNumpy(["Jet_pt"])["Jet_pt"], suffix)  # fmt: skip
 
 
 def test_cache_and_reduce_match_root(small_nanoaod_file: str, ROOT) -> None:  # noqa: N803
@@ -205,7 +205,7 @@ def test_branches_missing_in_some_files_match_root(engine: str, tmp_path, ROOT) 
     files = [str(tmp_path / "without.root"), str(tmp_path / "with.root")]  # the first file lacks 'y'
     ours = hepframe.RDataFrame("Events", files, engine=engine)
     theirs = ROOT.RDataFrame("Events", files)
-    np.testing.assert_array_equal(ours.DefaultValueFor("y", -7).AsNumpy(["y"]).GetValue()["y"],
+    np.testing.assert_array_equal(ours.DefaultValueFor("y", -7).AsNumpy(["y"])["y"],
                                   theirs.DefaultValueFor("y", -7).AsNumpy(["y"])["y"])  # fmt: skip
     assert ours.FilterAvailable("y").Count().GetValue() == theirs.FilterAvailable("y").Count().GetValue() == 6
     assert ours.FilterMissing("y").Count().GetValue() == theirs.FilterMissing("y").Count().GetValue() == 4

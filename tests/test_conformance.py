@@ -74,7 +74,7 @@ EXPRESSIONS = [
 
 def _values(engine: str, path: str, expression: str, step_size: int = 3) -> np.ndarray:
     df = hepframe.RDataFrame("Events", path, engine=engine_for(engine), step_size=step_size)
-    return df.Define("out", expression).AsNumpy(["out"]).GetValue()["out"]
+    return df.Define("out", expression).AsNumpy(["out"])["out"]
 
 
 @pytest.mark.parametrize("engine", [e for e in CONFORMANCE_ENGINES if e != "reference"])

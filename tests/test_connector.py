@@ -60,7 +60,7 @@ def test_multiple_files_and_globs_continue_entry_numbers(nanoaod_file: str, tmp_
         shutil.copy(nanoaod_file, tmp_path / f"part{k}.root")
     assert resolve_files(str(tmp_path / "part*.root")) == [str(tmp_path / f"part{k}.root") for k in range(3)]
     df = hepframe.RDataFrame("Events", str(tmp_path / "part*.root"), step_size=7000)
-    entries = df.Define("e", "rdfentry_").AsNumpy(["e"]).GetValue()["e"]
+    entries = df.Define("e", "rdfentry_").AsNumpy(["e"])["e"]
     np.testing.assert_array_equal(entries, np.arange(60_000, dtype=np.uint64))
     listed = hepframe.RDataFrame("Events", [tmp_path / "part0.root", tmp_path / "part1.root"])
     assert listed.Count().GetValue() == 40_000
@@ -110,7 +110,7 @@ def test_rntuple_written_by_uproot(tmp_path) -> None:
         f["Events"] = {"x": np.arange(5, dtype=np.float32), "v": v, "u": np.arange(5, dtype=np.uint32)}
     df = hepframe.RDataFrame("Events", path, step_size=2)
     assert df.GetColumnType("v") == "ROOT::VecOps::RVec<double>" and df.GetColumnType("u") == "unsigned int"
-    out = df.Define("s", "Sum(v) + x").AsNumpy(["s", "u"]).GetValue()
+    out = df.Define("s", "Sum(v) + x").AsNumpy(["s", "u"])
     np.testing.assert_array_equal(out["s"], ak.to_numpy(ak.sum(v, axis=1)) + np.arange(5))
     np.testing.assert_array_equal(out["u"], np.arange(5, dtype=np.uint32))
 
@@ -132,7 +132,7 @@ def test_entry_ranges_and_cluster_aligned_partitions(tmp_path) -> None:
     shutil.copy(tmp_path / "p0.root", tmp_path / "p1.root")
     files = [str(tmp_path / "p0.root"), str(tmp_path / "p1.root")]
     df = hepframe.RDataFrame("Events", files, entries=(15_000, 27_000), step_size=4000)
-    entries = df.Define("e", "rdfentry_").AsNumpy(["e"]).GetValue()["e"]
+    entries = df.Define("e", "rdfentry_").AsNumpy(["e"])["e"]
     np.testing.assert_array_equal(entries, np.arange(15_000, 27_000, dtype=np.uint64))  # spans both files
     source = RootSource.open("Events", files, step_size=5000)
     parts = source.partitions()

@@ -69,7 +69,7 @@ def test_defines_are_evaluated_only_where_used(engine: str, nanoaod_file: str) -
     # Muon_pt[1] is out of range without two muons; ROOT evaluates the Define only after the Filter.
     df = hepframe.RDataFrame("Events", nanoaod_file, engine=engine)
     sub = df.Define("pt2", "Muon_pt[1]").Filter("nMuon >= 2")
-    values = sub.AsNumpy(["pt2"]).GetValue()["pt2"]
+    values = sub.AsNumpy(["pt2"])["pt2"]
     assert len(values) == sub.Count().GetValue() > 0
     assert values.dtype == np.float32
 

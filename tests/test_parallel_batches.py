@@ -86,7 +86,7 @@ def test_snapshot_from_threads_is_in_entry_order(nanoaod_file, tmp_path, deferre
         df = hepframe.RDataFrame("Events", nanoaod_file, step_size=700, threads=threads, cache=False)
         path = tmp_path / f"skim{threads}.root"
         df.Filter("nMuon >= 1").Define("entry", "rdfentry_").Snapshot("Events", str(path), ["entry", "Muon_pt"])
-        out[threads] = hepframe.RDataFrame("Events", str(path), threads=1, cache=False).AsNumpy(["entry"]).GetValue()["entry"]
+        out[threads] = hepframe.RDataFrame("Events", str(path), threads=1, cache=False).AsNumpy(["entry"])["entry"]
     assert deferred_calls
     assert np.all(np.diff(out[3].astype(np.int64)) > 0)
     assert np.array_equal(out[1], out[3])

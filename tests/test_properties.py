@@ -253,7 +253,7 @@ expressions = st.one_of(scalars(MAX_DEPTH), rvecs(MAX_DEPTH)).map(lambda e: e.te
 
 def _values(engine: str, path: str, expression: str, step_size: int = STEP_SIZE) -> np.ndarray:
     df = hepframe.RDataFrame("Events", path, engine=engine, step_size=step_size)
-    return df.Define("out", expression).AsNumpy(["out"]).GetValue()["out"]
+    return df.Define("out", expression).AsNumpy(["out"])["out"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -99,7 +99,7 @@ def _hepframe_values(engine: str, path: str, expressions: list[str]) -> dict[str
     names = [f"e{k}" for k in range(len(expressions))]
     for name, expression in zip(names, expressions, strict=True):
         df = df.Define(name, expression)
-    raw = df.AsNumpy(names).GetValue()
+    raw = df.AsNumpy(names)
     return {e: raw[n] for n, e in zip(names, expressions, strict=True)}
 
 

@@ -59,7 +59,7 @@ def leaf_file(tmp_path_factory, ROOT) -> str:  # noqa: N803
 @pytest.mark.parametrize("engine", ENGINES)
 def test_every_leaf_type_reads_as_root_and_uproot_do(engine: str, leaf_file: str, ROOT) -> None:  # noqa: N803
     df = hepframe.RDataFrame("Events", leaf_file, engine=engine, step_size=700)
-    ours = df.AsNumpy([*SCALARS, *RVECS, "vvf"]).GetValue()
+    ours = df.AsNumpy([*SCALARS, *RVECS, "vvf"])
     # ROOT 6.40's AsNumpy cannot convert Char_t, Float16_t or Double32_t columns: read them through Defines.
     rdf = ROOT.RDataFrame("Events", leaf_file).Define("f16_", "(float)f16").Define("d32_", "(double)d32")
     rdf = rdf.Define("c_", "(int)c")
@@ -89,7 +89,7 @@ def test_leaf_type_expressions_match_root(engine: str, leaf_file: str, ROOT) -> 
     names = [f"e{k}" for k in range(len(expressions))]
     for name, e in zip(names, expressions, strict=True):
         ours, theirs = ours.Define(name, e), theirs.Define(name, e)
-    got, want = ours.AsNumpy(names).GetValue(), theirs.AsNumpy(names)
+    got, want = ours.AsNumpy(names), theirs.AsNumpy(names)
     for name, e in zip(names, expressions, strict=True):
         assert_same_values(got[name], np.asarray(want[name]), e)
 

@@ -339,7 +339,7 @@ def test_parquet_input_through_sparks_reader(tmp_path, small_nanoaod_file: str) 
     def book(engine):
         df = hepframe.FromParquet(files, engine=engine)
         sel = df.Filter("nMuon >= 2 && Sum(Jet_pt > 30) > 0", "selected").Define("pt0", "Muon_pt[0] * 2")
-        return [sel.Histo1D(("pt0", "", 50, 0, 200), "pt0"), sel.Take("pt0"), sel.AsNumpy(["rdfentry_"]), df.Report()]
+        return [sel.Histo1D(("pt0", "", 50, 0, 200), "pt0"), sel.Take("pt0"), sel.AsNumpy(["rdfentry_"], lazy=True), df.Report()]
 
     expected = [h.GetValue() for h in book("polars")]
     got = [h.GetValue() for h in book(_spark(2, native=True))]

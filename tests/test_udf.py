@@ -41,7 +41,7 @@ def ht(pt) -> float:
 
 
 def _column(df, name):
-    return df.AsNumpy([name]).GetValue()[name]
+    return df.AsNumpy([name])[name]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -57,7 +57,7 @@ def test_vectorized_udf_equals_the_string_expression(engine: str, small_nanoaod_
 @pytest.mark.parametrize("engine", ENGINES)
 def test_numba_udf_by_name_matches_vecops(engine: str, small_nanoaod_file: str) -> None:
     df = hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine, step_size=700)
-    ours = df.Define("a", "n_above(Jet_pt, 40.f)").Define("b", "Sum(Jet_pt > 40)").AsNumpy(["a", "b"]).GetValue()
+    ours = df.Define("a", "n_above(Jet_pt, 40.f)").Define("b", "Sum(Jet_pt > 40)").AsNumpy(["a", "b"])
     np.testing.assert_array_equal(ours["a"], ours["b"])
     assert ours["a"].dtype == np.int32
     # ROOT's spelling for Numba.Declare'd functions works too, and UDFs compose in Filters.
