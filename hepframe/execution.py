@@ -173,14 +173,12 @@ class Executor:
     def _apply(self, op: tuple) -> None:
         if self.deferred is not None:
             self.deferred.append(op)
-        elif op[0] == "update":
-            _, action, values, entries, n_rows = op
-            self.accumulators[action].update(values, entries, n_rows)
-        else:
-            _, table, key, passed, total = op
-            c = (self.counts if table == "counts" else self.weighted_counts)[key]
-            c[0] += passed
-            c[1] += total
+        elif op[0] == "update":  # ("update", action, values, entries, n_rows)
+            self.accumulators[op[1]].update(*op[2:])
+        else:  # ("counts" | "weighted", key, passed, total)
+            c = (self.counts if op[0] == "counts" else self.weighted_counts)[op[1]]
+            c[0] += op[2]
+            c[1] += op[3]
 
     def finish(self) -> dict[g.Action, Any]:
         self.analysis.passes += 1
@@ -330,11 +328,11 @@ class Executor:
             else:
                 frame_c = self._ensure(frame, child, free_columns(child.expr), universe)
                 narrowed, n_pass = engine.apply_filter(frame_c, self.scoped(child.expr, child, universe), child.text)
-                self._apply(("count", "counts", (child, universe), n_pass, engine.num_rows(frame_c)))
+                self._apply(("counts", (child, universe), n_pass, engine.num_rows(frame_c)))
                 for weight in self.report_weights.get((child, universe), ()):
                     frame_c = self._ensure(frame_c, child, [weight], universe)
                     narrowed = self._ensure(narrowed, child, [weight], universe)
-                    self._apply(("count", "weighted", (child, universe, weight),
+                    self._apply(("weighted", (child, universe, weight),
                                  self._weight_sum(narrowed, child, weight, universe),
                                  self._weight_sum(frame_c, child, weight, universe)))  # fmt: skip
             self._walk(child, narrowed, universe, children, actions_at)
