@@ -95,11 +95,15 @@ class PythonUDF:
 
 
 def _to_library(data, n: int, library: str):
-    if isinstance(data, Jagged):
-        inner = _to_library(data.values, len(data.values), "awkward") if isinstance(data.values, Jagged) else data.values
-        return ak.unflatten(inner, data.counts)
+    if isinstance(data, Jagged):  # zero-copy: the offsets and values become an awkward layout
+        return ak.Array(_layout(data))
     arr = np.broadcast_to(np.asarray(data), (n,))
     return arr if library == "numpy" else ak.Array(arr)
+
+
+def _layout(data: Jagged) -> ak.contents.Content:
+    inner = _layout(data.values) if isinstance(data.values, Jagged) else ak.contents.NumpyArray(data.values)
+    return ak.contents.ListOffsetArray(ak.index.Index64(data.offsets), inner)
 
 
 def _from_result(result, udf: PythonUDF, n: int):
@@ -109,11 +113,16 @@ def _from_result(result, udf: PythonUDF, n: int):
             raise AnalysisError(f"Python UDF {udf.name!r} returned {result.ndim - 1}-level lists but declares {want.short}")
         if len(result) != n:
             raise AnalysisError(f"Python UDF {udf.name!r} returned {len(result)} values for {n} events")
-        counts = np.asarray(ak.num(result, axis=1), dtype=np.int64)
-        flat = ak.to_numpy(ak.flatten(result, axis=1)) if want.depth == 1 else None
-        if flat is None:
+        if want.depth != 1:
             raise AnalysisError(f"Python UDF {udf.name!r}: nested results are not supported yet")
-        return Jagged(counts, np.asarray(flat).astype(want.scalar.dtype))
+        layout = ak.to_packed(result).layout  # offsets from 0 and contiguous values: read them in place
+        if isinstance(layout, (ak.contents.RegularArray, ak.contents.ListArray)):
+            layout = layout.to_ListOffsetArray64(True)
+        if isinstance(layout, ak.contents.ListOffsetArray):
+            counts, flat = np.diff(np.asarray(layout.offsets)), ak.to_numpy(ak.Array(layout.content))
+        else:  # e.g. optional lists
+            counts, flat = np.asarray(ak.num(result, axis=1)), ak.to_numpy(ak.flatten(result, axis=1))
+        return Jagged(counts.astype(np.int64, copy=False), flat.astype(want.scalar.dtype, copy=False))
     arr = np.asarray(result.to_numpy() if isinstance(result, ak.Array) else result)
     if want.depth:
         raise AnalysisError(f"Python UDF {udf.name!r} returned one value per event but declares {want.short}")

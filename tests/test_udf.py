@@ -104,3 +104,27 @@ def lambda_without_type(x):
 
 
 lambda_without_type.__name__ = "nothing"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_udf_list_results_in_any_awkward_layout(engine, small_nanoaod_file):
+    """Regular lists, lists viewing a larger buffer and optional lists all come back element for element."""
+
+    def regular(pt):  # two values per event: a RegularArray
+        return ak.unflatten(np.repeat(np.asarray(ak.num(pt), np.float32), 2), 2)
+
+    def sliced(pt):  # every list but the first element: a view with offsets not from 0
+        return pt[:, 1:]
+
+    def optional(pt):  # an option-type list array (with no missing lists)
+        return ak.mask(pt, ak.num(pt) >= 0)
+
+    df = hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine, progress=False)
+    out = (df.Define("r", hepframe.udf(returns="RVec<float>")(regular), ["Jet_pt"])
+             .Define("s", hepframe.udf(returns="RVec<float>")(sliced), ["Jet_pt"])
+             .Define("o", hepframe.udf(returns="RVec<float>")(optional), ["Jet_pt"])
+             .AsNumpy(["r", "s", "o", "Jet_pt"]))  # fmt: skip
+    for r, s, o, pt in zip(out["r"], out["s"], out["o"], out["Jet_pt"], strict=True):
+        assert list(r) == [float(len(pt))] * 2
+        assert list(s) == list(pt[1:])
+        assert list(o) == list(pt)
