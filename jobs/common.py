@@ -29,10 +29,10 @@ def run(name: str, args: argparse.Namespace, book: Callable[[Any], dict[str, Any
 
     import hepframe
     from hepframe.actions import CutFlowReport
-    from hepframe.engines.spark_engine import SparkEngine
+    from hepframe.engines.spark_engine import SparkEngine, with_task_threads
     from hepframe.outputs import write_results
 
-    spark = SparkSession.builder.appName(f"hepframe-{name}").getOrCreate()
+    spark = with_task_threads(SparkSession.builder).appName(f"hepframe-{name}").getOrCreate()
     engine = SparkEngine(spark, args.npartitions)
     start = time.perf_counter()
     if args.spec:

@@ -40,10 +40,11 @@ def spark_session():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    from hepframe.engines.spark_engine import register_data_source
+    from hepframe.engines.spark_engine import register_data_source, with_task_threads
 
     spark = (
-        SparkSession.builder.master("local[2,2]")  # 2 cores; a task may fail once (retried)
+        with_task_threads(SparkSession.builder)
+        .master("local[2,2]")  # 2 cores; a task may fail once (retried)
         .appName("hepframe-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

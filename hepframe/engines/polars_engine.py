@@ -74,12 +74,14 @@ def _support_table() -> dict[str, dict[str, Support]]:
         table[key] = {"scalar": N, "rvec": N}  # RVec form: fused list.eval over one collection
     table["&&"] = table["||"] = {"scalar": N, "rvec": K}
     table["index"] = {"scalar": N, "rvec": N}
-    for key in ("size", "Any", "All", "Reverse", "Concatenate", "Enumerate", "Range", "Nonzero", "IsAvailable",
+    for key in ("size", "Any", "All", "Reverse", "Enumerate", "Range", "Nonzero", "IsAvailable",
                 "DefaultValue"):
         table[key] = {"scalar": N, "rvec": N}
     # Integer Sum/Max/Min are native; floating-point ones need ROOT's sequential order (kernel).
     # v[mask] stays a kernel: Polars' list.gather(list.eval(arg_true())) is ~5x slower (measured).
-    for key in ("Sum", "Max", "Min", "Mean", "<<", ">>", "DeltaPhi", "DeltaR", "InvariantMass", "round",
+    # So does Concatenate: pl.concat_list costs ~240 ns per event (ADL query 8 warm: 0.44 s native,
+    # 0.29 s with the numpy kernel).
+    for key in ("Concatenate", "Sum", "Max", "Min", "Mean", "<<", ">>", "DeltaPhi", "DeltaR", "InvariantMass", "round",
                 "trunc", "cbrt", "exp2", "expm1", "log", "log10", "log2", "atanh", "erf", "erfc", "pow", "atan2", "hypot",
                 "fmod"):  # fmt: skip
         table[key] = {"scalar": K, "rvec": K}
@@ -248,8 +250,6 @@ class PolarsCompiler:
             if isinstance(node.index, ir.Literal) and node.index.value >= 0:
                 return got
             return pl.when(i >= 0).then(got)  # C++ has no negative indexing: undefined -> null
-        if isinstance(node, ir.Call) and node.func == "Concatenate":
-            return pl.concat_list([self.compile(a) for a in node.args])
         if isinstance(node, ir.Call) and node.func == "Range":
             start, end = (pl.lit(0, pl.UInt64), self.compile(node.args[0])) if len(node.args) == 1 else (
                 self.compile(node.args[0]), self.compile(node.args[1]))  # fmt: skip
