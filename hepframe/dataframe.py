@@ -529,14 +529,21 @@ class RDataFrame:
         """Book all values of ``column`` as a numpy array (RVec columns: an object array of arrays)."""
         return self._column_action("Take", [column])
 
-    def AsNumpy(self, columns: Iterable[str], lazy: bool = False):  # noqa: N802
+    def AsNumpy(self, columns: Iterable[str] | None = None, exclude: Iterable[str] | None = None,  # noqa: N802
+                lazy: bool = False):  # fmt: skip
         """The values of ``columns`` as a dict of numpy arrays (RVec columns: object arrays of arrays).
 
-        As in ROOT, the event loop runs now (with every other booked result); ``lazy=True``
+        As in ROOT: ``columns=None`` means every column (``GetColumnNames()``) but those in
+        ``exclude``; the event loop runs now (with every other booked result); ``lazy=True``
         books it instead and returns a handle (``GetValue()`` gives the dict).
         """
         if isinstance(columns, str):
             columns = [columns]
+        if columns is None:
+            columns = self.GetColumnNames()
+        if exclude is not None:
+            excluded = {exclude} if isinstance(exclude, str) else set(exclude)
+            columns = [c for c in columns if c not in excluded]
         handle = self._column_action("AsNumpy", columns)
         return handle if lazy else handle.GetValue()
 

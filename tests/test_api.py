@@ -172,3 +172,12 @@ def test_asnumpy_runs_now_like_root_and_lazy_on_request(small_nanoaod_file):
     assert isinstance(out, dict) and df.passes == 1
     assert booked.IsReady() and h.IsReady()
     assert len(out["nJet"]) == len(booked.GetValue()["MET_pt"]) == 3000
+
+
+def test_asnumpy_all_columns_but_excluded_as_in_root(tiny_file):
+    df = hepframe.RDataFrame("Events", tiny_file, progress=False).Define("y", "x * 2.f")
+    everything = df.AsNumpy()
+    assert sorted(everything) == df.GetColumnNames() and "y" in everything
+    some = df.AsNumpy(exclude=["Obj_v", "y"])
+    assert sorted(some) == [c for c in df.GetColumnNames() if c not in ("Obj_v", "y")]
+    np.testing.assert_array_equal(everything["y"], everything["x"] * np.float32(2))

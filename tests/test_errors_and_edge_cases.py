@@ -73,7 +73,7 @@ def test_snapshot_size_branches_do_not_collide(small_nanoaod_file: str, tmp_path
         (lambda d: d.Define("a", None), "must be a C\\+\\+ string or a Python callable"),
         (lambda d: d.Range("5"), "Range needs integers"),
         (lambda d: d.Range(2.5), "Range needs integers"),
-        (lambda d: d.AsNumpy(None), "AsNumpy needs column names"),
+        (lambda d: d.AsNumpy(5), "AsNumpy needs column names"),
         (lambda d: d.Vary("MET_pt", "ROOT::RVecF{MET_pt * 2.f}", ["a"], "v:6"), "without ':'"),
         (lambda d: d.Vary("MET_pt", "ROOT::RVecF{MET_pt, MET_pt}", ["a", "a"], "v"), "duplicate variation tags"),
         (lambda d: d.Vary("MET_pt", "ROOT::RVecD{MET_pt * 2.0}", ["a"], "v"), "must give RVec<float>"),
