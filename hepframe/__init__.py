@@ -34,7 +34,7 @@ from hepframe.errors import (
     UnsupportedOperationError,
     UnsupportedSyntaxError,
 )
-from hepframe.udf import numba_udf, udf
+from hepframe.udf import list_array, list_parts, numba_udf, udf
 from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
 
 __version__ = "0.1.0"
@@ -58,6 +58,8 @@ __all__ = [
     "SaveGraph",
     "VariationsFor",
     "__version__",
+    "list_array",
+    "list_parts",
     "numba_udf",
     "scan_root",
     "udf",

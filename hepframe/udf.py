@@ -106,6 +106,30 @@ def _layout(data: Jagged) -> ak.contents.Content:
     return ak.contents.ListOffsetArray(ak.index.Index64(data.offsets), inner)
 
 
+def _is_packed_list(layout: ak.contents.Content) -> bool:
+    """A list layout whose offsets start at 0 and whose content holds exactly the listed numbers."""
+    if not isinstance(layout, ak.contents.ListOffsetArray) or not isinstance(layout.content, ak.contents.NumpyArray):
+        return False
+    offsets = layout.offsets.data
+    return layout.content.data.ndim == 1 and len(offsets) > 0 and offsets[0] == 0 and offsets[-1] == len(layout.content)
+
+
+def list_parts(array: ak.Array, dtype=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, values)`` of a jagged awkward array: int64 offsets from 0 and the flat values.
+
+    For numba kernels inside vectorized UDFs. The arrays hepframe passes in are already in this
+    form, so they come out without a copy.
+    """
+    layout = array.layout if _is_packed_list(array.layout) else ak.to_packed(array).layout.to_ListOffsetArray64(True)
+    offsets = np.asarray(layout.offsets.data, dtype=np.int64)
+    return offsets, np.asarray(layout.content.data, dtype=dtype)
+
+
+def list_array(offsets: np.ndarray, values: np.ndarray) -> ak.Array:
+    """The jagged awkward array with these int64 ``offsets`` (from 0) and flat ``values``, without a copy."""
+    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), ak.contents.NumpyArray(values)))
+
+
 def _from_result(result, udf: PythonUDF, n: int):
     want = udf.returns
     if isinstance(result, ak.Array) and result.ndim > 1:
@@ -115,13 +139,16 @@ def _from_result(result, udf: PythonUDF, n: int):
             raise AnalysisError(f"Python UDF {udf.name!r} returned {len(result)} values for {n} events")
         if want.depth != 1:
             raise AnalysisError(f"Python UDF {udf.name!r}: nested results are not supported yet")
-        layout = ak.to_packed(result).layout  # offsets from 0 and contiguous values: read them in place
-        if isinstance(layout, (ak.contents.RegularArray, ak.contents.ListArray)):
-            layout = layout.to_ListOffsetArray64(True)
+        layout = result.layout
+        if not _is_packed_list(layout):  # offsets from 0 and contiguous values, then read them in place
+            layout = ak.to_packed(result).layout
+            if isinstance(layout, (ak.contents.RegularArray, ak.contents.ListArray)):
+                layout = layout.to_ListOffsetArray64(True)
         if isinstance(layout, ak.contents.ListOffsetArray):
-            counts, flat = np.diff(np.asarray(layout.offsets)), ak.to_numpy(ak.Array(layout.content))
-        else:  # e.g. optional lists
-            counts, flat = np.asarray(ak.num(result, axis=1)), ak.to_numpy(ak.flatten(result, axis=1))
+            offsets, flat = np.asarray(layout.offsets), ak.to_numpy(ak.Array(layout.content))
+            return Jagged.from_offsets(offsets, flat.astype(want.scalar.dtype, copy=False))
+        # e.g. optional lists
+        counts, flat = np.asarray(ak.num(result, axis=1)), ak.to_numpy(ak.flatten(result, axis=1))
         return Jagged(counts.astype(np.int64, copy=False), flat.astype(want.scalar.dtype, copy=False))
     arr = np.asarray(result.to_numpy() if isinstance(result, ak.Array) else result)
     if want.depth:

@@ -128,3 +128,25 @@ def test_udf_list_results_in_any_awkward_layout(engine, small_nanoaod_file):
         assert list(r) == [float(len(pt))] * 2
         assert list(s) == list(pt[1:])
         assert list(o) == list(pt)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_list_parts_and_list_array_round_trip_without_copies(engine, small_nanoaod_file):
+    """A numba-style UDF: offsets and values of its inputs, and a result built on the same offsets."""
+    seen = {}
+
+    @hepframe.udf(returns="RVec<float>")
+    def doubled(pt):
+        offsets, values = hepframe.list_parts(pt, np.float32)
+        seen["shares"] = np.shares_memory(values, pt.layout.content.data)  # hepframe's input: no copy
+        seen["offsets"] = offsets
+        return hepframe.list_array(offsets, values * 2)
+
+    out = (hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine, progress=False)
+           .Define("d", doubled, ["Jet_pt"]).AsNumpy(["d", "Jet_pt"]))  # fmt: skip
+    assert seen["shares"] and seen["offsets"].dtype == np.int64 and seen["offsets"][0] == 0
+    for d, pt in zip(out["d"], out["Jet_pt"], strict=True):
+        assert list(d) == list(np.asarray(pt) * np.float32(2))
+    # Arrays not in that form (a slice with offsets not from 0) are packed first.
+    offsets, values = hepframe.list_parts(ak.Array([[1.0], [2.0, 3.0], []])[1:])
+    assert list(offsets) == [0, 2, 2] and list(values) == [2.0, 3.0]

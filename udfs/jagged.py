@@ -224,6 +224,32 @@ def combinations(sizes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 @numba.njit(cache=True, nogil=True)
+def _take(v_offsets, values, idx_offsets, idx, out, ok_event):  # pragma: no cover - compiled
+    for ev in range(len(idx_offsets) - 1):
+        start, size = v_offsets[ev], v_offsets[ev + 1] - v_offsets[ev]
+        for j in range(idx_offsets[ev], idx_offsets[ev + 1]):
+            i = idx[j]
+            if 0 <= i < size:
+                out[j] = values[start + i]
+            else:
+                ok_event[ev] = False
+
+
+def take(v_offsets: np.ndarray, values: np.ndarray, idx_offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``v[idx]`` per event in one pass.
+
+    Returns the taken values (0 where an index is out of range) and whether every index of each
+    event was in range.
+    """
+    if idx.dtype.kind == "u" and idx.dtype.itemsize == 8:
+        idx = idx.view(np.int64)  # indices >= 2**63 turn negative: out of range either way
+    out = np.zeros(len(idx), dtype=values.dtype)
+    ok_event = np.ones(len(idx_offsets) - 1, dtype=np.bool_)
+    _take(v_offsets, values, idx_offsets, idx.astype(np.int64, copy=False), out, ok_event)
+    return out, ok_event
+
+
+@numba.njit(cache=True, nogil=True)
 def _fold_extreme(values, acc, want_max):  # pragma: no cover - compiled
     for i in range(len(values)):
         v = np.float64(values[i])

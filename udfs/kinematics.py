@@ -15,8 +15,10 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True)
 def _delta_phi_one(v1, v2, c):  # pragma: no cover - compiled
-    # auto r = std::fmod(v2 - v1, 2.0 * c);  -> double
-    r = np.fmod(np.float64(v2 - v1), 2.0 * np.float64(c))
+    # auto r = std::fmod(v2 - v1, 2.0 * c);  -> double. fmod(x, y) is x itself when |x| < |y| (the
+    # usual case for angles), so the costly call is only made when it changes something.
+    x, two_c = np.float64(v2 - v1), 2.0 * np.float64(c)
+    r = x if abs(x) < two_c else np.fmod(x, two_c)
     cd = np.float64(c)
     if r < -cd:
         r += 2.0 * cd

@@ -221,7 +221,8 @@ def _pair_mass(pt, eta, phi, m, i1, i2):
 def _delta_r(eta1, eta2, phi1, phi2):
     """ROOT::VecOps::DeltaR(float, float, float, float): float, with DeltaPhi's fmod in double."""
     c = np.float32(_PI)
-    r = np.fmod(float(phi2 - phi1), 2.0 * c)
+    x = float(phi2 - phi1)
+    r = x if abs(x) < 2.0 * c else np.fmod(x, 2.0 * c)  # fmod(x, y) == x for |x| < |y|: skip the call
     if r < -c:
         r += 2.0 * c
     elif r > c:
@@ -273,18 +274,28 @@ def _find_trijet_kernel(off, pt, eta, phi, m, out):
 
 
 @numba.njit(cache=True, nogil=True)
+def _xy(pt, phi):
+    """x(), y() of a PtEtaPhiMVector built from float (pt, phi): what a pT needs of it."""
+    dpt = np.float64(pt)
+    dphi = _restrict_phi(np.float64(phi))
+    return dpt * math.cos(dphi), dpt * math.sin(dphi)
+
+
+@numba.njit(cache=True, nogil=True)
 def _trijet_pt_kernel(off, pt, eta, phi, m, idx, out):
+    # (p1 + p2 + p3).pt() with PtEtaPhiMVectors: p1 + p2 is stored as (pt, eta, phi, m) again, then
+    # p3 is added in x, y, z, t. The pT of the result needs only x and y of every step, and the
+    # (rho, phi) of p1 + p2, so eta, z and t (sinh, cosh, log) are not computed.
     for ev in range(len(off) - 1):
         b = off[ev]
-        i = b + idx[3 * ev]
-        x, y, z, t = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
-        i = b + idx[3 * ev + 1]  # p1 + p2 is a PtEtaPhiMVector again, then + p3
-        x2, y2, z2, t2 = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
-        x, y, z, t = _xyzt(*_from_xyzt(x + x2, y + y2, z + z2, t + t2))
-        i = b + idx[3 * ev + 2]
-        x2, y2, z2, t2 = _xyzt(*_ptetaphim(pt[i], eta[i], phi[i], m[i]))
+        x, y = _xy(pt[b + idx[3 * ev]], phi[b + idx[3 * ev]])
+        x2, y2 = _xy(pt[b + idx[3 * ev + 1]], phi[b + idx[3 * ev + 1]])
         x, y = x + x2, y + y2
-        out[ev] = np.float32(math.sqrt(x * x + y * y))  # only pt() of the sum is used: its rho
+        rho = math.sqrt(x * x + y * y)  # PtEtaPhiM4D(PxPyPzE4D(p1 + p2)): rho and phi
+        phi12 = _restrict_phi(0.0 if x == 0.0 and y == 0.0 else math.atan2(y, x))
+        x2, y2 = _xy(pt[b + idx[3 * ev + 2]], phi[b + idx[3 * ev + 2]])
+        x, y = rho * math.cos(phi12) + x2, rho * math.sin(phi12) + y2
+        out[ev] = np.float32(math.sqrt(x * x + y * y))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -325,9 +336,8 @@ def _additional_lepton_kernel(off, pt, eta, phi, m, q, flavour, out):
 
 
 def _flat(array: ak.Array, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, values) of a jagged awkward array."""
-    layout = ak.to_packed(array).layout
-    return np.asarray(layout.offsets.data, dtype=np.int64), np.asarray(layout.content.data, dtype=dtype)
+    """(offsets, values) of a jagged awkward array, without a copy for the arrays hepframe passes."""
+    return hepframe.list_parts(array, dtype)
 
 
 @hepframe.udf(returns="RVec<float>")
@@ -337,7 +347,9 @@ def dimuon_masses(pt, eta, phi, mass, charge):
     counts = np.zeros(len(off) - 1, np.int64)
     out = np.empty(int(np.sum(np.diff(off) * (np.diff(off) - 1) // 2)), np.float32)
     k = _dimuon_masses_kernel(off, pt_, *args, _flat(charge, np.int32)[1], counts, out)
-    return ak.unflatten(out[:k], counts)
+    out_off = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    return hepframe.list_array(out_off, out[:k])
 
 
 @hepframe.udf(returns="RVec<unsigned long>")
@@ -345,7 +357,7 @@ def find_trijet(pt, eta, phi, mass):
     off, pt_ = _flat(pt, np.float32)
     out = np.empty(3 * (len(off) - 1), np.uint64)
     _find_trijet_kernel(off, pt_, *[_flat(a, np.float32)[1] for a in (eta, phi, mass)], out)
-    return ak.unflatten(out, 3)
+    return hepframe.list_array(np.arange(0, len(out) + 1, 3, dtype=np.int64), out)
 
 
 @hepframe.udf(returns="float")
@@ -364,7 +376,7 @@ def isolated_jets(eta1, phi1, pt2, eta2, phi2):
     out = np.empty(len(jeta), np.int32)
     _isolated_jets_kernel(joff, jeta, _flat(phi1, np.float32)[1], loff, lpt, _flat(eta2, np.float32)[1],
                           _flat(phi2, np.float32)[1], out)  # fmt: skip
-    return ak.unflatten(out, np.diff(joff))
+    return hepframe.list_array(joff, out)
 
 
 @hepframe.udf(returns="unsigned int")

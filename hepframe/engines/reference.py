@@ -151,9 +151,9 @@ def apply_op(node: ir.Expr, args: list[Value], ctx: Context) -> Value:
         assert isinstance(value, Jagged) and isinstance(mask, Jagged)
         check_same_counts([value, mask], valid, ctx.entries, "v[mask]")
         keep = mask.values.astype(np.bool_)
-        cs = np.concatenate([[0], np.cumsum(keep)])
-        counts = cs[value.offsets[1:]] - cs[value.offsets[:-1]]
-        return Value(Jagged(counts, value.values[keep]), valid)
+        kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept_before[1:])
+        return Value(Jagged.from_offsets(kept_before[value.offsets], value.values[keep]), valid)
     if isinstance(node, ir.Call):
         return _call(node, data, valid, ctx)
     raise UnsupportedOperationError(f"the reference evaluator cannot evaluate {type(node).__name__}")

@@ -17,12 +17,34 @@ import numpy as np
 import pyarrow as pa
 
 
-@dataclass(frozen=True, eq=False)
 class Jagged:
-    """One RVec per event: ``values[offsets[i]:offsets[i+1]]`` belongs to event ``i``."""
+    """One RVec per event: ``values[offsets[i]:offsets[i+1]]`` belongs to event ``i``.
 
-    counts: np.ndarray  # int64, one per event
+    Built from sizes (``Jagged(counts, values)``) or from Arrow-style offsets
+    (``Jagged.from_offsets``); the other form is derived once, when first asked for. Immutable by
+    convention: kernels make new ones.
+    """
+
     values: Any  # np.ndarray of elements, or a Jagged of inner RVecs for RVec<RVec<T>> (Combinations)
+
+    def __init__(self, counts: np.ndarray, values: Any) -> None:
+        self.__dict__["counts"] = counts  # int64, one per event
+        self.values = values
+
+    @classmethod
+    def from_offsets(cls, offsets: np.ndarray, values: Any) -> Jagged:
+        """From int64 offsets into ``values`` (rebased to start at 0)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if len(offsets) and offsets[0] != 0:
+            offsets = offsets - offsets[0]
+        out = cls.__new__(cls)
+        out.__dict__["offsets"] = offsets
+        out.values = values
+        return out
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
 
     @cached_property
     def offsets(self) -> np.ndarray:
@@ -31,7 +53,8 @@ class Jagged:
         return out
 
     def __len__(self) -> int:
-        return len(self.counts)
+        offsets = self.__dict__.get("offsets")
+        return len(self.counts) if offsets is None else len(offsets) - 1
 
     def take(self, rows: np.ndarray) -> Jagged:
         """Events ``rows`` (a boolean mask or indices), keeping their elements in order."""
@@ -94,14 +117,12 @@ def from_arrow(array: pa.Array | pa.ChunkedArray) -> Value:
     if pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
         offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
         flat = array.values.slice(offsets[0], offsets[-1] - offsets[0])
-        counts = np.diff(offsets)
-        if valid is not None:
-            counts = np.where(valid, counts, 0)
+        if valid is not None:  # null lists hold no elements
+            offsets = np.zeros(len(array) + 1, dtype=np.int64)
+            np.cumsum(np.where(valid, np.diff(array.offsets.to_numpy(zero_copy_only=False)), 0), out=offsets[1:])
             flat = array.flatten()
-        if pa.types.is_list(flat.type) or pa.types.is_large_list(flat.type):
-            inner = from_arrow(flat).data
-            return Value(Jagged(counts, inner), valid)
-        return Value(Jagged(counts, _primitive_to_numpy(flat)), valid)
+        inner = from_arrow(flat).data if pa.types.is_list(flat.type) or pa.types.is_large_list(flat.type) else None
+        return Value(Jagged.from_offsets(offsets, _primitive_to_numpy(flat) if inner is None else inner), valid)
     return Value(_primitive_to_numpy(array), valid)
 
 

@@ -87,19 +87,16 @@ def reverse(v: Jagged) -> Result:
 
 
 def take_indices(v: Jagged, idx: Jagged, default: Data | None) -> Result:
-    eid = event_ids(idx)
-    i = _flat(idx).astype(np.int64)
-    ok = (i >= 0) & (i < v.counts[eid])
-    positions = v.offsets[eid] + np.where(ok, i, 0)
-    values = _flat(v)
-    taken = values[np.minimum(positions, max(len(values) - 1, 0))] if len(values) else np.zeros(len(i), values.dtype)
-    if ok.all():
-        return Jagged(idx.counts, taken), None
+    taken, ok_event = jagged_kernels.take(v.offsets, _flat(v), idx.offsets, _flat(idx))
+    if ok_event.all():
+        return Jagged.from_offsets(idx.offsets, taken), None
     if default is not None:
+        eid = event_ids(idx)
+        i = _flat(idx).astype(np.int64)
+        ok = (i >= 0) & (i < v.counts[eid])
         fill = np.repeat(_per_event(default, len(v.counts)), idx.counts)
-        return Jagged(idx.counts, np.where(ok, taken, fill).astype(values.dtype)), None
-    bad_events = np.bincount(eid[~ok], minlength=len(v.counts)) > 0
-    return Jagged(idx.counts, taken), ~bad_events
+        return Jagged.from_offsets(idx.offsets, np.where(ok, taken, fill).astype(taken.dtype)), None
+    return Jagged.from_offsets(idx.offsets, taken), ok_event
 
 
 def take_n(v: Jagged, n: Data, default: Data | None) -> Result:
