@@ -224,6 +224,27 @@ def combinations(sizes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 @numba.njit(cache=True, nogil=True)
+def _select(offsets, values, keep, out_offsets, out):  # pragma: no cover - compiled
+    k = 0
+    for ev in range(len(offsets) - 1):
+        out_offsets[ev] = k
+        for j in range(offsets[ev], offsets[ev + 1]):
+            if keep[j]:
+                out[k] = values[j]
+                k += 1
+    out_offsets[len(offsets) - 1] = k
+    return k
+
+
+def select(offsets: np.ndarray, values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``v[mask]`` in one pass: new offsets and the kept values (``keep`` is truthy where kept)."""
+    out_offsets = np.empty(len(offsets), dtype=np.int64)
+    out = np.empty(len(values), dtype=values.dtype)
+    k = _select(offsets, values, keep, out_offsets, out)
+    return out_offsets, out[:k]
+
+
+@numba.njit(cache=True, nogil=True)
 def _take(v_offsets, values, idx_offsets, idx, out, ok_event):  # pragma: no cover - compiled
     for ev in range(len(idx_offsets) - 1):
         start, size = v_offsets[ev], v_offsets[ev + 1] - v_offsets[ev]

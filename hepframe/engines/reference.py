@@ -23,10 +23,10 @@ from hepframe.udfs import cmath
 # -- element-wise helpers --------------------------------------------------------------
 
 
-def _counts_of(args: list[Data]) -> np.ndarray | None:
+def _first_jagged(args: list[Data]) -> Jagged | None:
     for a in args:
         if isinstance(a, Jagged):
-            return a.counts
+            return a
     return None
 
 
@@ -47,8 +47,8 @@ def check_same_counts(args: list[Data], valid: np.ndarray | None, entries: np.nd
 
 def elementwise(func: Callable[..., np.ndarray], args: list[Data], valid, entries, what: str) -> Data:
     """Apply ``func`` element by element, broadcasting per-event scalars into RVecs."""
-    counts = _counts_of(args)
-    if counts is None:
+    shape = _first_jagged(args)
+    if shape is None:
         return func(*args)
     check_same_counts(args, valid, entries, what)
     flat: list[Any] = []
@@ -58,13 +58,13 @@ def elementwise(func: Callable[..., np.ndarray], args: list[Data], valid, entrie
         elif np.ndim(a) == 0:
             flat.append(a)
         else:
-            flat.append(np.repeat(a, counts))
-    return Jagged(counts, func(*flat))
+            flat.append(np.repeat(a, shape.counts))
+    return shape.with_values(func(*flat))
 
 
 def _astype(data: Data, dtype: np.dtype) -> Data:
     if isinstance(data, Jagged):
-        return Jagged(data.counts, _astype(data.values, dtype))  # type: ignore[arg-type]
+        return data.with_values(_astype(data.values, dtype))
     with np.errstate(all="ignore"):
         if dtype == np.bool_:
             return np.asarray(data) != 0
@@ -150,10 +150,7 @@ def apply_op(node: ir.Expr, args: list[Value], ctx: Context) -> Value:
         value, mask = data
         assert isinstance(value, Jagged) and isinstance(mask, Jagged)
         check_same_counts([value, mask], valid, ctx.entries, "v[mask]")
-        keep = mask.values.astype(np.bool_)
-        kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(keep, out=kept_before[1:])
-        return Value(Jagged.from_offsets(kept_before[value.offsets], value.values[keep]), valid)
+        return Value(vecops.select(value, mask.values), valid)
     if isinstance(node, ir.Call):
         return _call(node, data, valid, ctx)
     raise UnsupportedOperationError(f"the reference evaluator cannot evaluate {type(node).__name__}")

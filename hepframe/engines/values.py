@@ -42,6 +42,13 @@ class Jagged:
         out.values = values
         return out
 
+    def with_values(self, values: Any) -> Jagged:
+        """The same list sizes (and whatever of counts/offsets is known) over new element values."""
+        out = Jagged.__new__(Jagged)
+        out.__dict__.update({k: self.__dict__[k] for k in ("counts", "offsets") if k in self.__dict__})
+        out.values = values
+        return out
+
     @cached_property
     def counts(self) -> np.ndarray:
         return np.diff(self.offsets)

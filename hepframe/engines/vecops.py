@@ -128,24 +128,25 @@ def drop(v: Jagged, idx: Jagged) -> Result:
     removed = np.zeros(len(_flat(v)), dtype=np.bool_)
     removed[(v.offsets[eid] + i)[ok]] = True
     keep = ~removed
-    return _mask(v, keep), None
+    return select(v, keep), None
 
 
-def _mask(v: Jagged, keep: np.ndarray) -> Jagged:
-    cs = np.concatenate([[0], np.cumsum(keep)])
-    counts = cs[v.offsets[1:]] - cs[v.offsets[:-1]]
-    return Jagged(counts, _flat(v)[keep])
+def select(v: Jagged, keep: np.ndarray) -> Jagged:
+    """``v[keep]``: the elements whose flat ``keep`` entry is non-zero, event by event."""
+    offsets, values = jagged_kernels.select(v.offsets, _flat(v), keep)
+    return Jagged.from_offsets(offsets, values)
+
 
 
 def nonzero(v: Jagged) -> Result:
     keep = _flat(v) != 0
-    out = _mask(Jagged(v.counts, local_index(v).astype(SIZE_T)), keep)
+    out = select(Jagged(v.counts, local_index(v).astype(SIZE_T)), keep)
     return out, None
 
 
 def intersect(v1: Jagged, v2: Jagged) -> Result:
     keep = jagged_kernels.intersect_mask(v1.offsets, _flat(v1), v2.offsets, _flat(v2))
-    return _mask(v1, keep), None
+    return select(v1, keep), None
 
 
 def concatenate(a: Jagged, b: Jagged, dtype: np.dtype) -> Result:
