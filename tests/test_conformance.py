@@ -70,6 +70,12 @@ EXPRESSIONS = [
     "ROOT::VecOps::Arange(0.5, 3.1, 0.25)", "ROOT::VecOps::Arange(-1.5f, 2.f, 0.75f)", "ROOT::VecOps::Arange(-3, i % 9, 2)",
     "Concatenate(Obj_v, ROOT::RVecF(1, 0.5f))", "nObj > 1 ? Obj_v : ROOT::RVec<float>()", "ROOT::RVecD(Obj_v)",
 ]  # fmt: skip
+# Every comparison against NaN (x, d and Obj_v hold NaN): literal on either side, NaN on both sides,
+# inside Sum (Polars counts booleans there) and as RVec<int>. Polars orders NaN above all numbers,
+# so its rules add guards only where that differs from IEEE.
+EXPRESSIONS += [e.replace("OP", op) for op in ("<", "<=", ">", ">=", "==", "!=")
+                for e in ("x OP 1", "1.f OP x", "x OP d", "d OP d", "Sum(Obj_v OP 1)", "Sum(2 OP Obj_v)",
+                          "Obj_v OP Obj_v", "Sum(Obj_v OP 0.0 / 0.0)")]  # fmt: skip
 
 
 def _values(engine: str, path: str, expression: str, step_size: int = 3) -> np.ndarray:

@@ -13,6 +13,7 @@ and a null reaching a Define, Filter or result raises EventError naming the entr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -174,7 +175,8 @@ class PolarsCompiler:
             return self._scalar_rule(node, env)
         return self.compile(node)
 
-    def _scalar_rule(self, node: ir.Expr, env: dict[ir.Expr, pl.Expr]) -> pl.Expr:
+    def _scalar_rule(self, node: ir.Expr, env: dict[ir.Expr, pl.Expr], as_bool: bool = False) -> pl.Expr:
+        """``node`` as a Polars expression; ``as_bool``: a comparison's 0/1 stay booleans (for Sum)."""
         if node in env:
             return env[node]
         if isinstance(node, ir.Column):
@@ -217,8 +219,8 @@ class PolarsCompiler:
                 raise UnsupportedOperationError(f"operator {op} has no native Polars form")
             out = _SCALAR_BINARY[op](a, b)
             if op in _COMPARISONS and node.left.type.scalar.is_float:
-                out = _ieee_comparison(op, out, a, b)
-            if op in _COMPARISONS and t.scalar is Scalar.INT:  # inside list.eval: RVec<int> result
+                out = _ieee_comparison(op, out, (a, _may_be_nan(node.left)), (b, _may_be_nan(node.right)))
+            if op in _COMPARISONS and t.scalar is Scalar.INT and not as_bool:  # inside list.eval: RVec<int> result
                 out = out.cast(pl.Int32)
             return out
         if isinstance(node, ir.Ternary):
@@ -281,13 +283,28 @@ class PolarsCompiler:
                     v = v.list.eval(pl.element() != 0)
                 return v.list.any() if node.func == "Any" else v.list.all()
             if node.func == "Sum" and elem.is_integral:
-                return self.compile(arg).list.sum().cast(polars_dtype(node.type), wrap_numerical=True)
+                # Sum(v > 40): count the true elements; the RVec<int> of 0 and 1 is never built.
+                counted = self._comparison_as_bools(arg)
+                summed = (self.compile(arg) if counted is None else counted).list.sum()
+                return summed.cast(polars_dtype(node.type), wrap_numerical=True)
             if node.func in ("Max", "Min") and elem.is_integral and elem is not Scalar.BOOL:
                 v = self.compile(arg)
                 return v.list.max() if node.func == "Max" else v.list.min()
         if isinstance(node, ir.Ternary):
             return self._scalar_rule(node, {})
         return self._kernel(node)
+
+    def _comparison_as_bools(self, node: ir.Expr) -> pl.Expr | None:
+        """An element-wise RVec comparison fused into one ``list.eval`` with boolean elements, or None."""
+        if not (isinstance(node, ir.Binary) and node.op in _COMPARISONS and node.type.is_rvec):
+            return None
+        if self._inexact_in_polars(node) or not self._is_native_elementwise(node) or self.engine.support(node) is not N:
+            return None
+        bases = self._fusion_bases(node)
+        if bases is None or len(bases) != 1:
+            return None
+        (base,) = bases
+        return self.compile(base).list.eval(self._scalar_rule(node, {base: pl.element()}, as_bool=True))
 
     # -- kernels ------------------------------------------------------------------
     def _kernel(self, node: ir.Expr) -> pl.Expr:
@@ -314,12 +331,28 @@ class PolarsCompiler:
         return pl.struct(fields).map_batches(run, return_dtype=return_dtype, is_elementwise=True)
 
 
-def _ieee_comparison(op: str, out: pl.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Polars orders NaN above every number and equal to itself; IEEE (and C++) compare NaN false."""
-    either_nan = a.is_nan() | b.is_nan()
-    if op == "!=":
-        return out | either_nan
-    return out & either_nan.not_()
+def _may_be_nan(node: ir.Expr) -> bool:
+    if isinstance(node, ir.Literal):
+        return node.type.scalar.is_float and math.isnan(float(node.value))
+    if isinstance(node, ir.Cast) and not node.operand.type.scalar.is_float:
+        return False  # an integer converted to floating point
+    return node.type.scalar.is_float
+
+
+def _ieee_comparison(op: str, out: pl.Expr, left: tuple[pl.Expr, bool], right: tuple[pl.Expr, bool]) -> pl.Expr:
+    """Polars orders NaN above every number and equal to itself; IEEE (and C++) compare NaN false.
+
+    ``left`` and ``right`` are (operand, may it be NaN). Only the cases where Polars' answer
+    differs get a guard: ``x > 40`` needs ``x`` not NaN, ``x < 40`` needs nothing.
+    """
+    (a, a_nan), (b, b_nan) = left, right
+    if op in ("==", "!="):  # only NaN against NaN differs (Polars: equal)
+        if not (a_nan and b_nan):
+            return out
+        return out | (a.is_nan() | b.is_nan()) if op == "!=" else out & (a.is_nan() | b.is_nan()).not_()
+    larger_side = (b, b_nan) if op in ("<", "<=") else (a, a_nan)  # a NaN there makes Polars say true
+    operand, may_be_nan = larger_side
+    return out & operand.is_nan().not_() if may_be_nan else out
 
 
 def _trunc_div(a: pl.Expr, b: pl.Expr, unsigned: bool) -> pl.Expr:

@@ -66,9 +66,11 @@ def _astype(data: Data, dtype: np.dtype) -> Data:
     if isinstance(data, Jagged):
         return data.with_values(_astype(data.values, dtype))
     with np.errstate(all="ignore"):
-        if dtype == np.bool_:
-            return np.asarray(data) != 0
         source = np.asarray(data)
+        if source.dtype == dtype and np.ndim(data):
+            return source  # values are never modified in place: no copy
+        if dtype == np.bool_:
+            return source != 0
         if dtype == np.uint64 and source.dtype.kind == "f":  # x86-64: out of range gives 2**63
             bad = ~((source >= 0) & (source < 2.0**64))
             out = np.where(bad, 0, source).astype(np.uint64)
