@@ -34,6 +34,8 @@ def check_same_counts(args: list[Data], valid: np.ndarray | None, entries: np.nd
     """ROOT throws when RVecs of different sizes meet element-wise; so do we, naming the entry."""
     jagged = [a for a in args if isinstance(a, Jagged)]
     for other in jagged[1:]:
+        if _same_offsets(jagged[0], other):
+            continue
         bad = jagged[0].counts != other.counts
         if valid is not None:
             bad &= valid
@@ -43,6 +45,12 @@ def check_same_counts(args: list[Data], valid: np.ndarray | None, entries: np.nd
                 f"{what}: RVecs of different sizes ({jagged[0].counts[i]} and {other.counts[i]}) "
                 f"in entry {int(entries[i])}"
             )
+
+
+def _same_offsets(a: Jagged, b: Jagged) -> bool:
+    """Cheap proof that two RVec columns have equal sizes everywhere: equal offsets, when both are known."""
+    oa, ob = a.__dict__.get("offsets"), b.__dict__.get("offsets")
+    return oa is not None and ob is not None and (oa is ob or (len(oa) == len(ob) and np.array_equal(oa, ob)))
 
 
 def elementwise(func: Callable[..., np.ndarray], args: list[Data], valid, entries, what: str) -> Data:
@@ -426,6 +434,15 @@ def _defined_true(value: Value, n: int) -> tuple[np.ndarray, np.ndarray]:
     return truth, valid
 
 
+def _logical_chain(node: ir.Expr, op: str) -> list[ir.Expr]:
+    """The operands of an RVec ``a op b op c`` chain, without the conversions to bool between them."""
+    if isinstance(node, ir.Cast) and node.type.scalar is Scalar.BOOL and node.type.is_rvec == node.operand.type.is_rvec:
+        node = node.operand
+    if isinstance(node, ir.Binary) and node.op == op and node.type.is_rvec:
+        return _logical_chain(node.left, op) + _logical_chain(node.right, op)
+    return [node]
+
+
 def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: dict | None = None) -> Value:
     """Evaluate ``expr`` over all events of ``columns``; shared subexpressions are computed once.
 
@@ -445,6 +462,19 @@ def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: di
         then = _evaluate_on(expr.then, columns, ctx, truth & valid)
         other = _evaluate_on(expr.other, columns, ctx, ~truth & valid)
         result = apply_op(expr, [cond, then, other], ctx)
+    elif isinstance(expr, ir.Binary) and expr.op in ("&&", "||") and expr.type.is_rvec:
+        # a && b && c on RVecs: one fold over all operands (nonzero is true), no bool/int round trips.
+        operands = [evaluate(o, columns, ctx, memo) for o in _logical_chain(expr, expr.op)]
+        valid = merge_valid(*(o.valid for o in operands))
+        fold = np.logical_and if expr.op == "&&" else np.logical_or
+
+        def fold_all(*flat):
+            acc = fold(flat[0], flat[1])
+            for x in flat[2:]:
+                fold(acc, x, out=acc)
+            return acc.astype(np.int32)  # RVec<int>, as ROOT's logical operators return
+
+        result = Value(elementwise(fold_all, [o.data for o in operands], valid, ctx.entries, f"operator {expr.op}"), valid)
     elif isinstance(expr, ir.Binary) and expr.op in ("&&", "||") and not expr.type.is_rvec:
         left = evaluate(expr.left, columns, ctx, memo)
         truth, valid = _defined_true(left, ctx.n)
