@@ -229,9 +229,8 @@ def _select(offsets, values, keep, out_offsets, out):  # pragma: no cover - comp
     for ev in range(len(offsets) - 1):
         out_offsets[ev] = k
         for j in range(offsets[ev], offsets[ev + 1]):
-            if keep[j]:
-                out[k] = values[j]
-                k += 1
+            out[k] = values[j]  # branch-free: write always, advance where kept
+            k += keep[j] != 0
     out_offsets[len(offsets) - 1] = k
     return k
 
@@ -242,6 +241,28 @@ def select(offsets: np.ndarray, values: np.ndarray, keep: np.ndarray) -> tuple[n
     out = np.empty(len(values), dtype=values.dtype)
     k = _select(offsets, values, keep, out_offsets, out)
     return out_offsets, out[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _concatenate(off_a, a, off_b, b, out_offsets, out):  # pragma: no cover - compiled
+    k = 0
+    for ev in range(len(off_a) - 1):
+        out_offsets[ev] = k
+        for j in range(off_a[ev], off_a[ev + 1]):
+            out[k] = a[j]
+            k += 1
+        for j in range(off_b[ev], off_b[ev + 1]):
+            out[k] = b[j]
+            k += 1
+    out_offsets[len(off_a) - 1] = k
+
+
+def concatenate(off_a: np.ndarray, a: np.ndarray, off_b: np.ndarray, b: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``ROOT::VecOps::Concatenate(a, b)`` per event, converted to ``dtype``, in one pass."""
+    out_offsets = np.empty(len(off_a), dtype=np.int64)
+    out = np.empty(len(a) + len(b), dtype=dtype)
+    _concatenate(off_a, a.astype(dtype, copy=False), off_b, b.astype(dtype, copy=False), out_offsets, out)
+    return out_offsets, out
 
 
 @numba.njit(cache=True, nogil=True)

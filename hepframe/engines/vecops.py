@@ -150,13 +150,8 @@ def intersect(v1: Jagged, v2: Jagged) -> Result:
 
 
 def concatenate(a: Jagged, b: Jagged, dtype: np.dtype) -> Result:
-    counts = a.counts + b.counts
-    out_offsets = np.concatenate([[0], np.cumsum(counts)])
-    values = np.empty(int(counts.sum()), dtype=dtype)
-    ea, eb = event_ids(a), event_ids(b)
-    values[out_offsets[ea] + local_index(a)] = _flat(a)
-    values[out_offsets[eb] + a.counts[eb] + local_index(b)] = _flat(b)
-    return Jagged(counts, values), None
+    offsets, values = jagged_kernels.concatenate(a.offsets, _flat(a), b.offsets, _flat(b), dtype)
+    return Jagged.from_offsets(offsets, values), None
 
 
 def where(cond: Jagged, a: Data, b: Data, dtype: np.dtype, elementwise: Callable) -> Data:
