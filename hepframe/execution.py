@@ -55,6 +55,7 @@ class Executor:
         self.progress = progress
         self._scoped: dict[tuple, ir.Expr] = {}
         self._scopes: dict[tuple[int, str], dict[str, ScopedColumn]] = {}
+        self._used: dict[tuple, frozenset[str]] = {}  # _used_from, per filter and frame layout
         self.deferred: list[tuple] | None = None  # set on the worker threads' executors
 
     # -- scoping -------------------------------------------------------------------------
@@ -327,7 +328,10 @@ class Executor:
                 narrowed = self._apply_range(child, frame, universe)
             else:
                 frame_c = self._ensure(frame, child, free_columns(child.expr), universe)
-                narrowed, n_pass = engine.apply_filter(frame_c, self.scoped(child.expr, child, universe), child.text)
+                present = engine.column_names(frame_c)
+                kept = frame_c if present is None else engine.select_columns(
+                    frame_c, self._used_from(child, universe, children, actions_at, present))
+                narrowed, n_pass = engine.apply_filter(kept, self.scoped(child.expr, child, universe), child.text)
                 self._apply(("counts", (child, universe), n_pass, engine.num_rows(frame_c)))
                 for weight in self.report_weights.get((child, universe), ()):
                     frame_c = self._ensure(frame_c, child, [weight], universe)
@@ -336,6 +340,41 @@ class Executor:
                                  self._weight_sum(narrowed, child, weight, universe),
                                  self._weight_sum(frame_c, child, weight, universe)))  # fmt: skip
             self._walk(child, narrowed, universe, children, actions_at)
+
+    def _used_from(self, node: g.Node, universe: str, children: dict, actions_at: dict,
+                   present: frozenset[str]) -> frozenset[str]:  # fmt: skip
+        """The frame columns that ``node`` (a Filter) and everything below it read.
+
+        A filter copies the surviving rows of every column it is given, so the executor first
+        drops the columns that nothing below uses. A computed column already in the frame is kept
+        as it is (its inputs are not needed again); one still to compute needs its inputs.
+        """
+        key = (node, universe, present)
+        if key in self._used:
+            return self._used[key]
+        wanted: list[tuple[g.Node, str]] = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            for action in actions_at.get(n, []):
+                wanted += [(action.node, c) for e in action.expressions() for c in free_columns(e)]
+            if isinstance(n, g.Filter):
+                wanted += [(n, c) for c in free_columns(n.expr)]
+                wanted += [(n, w) for w in self.report_weights.get((n, universe), ())]
+            stack += children.get(n, [])
+        keep, seen = {ENTRY_COLUMN}, set()
+        while wanted:
+            scope, name = wanted.pop()
+            if (id(scope), name) in seen:
+                continue
+            seen.add((id(scope), name))
+            column = self.columns_in_scope(scope, universe).get(name)
+            if column is None or column.internal in present:
+                keep.add(name if column is None else column.internal)  # a branch, or already computed
+            else:
+                wanted += [(column.scope, c) for c in free_columns(column.expr)]
+        self._used[key] = result = frozenset(keep & present)
+        return result
 
     def _weight_sum(self, frame, node: g.Node, weight: str, universe: str) -> float:
         from hepframe.actions import flatten

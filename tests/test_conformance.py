@@ -70,6 +70,8 @@ EXPRESSIONS = [
     "ROOT::VecOps::Arange(0.5, 3.1, 0.25)", "ROOT::VecOps::Arange(-1.5f, 2.f, 0.75f)", "ROOT::VecOps::Arange(-3, i % 9, 2)",
     "Concatenate(Obj_v, ROOT::RVecF(1, 0.5f))", "nObj > 1 ? Obj_v : ROOT::RVec<float>()", "ROOT::RVecD(Obj_v)",
 ]  # fmt: skip
+# A condition with no column (folded at compile time: Polars took the wrong branch of 0.0 / -0.0).
+EXPRESSIONS += ["((0 * (! 0)) ? 0 : (-0.f))", "1 > 2 ? Obj_v : -Obj_v", "!false ? i : 0"]
 # Chains of RVec logical operators (folded in one pass), mixed with scalars, NaN and bool elements.
 EXPRESSIONS += ["Obj_v > 1 && Obj_i != 0 && Obj_b", "Obj_v > 1 || Obj_i && Obj_b", "Obj_i && flag", "Obj_v && Obj_b || Obj_i",
                 "!(Obj_v && Obj_i) || x > 0", "Sum(Obj_v > 0 && Obj_v < 41)", "Obj_v[Obj_v > 0 && Obj_i]"]  # fmt: skip

@@ -94,6 +94,14 @@ class Engine(ABC):
     @abstractmethod
     def has_column(self, frame: Any, name: str) -> bool: ...
 
+    def column_names(self, frame: Any) -> frozenset[str] | None:
+        """The frame's columns, for engines that can drop the ones no later step uses (None: cannot)."""
+        return None
+
+    def select_columns(self, frame: Any, names: frozenset[str]) -> Any:
+        """The frame with only ``names`` (before a filter copies the surviving rows of every column)."""
+        return frame
+
     @abstractmethod
     def with_columns(self, frame: Any, columns: Sequence[tuple[str, ir.Expr, str]]) -> Any:
         """Add defined columns ``(name, expr, source text)``; undefined values raise EventError."""

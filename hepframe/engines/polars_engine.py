@@ -224,6 +224,10 @@ class PolarsCompiler:
                 out = out.cast(pl.Int32)
             return out
         if isinstance(node, ir.Ternary):
+            constant = _constant_condition(node.cond)
+            if constant is not None:  # fold: Polars mis-evaluates when(<constant>) with 0.0 / -0.0 branches
+                return pl.lit(None, dtype=polars_dtype(t)) if constant is _UNDEFINED else self._sub(
+                    node.then if constant else node.other, env)  # fmt: skip
             c, a, b = (self._sub(x, env) for x in (node.cond, node.then, node.other))
             return pl.when(c.is_null()).then(pl.lit(None, dtype=polars_dtype(t))).when(c).then(a).otherwise(b)
         if isinstance(node, ir.Call) and node.func in _NATIVE_MATH:
@@ -331,6 +335,19 @@ class PolarsCompiler:
         return pl.struct(fields).map_batches(run, return_dtype=return_dtype, is_elementwise=True)
 
 
+_UNDEFINED = object()
+
+
+def _constant_condition(cond: ir.Expr) -> bool | object | None:
+    """The value of a condition that reads no column (``_UNDEFINED`` if C++ leaves it undefined), else None."""
+    if free_columns(cond) or any(isinstance(n, ir.Call) and n.func.startswith("udf:") for n in cond.walk()):
+        return None
+    value = reference.evaluate(cond, {}, reference.Context(1, np.zeros(1, dtype=np.int64)), {})
+    if value.valid is not None and not value.valid.all():
+        return _UNDEFINED
+    return bool(np.asarray(value.data).reshape(-1)[0])
+
+
 def _may_be_nan(node: ir.Expr) -> bool:
     if isinstance(node, ir.Literal):
         return node.type.scalar.is_float and math.isnan(float(node.value))
@@ -398,6 +415,12 @@ class PolarsEngine(Engine):
 
     def has_column(self, frame: pl.DataFrame, name: str) -> bool:
         return name in frame.columns
+
+    def column_names(self, frame: pl.DataFrame) -> frozenset[str]:
+        return frozenset(frame.columns)
+
+    def select_columns(self, frame: pl.DataFrame, names: frozenset[str]) -> pl.DataFrame:
+        return frame.select([c for c in frame.columns if c in names])
 
     def _check_defined(self, frame: pl.DataFrame, series: pl.Series, text: str, role: str) -> None:
         if series.null_count():
