@@ -465,7 +465,7 @@ def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: di
     elif isinstance(expr, ir.Binary) and expr.op in ("&&", "||") and expr.type.is_rvec:
         # a && b && c on RVecs: one fold over all operands (nonzero is true), no bool/int round trips.
         operands = [evaluate(o, columns, ctx, memo) for o in _logical_chain(expr, expr.op)]
-        valid = merge_valid(*(o.valid for o in operands))
+        chain_valid = merge_valid(*(o.valid for o in operands))
         fold = np.logical_and if expr.op == "&&" else np.logical_or
 
         def fold_all(*flat):
@@ -474,7 +474,8 @@ def evaluate(expr: ir.Expr, columns: Mapping[str, Value], ctx: Context, memo: di
                 fold(acc, x, out=acc)
             return acc.astype(np.int32)  # RVec<int>, as ROOT's logical operators return
 
-        result = Value(elementwise(fold_all, [o.data for o in operands], valid, ctx.entries, f"operator {expr.op}"), valid)
+        data = elementwise(fold_all, [o.data for o in operands], chain_valid, ctx.entries, f"operator {expr.op}")
+        result = Value(data, chain_valid)
     elif isinstance(expr, ir.Binary) and expr.op in ("&&", "||") and not expr.type.is_rvec:
         left = evaluate(expr.left, columns, ctx, memo)
         truth, valid = _defined_true(left, ctx.n)
