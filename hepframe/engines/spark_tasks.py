@@ -65,6 +65,11 @@ class PartitionEngine(PolarsEngine):
     def apply_filter(self, frame, expr, text):
         return super().apply_filter(frame, self._substituted(expr, frame), text)
 
+    def select_columns(self, frame, names):
+        # The executor names the columns its expressions read; Spark's precomputed columns stand in
+        # for some of those expressions, so they stay.
+        return super().select_columns(frame, names | set(self.precomputed.values()))
+
     def evaluate(self, frame, exprs):
         return super().evaluate(frame, [(self._substituted(e, frame), t) for e, t in exprs])
 
