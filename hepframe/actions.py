@@ -238,6 +238,14 @@ class Accumulator:
     def update(self, values: list[Value], entries: np.ndarray, n_rows: int) -> None:
         raise NotImplementedError
 
+    def partial(self, values: list[Value], entries: np.ndarray, n_rows: int) -> Accumulator | None:
+        """This batch alone as a new accumulator, or None.
+
+        A worker thread calls it (so it must not touch ``self``); merging the result later must give
+        exactly what ``update`` would.
+        """
+        return None
+
     def result(self) -> Any:
         raise NotImplementedError
 
@@ -358,6 +366,13 @@ class HistoAcc(Accumulator):
             self.sumw += np.bincount(index, weights=w, minlength=size).reshape(self.sumw.shape)
             self.sumw2 += np.bincount(index, weights=w * w, minlength=size).reshape(self.sumw.shape)
         self.entries += len(index)
+
+    def partial(self, values, entries, n_rows) -> HistoAcc | None:
+        if self.weighted:
+            return None  # sums of weights depend on the order of the additions
+        out = HistoAcc(self.name, self.title, self.axes, False)  # counts: whole numbers, added exactly
+        out.update(values, entries, n_rows)
+        return out
 
     def merge(self, other: HistoAcc) -> None:
         if self.one_d is not None:

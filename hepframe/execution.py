@@ -57,6 +57,7 @@ class Executor:
         self._scopes: dict[tuple[int, str], dict[str, ScopedColumn]] = {}
         self._used: dict[tuple, frozenset[str]] = {}  # _used_from, per filter and frame layout
         self.deferred: list[tuple] | None = None  # set on the worker threads' executors
+        self.shared_accumulators: dict | None = None  # the loop thread's, on the worker threads' executors
 
     # -- scoping -------------------------------------------------------------------------
     def columns_in_scope(self, node: g.Node, universe: str) -> dict[str, ScopedColumn]:
@@ -176,6 +177,8 @@ class Executor:
             self.deferred.append(op)
         elif op[0] == "update":  # ("update", action, values, entries, n_rows)
             self.accumulators[op[1]].update(*op[2:])
+        elif op[0] == "merge":  # ("merge", action, the batch's own accumulator)
+            self.accumulators[op[1]].merge(op[2])
         else:  # ("counts" | "weighted", key, passed, total)
             c = (self.counts if op[0] == "counts" else self.weighted_counts)[op[1]]
             c[0] += op[2]
@@ -284,6 +287,7 @@ class Executor:
         """An executor for a worker thread: this one's plans, its own scope caches, deferred results."""
         part = Executor(self.analysis, self.engine, progress=False)
         part.plans, part.report_weights, part.deferred = self.plans, self.report_weights, []
+        part.shared_accumulators = self.accumulators  # read only there: for Accumulator.partial
         return part
 
     def process_deferred(self, batch) -> list[tuple]:
@@ -405,7 +409,12 @@ class Executor:
         requests = [(self.scoped(e, action.node, universe), getattr(e, "name", "")) for e in exprs]
         *values, entry_values = engine.evaluate(frame, [*requests, (ir.Column(SIZE_T, ENTRY_COLUMN), ENTRY_COLUMN)])
         entries = np.asarray(entry_values.data)
-        self._apply(("update", action, values, entries, engine.num_rows(frame)))
+        n_rows = engine.num_rows(frame)
+        # On a worker thread, an accumulator that can (unweighted histograms) fills this batch's own
+        # copy here, in parallel; the loop thread then only adds it, still in entry order.
+        partial = None if self.shared_accumulators is None else self.shared_accumulators[action].partial(
+            values, entries, n_rows)  # fmt: skip
+        self._apply(("update", action, values, entries, n_rows) if partial is None else ("merge", action, partial))
         return frame
 
 

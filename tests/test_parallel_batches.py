@@ -32,6 +32,8 @@ def _book(df):
     return {
         "hist_w": d2.Histo1D(("h", "", 50, 0.0, 200.0), "MET_pt", "w"),
         "hist_jets": d.Histo1D(("j", "", 40, 0.0, 200.0), "Jet_pt", "w"),
+        "hist_unweighted": d.Histo1D(("u", "", 40, 0.0, 200.0), "Jet_pt"),  # filled on the workers
+        "hist_2d": d2.Histo2D(("uv", "", 10, 0.0, 200.0, 8, -3.0, 3.0), "MET_pt", "lead"),
         "sum": d.Sum("w"),
         "mean": d2.Mean("MET_pt"),
         "max": d.Max("lead"),
@@ -108,3 +110,28 @@ def test_range_keeps_one_thread(nanoaod_file, deferred_calls):
     taken = df.Range(5, 12000, 3).Take("rdfentry_").GetValue()
     assert not deferred_calls
     assert list(np.asarray(taken)) == list(range(5, 12000, 3))
+
+
+def test_unweighted_histograms_fill_on_the_workers(nanoaod_file, monkeypatch):
+    """Their per-batch counts are whole numbers, so adding them later is exact; weighted ones update in order."""
+    from hepframe.actions import HistoAcc
+
+    merged: list[str] = []
+    original = HistoAcc.merge
+
+    def spy(self, other):
+        merged.append(self.name)
+        return original(self, other)
+
+    monkeypatch.setattr(HistoAcc, "merge", spy)
+    df = hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=2, cache=False)
+    d = df.Define("w", "0.37 * MET_pt")
+    u, w = d.Histo1D(("u", "", 40, 0.0, 200.0), "Jet_pt"), d.Histo1D(("wt", "", 40, 0.0, 200.0), "Jet_pt", "w")
+    u.GetValue()  # one loop fills both
+    assert w.GetValue().sum() > 0
+    assert merged.count("u") == 20 and "wt" not in merged
+    one = hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=1, cache=False)
+    ref = one.Histo1D(("u", "", 40, 0.0, 200.0), "Jet_pt").GetValue()
+    assert np.array_equal(u.GetValue().values(flow=True), ref.values(flow=True))
+    assert np.array_equal(u.GetValue().variances(flow=True), ref.variances(flow=True))
+    assert u.GetValue().metadata["entries"] == ref.metadata["entries"]
