@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -184,17 +185,13 @@ class RootSource:
 
     def __getstate__(self) -> dict:
         # Open files and thread pools stay in their process; a copy (e.g. in a Spark task) reopens.
-        return {k: v for k, v in self.__dict__.items() if k not in ("_trees", "_pool")} | {"_trees": {}}
+        return {k: v for k, v in self.__dict__.items() if k != "_trees"} | {"_trees": {}}
 
     def _executor(self):
         n = self.threads if self.threads is not None else (os.cpu_count() or 1)
         if n <= 1:
             return None  # uproot decompresses serially
-        if getattr(self, "_pool", None) is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(n, thread_name_prefix="hepframe-decompress")
-        return self._pool
+        return _reader_pool(n)
 
     def find_column(self, name: str) -> CType | None:
         """The type of ``name`` in the first file that has it (for branches missing in some files)."""
@@ -414,6 +411,19 @@ class RootSource:
         if bounds[-1] != hi:
             bounds.append(hi)
         return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+_READER_POOLS: dict[int, Any] = {}  # by thread count, kept for the process: threads start once
+_READER_POOLS_LOCK = threading.Lock()
+
+
+def _reader_pool(n: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _READER_POOLS_LOCK:
+        if n not in _READER_POOLS:
+            _READER_POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix=f"hepframe-read{n}")
+        return _READER_POOLS[n]
 
 
 def _in_order(executor, fn, steps: list[tuple[int, int]]) -> Iterator:

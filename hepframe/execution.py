@@ -13,6 +13,7 @@ walk recomputes only what the universe's actions need; the batch is read once fo
 from __future__ import annotations
 
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -248,6 +249,8 @@ class Executor:
         """
         if not self.engine.PARALLEL_BATCHES or any(isinstance(n, g.Range) for n in self.analysis.nodes):
             return 1
+        if threading.current_thread().name.startswith(_COMPUTE_THREAD):
+            return 1  # an event loop started from inside a batch (e.g. by a UDF): the pools are busy
         threads = getattr(source, "threads", None)
         return max(1, threads if threads is not None else (os.cpu_count() or 1))
 
@@ -260,10 +263,10 @@ class Executor:
         folds with NaN, Take order, Snapshot files) is bit-identical to a one-thread run.
         """
         from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import wait
 
         parts = [self._part() for _ in range(n)]
-        pools = [ThreadPoolExecutor(1, thread_name_prefix="hepframe-compute") for _ in range(n)]
+        pools = _compute_pools(n)
         window: deque = deque()
 
         def apply_oldest() -> None:
@@ -279,9 +282,10 @@ class Executor:
                     apply_oldest()
             while window:
                 apply_oldest()
-        finally:
-            for pool in pools:  # after an error: drop the batches not started
-                pool.shutdown(cancel_futures=True)
+        finally:  # after an error: drop the batches not started, let the running ones end
+            for future, _ in window:
+                future.cancel()
+            wait([future for future, _ in window])
 
     def _part(self) -> Executor:
         """An executor for a worker thread: this one's plans, its own scope caches, deferred results."""
@@ -416,6 +420,21 @@ class Executor:
             values, entries, n_rows)  # fmt: skip
         self._apply(("update", action, values, entries, n_rows) if partial is None else ("merge", action, partial))
         return frame
+
+
+_COMPUTE_THREAD = "hepframe-compute"
+_POOLS: list = []  # one single-thread pool per worker, kept for the process: threads start once
+_POOLS_LOCK = threading.Lock()
+
+
+def _compute_pools(n: int) -> list:
+    """``n`` single-thread pools (batch ``i`` always runs on pool ``i % n``, with that part's executor)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _POOLS_LOCK:
+        while len(_POOLS) < n:
+            _POOLS.append(ThreadPoolExecutor(1, thread_name_prefix=f"{_COMPUTE_THREAD}-{len(_POOLS)}"))
+        return _POOLS[:n]
 
 
 def _anchor(node: g.Node) -> g.Node:

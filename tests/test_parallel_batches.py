@@ -135,3 +135,28 @@ def test_unweighted_histograms_fill_on_the_workers(nanoaod_file, monkeypatch):
     assert np.array_equal(u.GetValue().values(flow=True), ref.values(flow=True))
     assert np.array_equal(u.GetValue().variances(flow=True), ref.variances(flow=True))
     assert u.GetValue().metadata["entries"] == ref.metadata["entries"]
+
+
+def test_an_event_loop_started_inside_a_batch_does_not_wait_for_its_own_thread(small_nanoaod_file):
+    """The compute threads are shared by the process; a loop started on one of them runs serially."""
+    import threading
+
+    inner_counts: list[int] = []
+
+    @hepframe.udf(returns="double")
+    def with_inner_loop(met):
+        inner = hepframe.RDataFrame("Events", small_nanoaod_file, step_size=1000, threads=2, cache=False)
+        inner_counts.append(int(inner.Count().GetValue()))
+        return np.asarray(met, dtype=np.float64)
+
+    outcome: dict = {}
+
+    def outer() -> None:
+        df = hepframe.RDataFrame("Events", small_nanoaod_file, step_size=1000, threads=2, cache=False)
+        outcome["sum"] = df.Define("m", with_inner_loop, ["MET_pt"]).Sum("m").GetValue()
+
+    thread = threading.Thread(target=outer, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the outer event loop deadlocked"
+    assert outcome["sum"] > 0 and inner_counts == [3000] * 3  # 3 batches, each ran a full inner loop
