@@ -409,17 +409,43 @@ class Executor:
         exprs = action.expressions()
         if exprs:
             frame = self._ensure(frame, action.node, [e.name for e in exprs if isinstance(e, ir.Column)], universe)
-        # One evaluation for the action's columns and the entry numbers (for error messages).
         requests = [(self.scoped(e, action.node, universe), getattr(e, "name", "")) for e in exprs]
-        *values, entry_values = engine.evaluate(frame, [*requests, (ir.Column(SIZE_T, ENTRY_COLUMN), ENTRY_COLUMN)])
-        entries = np.asarray(entry_values.data)
+        values = engine.evaluate(frame, requests) if requests else []
         n_rows = engine.num_rows(frame)
+        entries = _LazyEntries(engine, frame, n_rows)
         # On a worker thread, an accumulator that can (unweighted histograms) fills this batch's own
         # copy here, in parallel; the loop thread then only adds it, still in entry order.
         partial = None if self.shared_accumulators is None else self.shared_accumulators[action].partial(
             values, entries, n_rows)  # fmt: skip
         self._apply(("update", action, values, entries, n_rows) if partial is None else ("merge", action, partial))
         return frame
+
+
+class _LazyEntries:
+    """A batch's entry numbers, read from the frame only when an accumulator asks for them.
+
+    They name an entry in an error, or order collected parts; most fills never need them.
+    """
+
+    def __init__(self, engine: Engine, frame: Any, n_rows: int) -> None:
+        self._engine, self._frame, self._n = engine, frame, n_rows
+        self._array: np.ndarray | None = None
+
+    @property
+    def array(self) -> np.ndarray:
+        if self._array is None:
+            (value,) = self._engine.evaluate(self._frame, [(ir.Column(SIZE_T, ENTRY_COLUMN), ENTRY_COLUMN)])
+            self._array, self._frame = np.asarray(value.data), None
+        return self._array
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index):
+        return self.array[index]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.asarray(self.array, dtype=dtype)
 
 
 _COMPUTE_THREAD = "hepframe-compute"

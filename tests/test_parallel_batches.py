@@ -160,3 +160,14 @@ def test_an_event_loop_started_inside_a_batch_does_not_wait_for_its_own_thread(s
     thread.join(timeout=120)
     assert not thread.is_alive(), "the outer event loop deadlocked"
     assert outcome["sum"] > 0 and inner_counts == [3000] * 3  # 3 batches, each ran a full inner loop
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fill_errors_name_the_entry_read_on_demand(small_nanoaod_file, threads):
+    """Entry numbers reach the accumulators lazily; an error still names the right one."""
+    df = hepframe.RDataFrame("Events", small_nanoaod_file, step_size=500, threads=threads, cache=False)
+    sizes = df.AsNumpy(["nJet", "nMuon"])
+    first = 700 + int(np.flatnonzero(sizes["nJet"][700:] != sizes["nMuon"][700:])[0])  # in the second batch
+    df = hepframe.RDataFrame("Events", small_nanoaod_file, step_size=500, threads=threads, cache=False)
+    with pytest.raises(EventError, match=rf"different sizes in entry {first}\b"):
+        df.Filter("rdfentry_ >= 700").Histo1D(("h", "", 10, 0.0, 100.0), "Jet_pt", "Muon_pt").GetValue()
