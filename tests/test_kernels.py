@@ -10,7 +10,8 @@ from hepframe.udfs import jagged, kinematics
 def _delta_phi_by_definition(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
     """RVec.hxx: r = std::fmod(v2 - v1, 2.0 * c) in double, folded into [-c, c], in the element type."""
     cd = np.float64(a.dtype.type(c))  # c has the element type, as in C++
-    r = np.fmod((b - a).astype(np.float64), 2.0 * cd)
+    with np.errstate(invalid="ignore"):  # fmod of inf is NaN, as in C
+        r = np.fmod((b - a).astype(np.float64), 2.0 * cd)
     r = np.where(r < -cd, r + 2.0 * cd, np.where(r > cd, r - 2.0 * cd, r))
     return r.astype(a.dtype)
 
