@@ -24,6 +24,9 @@ from hepframe.errors import DataSourceError, did_you_mean
 from hepframe.expr.types import CType
 
 DEFAULT_STEP_SIZE = 250_000  # entries per batch: ~10-50 MB for NanoAOD-like event sizes
+#: With the default step, batches of few or small branches grow up to this many uncompressed bytes
+#: (each batch costs a fixed ~1 ms: one MET_pt batch of 250k entries is only 1 MB).
+DEFAULT_STEP_BYTES = 32 * 1024 * 1024
 
 #: Open files of this process, reused by later sources on the same unchanged local file:
 #: reading a TTree's metadata costs tens of ms, which dominates short queries and the many small
@@ -124,6 +127,9 @@ class RootSource:
         A path, a glob, or a list of them.
     step_size
         Entries per Arrow batch.
+    step_bytes
+        If set, a batch may hold more than ``step_size`` entries, up to this many uncompressed bytes
+        of the branches read, while leaving at least one batch per reading thread.
 
     """
 
@@ -136,6 +142,7 @@ class RootSource:
     cache: Any = None
     #: Only these global entries, [start, stop), are read (RDataFrame(..., entries=...)).
     entry_range: tuple[int, int] | None = None
+    step_bytes: int | None = None
     _unsupported: dict[str, str] = field(default_factory=dict, repr=False)
     _trees: dict[str, object] = field(default_factory=dict, repr=False)
     #: Branches that may be missing in some files (DefaultValueFor, FilterAvailable, FilterMissing):
@@ -208,7 +215,8 @@ class RootSource:
 
     @classmethod
     def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE, threads: int | None = None,
-             cache: bool | None = None, entries: tuple[int, int] | None = None) -> RootSource:  # fmt: skip
+             cache: bool | None = None, entries: tuple[int, int] | None = None,
+             step_bytes: int | None = None) -> RootSource:  # fmt: skip
         from hepframe.connectors.cache import ColumnCache, cache_enabled
 
         files = resolve_files(files)
@@ -216,7 +224,7 @@ class RootSource:
         if entries is not None and (len(entries) != 2 or not 0 <= entries[0] <= entries[1]):
             raise DataSourceError(f"entries must be (start, stop) with 0 <= start <= stop, got {entries!r}")
         source = cls(tree, files, step_size, threads, ColumnCache() if use_cache else None,
-                     None if entries is None else (int(entries[0]), int(entries[1])))  # fmt: skip
+                     None if entries is None else (int(entries[0]), int(entries[1])), step_bytes)  # fmt: skip
         source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
         return source
 
@@ -397,6 +405,13 @@ class RootSource:
     def _steps(self, tree, columns: list[str], lo: int, hi: int) -> list[tuple[int, int]]:
         """Batch boundaries in [lo, hi): about ``step_size`` entries, cut at cluster edges where possible."""
         step = self.step_size
+        if self.step_bytes:  # few or small branches: fewer, larger batches, one per thread at least
+            threads = self.threads if self.threads is not None else (os.cpu_count() or 1)
+            try:
+                fit = int(tree.num_entries_for(self.step_bytes, filter_name=columns, entry_start=lo, entry_stop=hi))
+            except Exception:  # noqa: BLE001 - no size information: the entry step
+                fit = step
+            step = max(step, min(fit, -(-(hi - lo) // max(threads, 1))))
         try:
             edges = sorted({int(e) for e in tree.common_entry_offsets(filter_name=columns) if lo < e < hi})
         except Exception:  # noqa: BLE001 - no cluster information: fixed steps

@@ -11,7 +11,7 @@ import numpy as np
 
 from hepframe import graph as g
 from hepframe.connectors import RootSource
-from hepframe.connectors.root import DEFAULT_STEP_SIZE
+from hepframe.connectors.root import DEFAULT_STEP_BYTES, DEFAULT_STEP_SIZE
 from hepframe.engines.base import Engine, get_engine
 from hepframe.errors import AnalysisError, UnknownColumnError, UnsupportedOperationError, did_you_mean
 from hepframe.execution import Executor
@@ -109,7 +109,8 @@ class RDataFrame:
         Show a progress bar during event loops (default: only on a terminal;
         ``HEPFRAME_PROGRESS=0`` turns it off).
     step_size
-        Entries per batch (bounds memory).
+        Entries per batch (bounds memory). Default: 250,000, and more for few or small branches,
+        up to 32 MiB of uncompressed data per batch and at least one batch per thread.
     threads
         Threads reading batches and computing them in parallel (default: all CPUs; 1: serial).
         Results are applied in entry order: bit-identical for any number of threads.
@@ -143,7 +144,7 @@ class RDataFrame:
         files: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
         engine: str | Engine = "polars",
         progress: bool | None = None,
-        step_size: int = DEFAULT_STEP_SIZE,
+        step_size: int | None = None,
         threads: int | None = None,
         cache: bool | None = None,
         entries: tuple[int, int] | None = None,
@@ -168,10 +169,12 @@ class RDataFrame:
             raise AnalysisError("RDataFrame needs a tree name and files, e.g. RDataFrame('Events', 'file.root')")
         if not isinstance(files, (str, os.PathLike, list, tuple)):
             raise AnalysisError(f"files must be a path, a glob or a list of them, got {type(files).__name__}")
-        if not isinstance(step_size, int) or step_size < 1:
+        if step_size is not None and (not isinstance(step_size, int) or step_size < 1):
             raise AnalysisError(f"step_size must be a positive number of entries, got {step_size!r}")
         self._progress = progress
-        source = RootSource.open(tree, files, step_size, threads, cache, entries)
+        # Default: batches of 250k entries, larger for few or small branches (DEFAULT_STEP_BYTES).
+        source = RootSource.open(tree, files, step_size or DEFAULT_STEP_SIZE, threads, cache, entries,
+                                 None if step_size else DEFAULT_STEP_BYTES)  # fmt: skip
         root = g.Source(None, source)
         self._node = root
         self._analysis = g.Analysis(root, nodes=[root])

@@ -158,3 +158,18 @@ def test_uproot_arrays_become_arrow_without_copies(nanoaod_file: str) -> None:
     assert jet.buffers()[1].address == np.asarray(jagged.offsets).ctypes.data  # offsets
     assert jet.buffers()[3].address == np.asarray(jagged.content.data).ctypes.data  # values
     assert met.buffers()[1].address == np.asarray(flat.data).ctypes.data
+
+
+def test_default_batches_grow_for_small_branches_but_keep_one_per_thread(nanoaod_file: str) -> None:
+    """step_bytes: few small branches read in fewer, larger batches; large ones keep the entry step."""
+    small = RootSource.open("Events", nanoaod_file, step_size=1000, threads=2, cache=False, step_bytes=1 << 20)
+    met = [b.table.num_rows for b in small.iter_batches(["MET_pt"])]  # 4 bytes per event
+    assert sum(met) == 20_000 and len(met) == 2  # not 20: as large as 1 MiB allows, but two for two threads
+    tight = RootSource.open("Events", nanoaod_file, step_size=1000, threads=2, cache=False, step_bytes=20_000)
+    jets = [b.table.num_rows for b in tight.iter_batches(["Jet_pt", "Jet_eta", "Jet_phi"])]
+    assert sum(jets) == 20_000 and max(jets) <= 1000  # 20 kB holds fewer than 1000 events of jets
+    exact = RootSource.open("Events", nanoaod_file, step_size=1000, threads=2, cache=False)
+    assert [b.table.num_rows for b in exact.iter_batches(["MET_pt"])] == [1000] * 20  # an explicit step is kept
+    # RDataFrame without step_size uses the byte budget; with one, the exact step.
+    assert hepframe.RDataFrame("Events", nanoaod_file, progress=False)._node.source.step_bytes
+    assert hepframe.RDataFrame("Events", nanoaod_file, step_size=500, progress=False)._node.source.step_bytes is None
