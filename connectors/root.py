@@ -24,9 +24,10 @@ from hepframe.errors import DataSourceError, did_you_mean
 from hepframe.expr.types import CType
 
 DEFAULT_STEP_SIZE = 250_000  # entries per batch: ~10-50 MB for NanoAOD-like event sizes
-#: With the default step, batches of few or small branches grow up to this many uncompressed bytes
-#: (each batch costs a fixed ~1 ms: one MET_pt batch of 250k entries is only 1 MB).
-DEFAULT_STEP_BYTES = 32 * 1024 * 1024
+#: With the default step, batches of few or small branches grow up to this many bytes of
+#: uncompressed branch data plus the 8-byte entry numbers (each batch costs a fixed ~1 ms: one
+#: MET_pt batch of 250k entries is only 1 MB).
+DEFAULT_STEP_BYTES = 16 * 1024 * 1024
 
 #: Open files of this process, reused by later sources on the same unchanged local file:
 #: reading a TTree's metadata costs tens of ms, which dominates short queries and the many small
@@ -409,9 +410,10 @@ class RootSource:
             threads = self.threads if self.threads is not None else (os.cpu_count() or 1)
             try:
                 fit = int(tree.num_entries_for(self.step_bytes, filter_name=columns, entry_start=lo, entry_stop=hi))
+                fit = int(self.step_bytes / (self.step_bytes / max(fit, 1) + 8))  # + rdfentry_, 8 bytes each
             except Exception:  # noqa: BLE001 - no size information: the entry step
                 fit = step
-            step = max(step, min(fit, -(-(hi - lo) // max(threads, 1))))
+            step = max(step, min(fit, -(-(hi - lo) // max(threads, 1)), 4 * step))  # at most 4 steps
         try:
             edges = sorted({int(e) for e in tree.common_entry_offsets(filter_name=columns) if lo < e < hi})
         except Exception:  # noqa: BLE001 - no cluster information: fixed steps

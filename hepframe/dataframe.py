@@ -110,7 +110,7 @@ class RDataFrame:
         ``HEPFRAME_PROGRESS=0`` turns it off).
     step_size
         Entries per batch (bounds memory). Default: 250,000, and more for few or small branches,
-        up to 32 MiB of uncompressed data per batch and at least one batch per thread.
+        up to 16 MiB per batch (branch data and entry numbers) and at least one batch per thread.
     threads
         Threads reading batches and computing them in parallel (default: all CPUs; 1: serial).
         Results are applied in entry order: bit-identical for any number of threads.

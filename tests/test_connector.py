@@ -162,9 +162,11 @@ def test_uproot_arrays_become_arrow_without_copies(nanoaod_file: str) -> None:
 
 def test_default_batches_grow_for_small_branches_but_keep_one_per_thread(nanoaod_file: str) -> None:
     """step_bytes: few small branches read in fewer, larger batches; large ones keep the entry step."""
-    small = RootSource.open("Events", nanoaod_file, step_size=1000, threads=2, cache=False, step_bytes=1 << 20)
+    small = RootSource.open("Events", nanoaod_file, step_size=5000, threads=2, cache=False, step_bytes=1 << 20)
     met = [b.table.num_rows for b in small.iter_batches(["MET_pt"])]  # 4 bytes per event
-    assert sum(met) == 20_000 and len(met) == 2  # not 20: as large as 1 MiB allows, but two for two threads
+    assert sum(met) == 20_000 and len(met) == 2  # not 4: as large as 1 MiB allows, but two for two threads
+    capped = RootSource.open("Events", nanoaod_file, step_size=1000, threads=2, cache=False, step_bytes=1 << 20)
+    assert [b.table.num_rows for b in capped.iter_batches(["MET_pt"])] == [4000] * 5  # at most four steps
     tight = RootSource.open("Events", nanoaod_file, step_size=1000, threads=2, cache=False, step_bytes=20_000)
     jets = [b.table.num_rows for b in tight.iter_batches(["Jet_pt", "Jet_eta", "Jet_phi"])]
     assert sum(jets) == 20_000 and max(jets) <= 1000  # 20 kB holds fewer than 1000 events of jets
