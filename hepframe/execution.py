@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -349,6 +349,24 @@ class Executor:
                                  self._weight_sum(frame_c, child, weight, universe)))  # fmt: skip
             self._walk(child, narrowed, universe, children, actions_at)
 
+    def walk_columns(self, wanted: Iterable[tuple[g.Node, str]], universe: str,
+                     stop: Callable[[ScopedColumn], bool]) -> Iterator[tuple[str, ScopedColumn | None]]:  # fmt: skip
+        """Each ``(name, column)`` reached from the ``(scope, name)`` pairs ``wanted``, once.
+
+        Computed columns lead on to the names their expressions use, except where ``stop(column)``.
+        ``column`` is None for a name that is no computed column here (a branch, ``rdfentry_``).
+        """
+        stack, seen = list(wanted), set()
+        while stack:
+            scope, name = stack.pop()
+            if (id(scope), name) in seen:
+                continue
+            seen.add((id(scope), name))
+            column = self.columns_in_scope(scope, universe).get(name)
+            yield name, column
+            if column is not None and not stop(column):
+                stack += [(column.scope, c) for c in free_columns(column.expr)]
+
     def _used_from(self, node: g.Node, universe: str, children: dict, actions_at: dict,
                    present: frozenset[str]) -> frozenset[str]:  # fmt: skip
         """The frame columns that ``node`` (a Filter) and everything below it read.
@@ -370,17 +388,10 @@ class Executor:
                 wanted += [(n, c) for c in free_columns(n.expr)]
                 wanted += [(n, w) for w in self.report_weights.get((n, universe), ())]
             stack += children.get(n, [])
-        keep, seen = {ENTRY_COLUMN}, set()
-        while wanted:
-            scope, name = wanted.pop()
-            if (id(scope), name) in seen:
-                continue
-            seen.add((id(scope), name))
-            column = self.columns_in_scope(scope, universe).get(name)
+        keep = {ENTRY_COLUMN}
+        for name, column in self.walk_columns(wanted, universe, stop=lambda c: c.internal in present):
             if column is None or column.internal in present:
                 keep.add(name if column is None else column.internal)  # a branch, or already computed
-            else:
-                wanted += [(column.scope, c) for c in free_columns(column.expr)]
         self._used[key] = result = frozenset(keep & present)
         return result
 

@@ -120,9 +120,10 @@ def list_parts(array: ak.Array, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     For numba kernels inside vectorized UDFs. The arrays hepframe passes in are already in this
     form, so they come out without a copy.
     """
-    layout = array.layout if _is_packed_list(array.layout) else ak.to_packed(array).layout.to_ListOffsetArray64(True)
-    offsets = np.asarray(layout.offsets.data, dtype=np.int64)
-    return offsets, np.asarray(layout.content.data, dtype=dtype)
+    if _is_packed_list(array.layout):
+        return np.asarray(array.layout.offsets.data, dtype=np.int64), np.asarray(array.layout.content.data, dtype=dtype)
+    layout = ak.to_packed(array).layout.to_ListOffsetArray64(True)  # offsets from 0, contiguous values
+    return np.asarray(layout.offsets.data, dtype=np.int64), np.asarray(ak.to_numpy(ak.Array(layout.content)), dtype=dtype)
 
 
 def list_array(offsets: np.ndarray, values: np.ndarray) -> ak.Array:
@@ -139,14 +140,8 @@ def _from_result(result, udf: PythonUDF, n: int):
             raise AnalysisError(f"Python UDF {udf.name!r} returned {len(result)} values for {n} events")
         if want.depth != 1:
             raise AnalysisError(f"Python UDF {udf.name!r}: nested results are not supported yet")
-        layout = result.layout
-        if not _is_packed_list(layout):  # offsets from 0 and contiguous values, then read them in place
-            layout = ak.to_packed(result).layout
-            if isinstance(layout, (ak.contents.RegularArray, ak.contents.ListArray)):
-                layout = layout.to_ListOffsetArray64(True)
-        if isinstance(layout, ak.contents.ListOffsetArray):
-            offsets, flat = np.asarray(layout.offsets), ak.to_numpy(ak.Array(layout.content))
-            return Jagged.from_offsets(offsets, flat.astype(want.scalar.dtype, copy=False))
+        if isinstance(result.layout, (ak.contents.ListOffsetArray, ak.contents.ListArray, ak.contents.RegularArray)):
+            return Jagged.from_offsets(*list_parts(result, want.scalar.dtype))  # in place where already packed
         # e.g. optional lists
         counts, flat = np.asarray(ak.num(result, axis=1)), ak.to_numpy(ak.flatten(result, axis=1))
         return Jagged(counts.astype(np.int64, copy=False), flat.astype(want.scalar.dtype, copy=False))

@@ -24,19 +24,8 @@ def _affected_by(action: g.Action, vary: g.Vary, executor: Executor) -> bool:
         if action.weight:
             stack += [(f, action.weight) for f in filters]
     stack += [(n, c) for n in filters for c in free_columns(n.expr)]
-    seen: set[tuple[int, str]] = set()
-    while stack:
-        node, name = stack.pop()
-        if (id(node), name) in seen:
-            continue
-        seen.add((id(node), name))
-        column = executor.columns_in_scope(node, universe).get(name)
-        if column is None:
-            continue
-        if marker in column.internal:
-            return True
-        stack.extend((column.scope, c) for c in free_columns(column.expr))
-    return False
+    varied = lambda column: marker in column.internal  # noqa: E731
+    return any(c is not None and varied(c) for _, c in executor.walk_columns(stack, universe, stop=varied))
 
 
 class VariationsMap:

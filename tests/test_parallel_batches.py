@@ -10,18 +10,23 @@ from hepframe.errors import EventError
 from hepframe.execution import Executor
 
 
+def _record_calls(monkeypatch, owner: type, method: str, note) -> list:
+    """Wrap ``owner.method`` so that each call appends ``note(self, arg)`` to the returned list."""
+    calls: list = []
+    original = getattr(owner, method)
+
+    def spy(self, arg):
+        calls.append(note(self, arg))
+        return original(self, arg)
+
+    monkeypatch.setattr(owner, method, spy)
+    return calls
+
+
 @pytest.fixture
 def deferred_calls(monkeypatch) -> list[int]:
     """How many batches went through a worker thread (``process_deferred``)."""
-    calls: list[int] = []
-    original = Executor.process_deferred
-
-    def spy(self, batch):
-        calls.append(batch.entry_start)
-        return original(self, batch)
-
-    monkeypatch.setattr(Executor, "process_deferred", spy)
-    return calls
+    return _record_calls(monkeypatch, Executor, "process_deferred", lambda _, batch: batch.entry_start)
 
 
 def _book(df):
@@ -116,14 +121,7 @@ def test_unweighted_histograms_fill_on_the_workers(nanoaod_file, monkeypatch):
     """Their per-batch counts are whole numbers, so adding them later is exact; weighted ones update in order."""
     from hepframe.actions import HistoAcc
 
-    merged: list[str] = []
-    original = HistoAcc.merge
-
-    def spy(self, other):
-        merged.append(self.name)
-        return original(self, other)
-
-    monkeypatch.setattr(HistoAcc, "merge", spy)
+    merged = _record_calls(monkeypatch, HistoAcc, "merge", lambda acc, _: acc.name)
     df = hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=2, cache=False)
     d = df.Define("w", "0.37 * MET_pt")
     u, w = d.Histo1D(("u", "", 40, 0.0, 200.0), "Jet_pt"), d.Histo1D(("wt", "", 40, 0.0, 200.0), "Jet_pt", "w")

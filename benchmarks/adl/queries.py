@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 
-import awkward as ak
 import numba
 import numpy as np
 
@@ -335,9 +334,7 @@ def _additional_lepton_kernel(off, pt, eta, phi, m, q, flavour, out):
 # -- the same helpers as hepframe UDFs (usable by name in expression strings) ----------------
 
 
-def _flat(array: ak.Array, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, values) of a jagged awkward array, without a copy for the arrays hepframe passes."""
-    return hepframe.list_parts(array, dtype)
+_flat = hepframe.list_parts  # (offsets, values) of a jagged awkward array, without a copy
 
 
 @hepframe.udf(returns="RVec<float>")

@@ -72,18 +72,18 @@ def _sorted_order(v: Jagged) -> np.ndarray:
 
 
 def sort(v: Jagged) -> Result:
-    return Jagged(v.counts, _flat(v)[_sorted_order(v)]), None
+    return v.with_values(_flat(v)[_sorted_order(v)]), None
 
 
 def argsort(v: Jagged) -> Result:
     order = _sorted_order(v)
-    return Jagged(v.counts, (order - np.repeat(v.offsets[:-1], v.counts)).astype(SIZE_T)), None
+    return v.with_values((order - np.repeat(v.offsets[:-1], v.counts)).astype(SIZE_T)), None
 
 
 def reverse(v: Jagged) -> Result:
     eid = event_ids(v)
     positions = v.offsets[eid] + (v.counts[eid] - 1 - local_index(v))
-    return Jagged(v.counts, _flat(v)[positions]), None
+    return v.with_values(_flat(v)[positions]), None
 
 
 def take_indices(v: Jagged, idx: Jagged, default: Data | None) -> Result:
@@ -140,7 +140,7 @@ def select(v: Jagged, keep: np.ndarray) -> Jagged:
 
 def nonzero(v: Jagged) -> Result:
     keep = _flat(v) != 0
-    out = select(Jagged(v.counts, local_index(v).astype(SIZE_T)), keep)
+    out = select(v.with_values(local_index(v).astype(SIZE_T)), keep)
     return out, None
 
 
@@ -165,7 +165,7 @@ def enumerate_(v: Jagged) -> Result:
     index = local_index(v)
     if _flat(v).dtype == np.bool_:  # ROOT fills an RVec<bool> with the indices: 0, 1, 1, ...
         index = index > 0
-    return Jagged(v.counts, index.astype(SIZE_T)), None
+    return v.with_values(index.astype(SIZE_T)), None
 
 
 def range_(begin: Data, end: Data | None, events: int) -> Result:
