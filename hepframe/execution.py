@@ -304,17 +304,7 @@ class Executor:
         """Compute the columns ``names`` need (as seen from ``node``) that the frame lacks."""
         engine = self.engine
         order: list[ScopedColumn] = []
-
-        def visit(scope_node: g.Node, name: str) -> None:
-            column = self.columns_in_scope(scope_node, universe).get(name)
-            if column is None or engine.has_column(frame, column.internal) or column in order:
-                return
-            for dep in free_columns(column.expr):
-                visit(column.scope, dep)
-            order.append(column)
-
-        for name in names:
-            visit(node, name)
+        self._missing_columns(frame, node, names, universe, order)
         # Columns that do not use each other are computed in one engine call (Polars runs them in
         # parallel, and per-call costs are paid once); the order, and so the first error, is kept.
         group: list[tuple[str, ir.Expr, str]] = []
@@ -326,6 +316,20 @@ class Executor:
                 frame, group = engine.with_columns(frame, group), []
             group.append((column.internal, expr, f"{column.name} = {column.text}"))
         return engine.with_columns(frame, group) if group else frame
+
+    def _missing_columns(self, frame, node: g.Node, names: Iterable[str], universe: str,
+                         order: list[ScopedColumn]) -> None:
+        """Append to ``order`` the columns ``names`` need that the frame lacks, dependencies first.
+
+        A method, not a recursive closure: a closure that calls itself is a reference cycle, and
+        its cells would keep the batch's frame alive until the garbage collector runs.
+        """
+        for name in names:
+            column = self.columns_in_scope(node, universe).get(name)
+            if column is None or self.engine.has_column(frame, column.internal) or column in order:
+                continue
+            self._missing_columns(frame, column.scope, free_columns(column.expr), universe, order)
+            order.append(column)
 
     def _walk(self, node: g.Node, frame, universe: str, children: dict, actions_at: dict) -> None:
         engine = self.engine

@@ -1,0 +1,71 @@
+"""Batch data is freed when a batch is done, by reference counting, not by the cycle collector.
+
+A reference cycle that reaches a batch's frame (e.g. a recursive closure over it) keeps the batch
+alive until Python's garbage collector happens to run: peak memory then grows with the number of
+batches instead of staying bounded by the batch size (the 20M-event ADL runs, docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import gc
+
+import awkward as ak
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import hepframe
+from hepframe.execution import Executor
+
+#: Types that hold a batch's data.
+DATA = (pl.DataFrame, pl.Series, pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedArray, np.ndarray, ak.Array)
+
+
+def _book(df):
+    d = (df.Define("ht", "Sum(Jet_pt[Jet_pt > 30])")
+           .Define("ht2", "2 * ht")  # a Define on a Define: the dependency walk recurses
+           .Filter("nJet > 0", "a jet")
+           .Define("lead", "Jet_pt[0] + ht2"))  # fmt: skip
+    return [d.Histo1D(("h", "", 20, 0.0, 400.0), "lead"), d.Filter("ht > 10").Sum("ht2"), df.Count()]
+
+
+def _garbage_after_run(nanoaod_file: str, engine: str, threads: int) -> list:
+    df = hepframe.RDataFrame("Events", nanoaod_file, engine=engine, progress=False, cache=False,
+                             threads=threads, step_size=2_000)  # fmt: skip
+    results = _book(df)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds unreachable goes to gc.garbage
+    try:
+        values = [r.GetValue() for r in results]
+        gc.collect()
+        # Arrays are not tracked by the collector themselves: look at what the cycles hold too.
+        held = [o for g in gc.garbage for o in (g, *gc.get_referents(g)) if isinstance(o, DATA)]
+        return [type(o).__name__ for o in held], values
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("engine", ["reference", "polars"])
+def test_no_batch_data_in_reference_cycles(nanoaod_file, engine, threads):
+    leaked, values = _garbage_after_run(nanoaod_file, engine, threads)
+    assert values[2] == 20_000  # the run really went over all batches
+    assert leaked == []
+
+
+def test_the_check_sees_a_frame_kept_by_a_cycle(nanoaod_file, monkeypatch):
+    """The test above can fail: a recursive closure over the frame (the old ``_ensure``) is caught."""
+    original = Executor._ensure
+
+    def ensure_with_cycle(self, frame, node, names, universe):
+        def visit():  # calls itself: function -> cell -> function, and a cell holding the frame
+            return visit, frame
+
+        visit()
+        return original(self, frame, node, names, universe)
+
+    monkeypatch.setattr(Executor, "_ensure", ensure_with_cycle)
+    leaked, _ = _garbage_after_run(nanoaod_file, "polars", 1)
+    assert "DataFrame" in leaked
