@@ -30,8 +30,8 @@ def _book(df):
     return [d.Histo1D(("h", "", 20, 0.0, 400.0), "lead"), d.Filter("ht > 10").Sum("ht2"), df.Count()]
 
 
-def _garbage_after_run(nanoaod_file: str, engine: str, threads: int) -> list:
-    df = hepframe.RDataFrame("Events", nanoaod_file, engine=engine, progress=False, cache=False,
+def _garbage_after_run(nanoaod_file: str, engine: str, threads: int, cache: bool = False) -> tuple[list, list]:
+    df = hepframe.RDataFrame("Events", nanoaod_file, engine=engine, progress=False, cache=cache,
                              threads=threads, step_size=2_000)  # fmt: skip
     results = _book(df)
     gc.collect()
@@ -47,10 +47,12 @@ def _garbage_after_run(nanoaod_file: str, engine: str, threads: int) -> list:
         gc.garbage.clear()
 
 
+@pytest.mark.parametrize("cache", [False, True], ids=["file", "column-cache"])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("engine", ["reference", "polars"])
-def test_no_batch_data_in_reference_cycles(nanoaod_file, engine, threads):
-    leaked, values = _garbage_after_run(nanoaod_file, engine, threads)
+def test_no_batch_data_in_reference_cycles(nanoaod_file, engine, threads, cache):
+    _garbage_after_run(nanoaod_file, engine, threads, cache)  # the first run with cache=True fills it
+    leaked, values = _garbage_after_run(nanoaod_file, engine, threads, cache)
     assert values[2] == 20_000  # the run really went over all batches
     assert leaked == []
 

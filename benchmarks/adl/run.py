@@ -8,8 +8,9 @@ For each query: wall times (best of R after one warm-up, from the file path to t
 histogram) of hepframe, RDataFrame, the awkward baseline and the I/O floor (uproot reading the
 query's branches), the ratios, how far each raised the process's peak RSS, and whether
 hepframe's histogram equals ROOT's bin for bin, flow bins included. Threads as in
-``benchmarks.kernels`` (``POLARS_MAX_THREADS``, default 1; ``ROOT.EnableImplicitMT`` when above 1). Exit status 1 if a
-histogram differs from ROOT's.
+``benchmarks.kernels`` (``POLARS_MAX_THREADS``, default 1; ``ROOT.EnableImplicitMT`` when above 1).
+Exit status 1 if a histogram differs from ROOT's. ROOT is imported only when ``rdf`` is among the
+systems, so that a run without it measures hepframe's own peak RSS.
 """
 
 from __future__ import annotations
@@ -103,10 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     systems = args.systems.split(",")
     pa.set_cpu_count(int(THREADS))
     pa.set_io_thread_count(int(THREADS))
-    import ROOT
+    root_version = "not imported"
+    if "rdf" in systems:  # otherwise ROOT stays out of the process and of its peak RSS
+        import ROOT
 
-    if int(THREADS) > 1:
-        ROOT.EnableImplicitMT(int(THREADS))
+        root_version = ROOT.gROOT.GetVersion()
+        if int(THREADS) > 1:
+            ROOT.EnableImplicitMT(int(THREADS))
     path = sample(args.events)
 
     runners = {"hf": run_hepframe, "warm": run_hepframe_warm, "rdf": run_root, "awk": run_awkward, "floor": run_floor}
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                       f, indent=1)  # fmt: skip
 
     print(f"\n{args.events:,} events ({path}), best of {args.repeats} after 1 warm-up, "
-          f"THREADS={THREADS}, {os.cpu_count()} CPUs, ROOT {ROOT.gROOT.GetVersion()}")  # fmt: skip
+          f"THREADS={THREADS}, {os.cpu_count()} CPUs, ROOT {root_version}")  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     print(f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for r in rows:
