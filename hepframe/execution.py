@@ -228,18 +228,7 @@ class Executor:
     def run(self, actions: list[g.Action]) -> dict[g.Action, Any]:
         self.start(actions)
         source = self.analysis.root.source
-        batches = source.iter_batches(sorted(self.branches(actions)))
-        bar = _progress_bar(source, self.progress)
-        try:
-            workers = self._compute_threads(source)
-            if workers > 1:
-                self._run_parallel(batches, workers, bar)
-            else:
-                for batch in prefetch(batches):
-                    self.process(batch)
-                    bar.update(batch.table.num_rows)
-        finally:
-            bar.close()
+        event_loop([self], source, source.iter_batches(sorted(self.branches(actions))), self.progress)
         return self.finish()
 
     def _compute_threads(self, source) -> int:
@@ -254,39 +243,6 @@ class Executor:
         threads = getattr(source, "threads", None)
         return max(1, threads if threads is not None else (os.cpu_count() or 1))
 
-    def _run_parallel(self, batches: Iterable, n: int, bar) -> None:
-        """Compute up to ``n`` batches at once on threads; apply their results here, in batch order.
-
-        Each thread walks the graph for its batch (the engines and the kernels release the GIL in
-        their heavy work) and records its counts and accumulator updates instead of applying
-        them. This thread applies them batch after batch, so every result (weighted sums, Min/Max
-        folds with NaN, Take order, Snapshot files) is bit-identical to a one-thread run.
-        """
-        from collections import deque
-        from concurrent.futures import wait
-
-        parts = [self._part() for _ in range(n)]
-        pools = _compute_pools(n)
-        window: deque = deque()
-
-        def apply_oldest() -> None:
-            future, rows = window.popleft()
-            for op in future.result():  # a batch's error surfaces here, in entry order
-                self._apply(op)
-            bar.update(rows)
-
-        try:
-            for i, batch in enumerate(batches):
-                window.append((pools[i % n].submit(parts[i % n].process_deferred, batch), batch.table.num_rows))
-                while len(window) > n or (window and window[0][0].done()):
-                    apply_oldest()
-            while window:
-                apply_oldest()
-        finally:  # after an error: drop the batches not started, let the running ones end
-            for future, _ in window:
-                future.cancel()
-            wait([future for future, _ in window])
-
     def _part(self) -> Executor:
         """An executor for a worker thread: this one's plans, its own scope caches, deferred results."""
         part = Executor(self.analysis, self.engine, progress=False)
@@ -299,6 +255,11 @@ class Executor:
         self.deferred = []
         self.process(batch)
         return self.deferred
+
+    def apply_all(self, ops: list[tuple]) -> None:
+        """Apply a batch's results recorded by a worker's ``process_deferred``."""
+        for op in ops:
+            self._apply(op)
 
     def _ensure(self, frame, node: g.Node, names: Iterable[str], universe: str):
         """Compute the columns ``names`` need (as seen from ``node``) that the frame lacks."""
@@ -486,6 +447,64 @@ def _anchor(node: g.Node) -> g.Node:
     return node
 
 
+def event_loop(executors: list[Executor], source, batches: Iterable, progress: bool | None) -> None:
+    """Feed every batch to every (started) executor: on the compute threads where all allow it.
+
+    ``RunGraphs`` passes several executors sharing one read of each batch; ``Executor.run`` one.
+    """
+    bar = _progress_bar(source, progress)
+    try:
+        workers = min(ex._compute_threads(source) for ex in executors)
+        if workers > 1:
+            _run_parallel(executors, batches, workers, bar)
+        else:
+            for batch in prefetch(batches):
+                for ex in executors:
+                    ex.process(batch)
+                bar.update(batch.table.num_rows)
+    finally:
+        bar.close()
+
+
+def _run_parallel(executors: list[Executor], batches: Iterable, n: int, bar) -> None:
+    """Compute up to ``n`` batches at once on threads; apply their results here, in batch order.
+
+    Each thread walks the graphs for its batch (the engines and the kernels release the GIL in
+    their heavy work) and records its counts and accumulator updates instead of applying
+    them. This thread applies them batch after batch, so every result (weighted sums, Min/Max
+    folds with NaN, Take order, Snapshot files) is bit-identical to a one-thread run.
+    """
+    from collections import deque
+    from concurrent.futures import wait
+
+    parts = [[ex._part() for ex in executors] for _ in range(n)]  # per thread: one part per executor
+    pools = _compute_pools(n)
+    window: deque = deque()
+
+    def apply_oldest() -> None:
+        future, rows = window.popleft()
+        for ex, ops in zip(executors, future.result(), strict=True):  # a batch's error surfaces here
+            ex.apply_all(ops)
+        bar.update(rows)
+
+    try:
+        for i, batch in enumerate(batches):
+            window.append((pools[i % n].submit(_process_deferred, parts[i % n], batch), batch.table.num_rows))
+            del batch  # the window holds it while it is computed, and no longer
+            while len(window) > n or (window and window[0][0].done()):
+                apply_oldest()
+        while window:
+            apply_oldest()
+    finally:  # after an error: drop the batches not started, let the running ones end
+        for future, _ in window:
+            future.cancel()
+        wait([future for future, _ in window])
+
+
+def _process_deferred(parts: list[Executor], batch) -> list[list[tuple]]:
+    return [part.process_deferred(batch) for part in parts]
+
+
 def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> None:
     """Run several analyses; those on the same files share one read of each batch."""
     groups: dict[tuple, list[tuple[Executor, list[g.Action]]]] = defaultdict(list)
@@ -505,9 +524,8 @@ def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> 
         for ex, acts in members:
             ex.start(acts)
             columns |= ex.branches(acts)
-        for batch in prefetch(source.iter_batches(sorted(columns))):
-            for ex, _ in members:
-                ex.process(batch)
+        executors = [ex for ex, _ in members]
+        event_loop(executors, source, source.iter_batches(sorted(columns)), executors[0].progress)
         for ex, _ in members:
             ex.analysis.results.update(ex.finish())
 

@@ -169,3 +169,24 @@ def test_fill_errors_name_the_entry_read_on_demand(small_nanoaod_file, threads):
     df = hepframe.RDataFrame("Events", small_nanoaod_file, step_size=500, threads=threads, cache=False)
     with pytest.raises(EventError, match=rf"different sizes in entry {first}\b"):
         df.Filter("rdfentry_ >= 700").Histo1D(("h", "", 10, 0.0, 100.0), "Jet_pt", "Muon_pt").GetValue()
+
+
+def test_rungraphs_computes_on_the_workers_bit_identically(nanoaod_file, deferred_calls):
+    """Graphs sharing a read (RunGraphs) are computed on the compute threads too, in entry order."""
+
+    def book(threads: int) -> list:
+        dfs = [hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=threads, cache=False)
+               for _ in range(2)]  # fmt: skip
+        return [_book(dfs[0]), {"hist_met": dfs[1].Filter("MET_pt > 20").Histo1D(("m", "", 30, 0.0, 150.0), "MET_pt"),
+                                "sum": dfs[1].Define("x", "Sum(Jet_pt) * 1.1").Sum("x")}]  # fmt: skip
+
+    serial = book(1)
+    assert hepframe.RunGraphs([r for booked in serial for r in booked.values()]) == 1
+    assert not deferred_calls
+    parallel = book(2)
+    assert hepframe.RunGraphs([r for booked in parallel for r in booked.values()]) == 1
+    assert len(deferred_calls) == 2 * 20  # each of the 20 batches, once per graph, on a worker thread
+    for s, p in zip(serial, parallel, strict=True):
+        sv, pv = _values(s), _values(p)
+        for key in sv:
+            assert _same(pv[key], sv[key]), key

@@ -64,6 +64,7 @@ _SCALAR_BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
 }  # fmt: skip
 _COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}  # a < b is b > a
 
 
 def _support_table() -> dict[str, dict[str, Support]]:
@@ -217,9 +218,13 @@ class PolarsCompiler:
                 return a - b * _trunc_div(a, b, t.scalar.is_unsigned)
             if op in ("<<", ">>"):
                 raise UnsupportedOperationError(f"operator {op} has no native Polars form")
+            left, right = node.left, node.right
+            if op in _COMPARISONS and not free_columns(left) and not isinstance(right, ir.Literal):
+                # Polars 2.1 returns one row for `literal < when(c).then(literal)...`: constant goes right
+                op, a, b, left, right = _MIRRORED[op], b, a, right, left
             out = _SCALAR_BINARY[op](a, b)
-            if op in _COMPARISONS and node.left.type.scalar.is_float:
-                out = _ieee_comparison(op, out, (a, _may_be_nan(node.left)), (b, _may_be_nan(node.right)))
+            if op in _COMPARISONS and left.type.scalar.is_float:
+                out = _ieee_comparison(op, out, (a, _may_be_nan(left)), (b, _may_be_nan(right)))
             if op in _COMPARISONS and t.scalar is Scalar.INT and not as_bool:  # inside list.eval: RVec<int> result
                 out = out.cast(pl.Int32)
             return out
