@@ -9,7 +9,9 @@ histogram) of hepframe, RDataFrame, the awkward baseline and the I/O floor (upro
 query's branches), the ratios, how far each raised the process's peak RSS, and whether
 hepframe's histogram equals ROOT's bin for bin, flow bins included. Threads as in
 ``benchmarks.kernels`` (``POLARS_MAX_THREADS``, default 1; ``ROOT.EnableImplicitMT`` when above 1).
-Exit status 1 if a histogram differs from ROOT's. ROOT is imported only when ``rdf`` is among the
+``--together`` also times all the queries in one ``RunGraphs`` (one read of the union of their
+branches) against their sum. Exit status 1 if a histogram differs from ROOT's (or, together,
+from the queries run one by one). ROOT is imported only when ``rdf`` is among the
 systems, so that a run without it measures hepframe's own peak RSS.
 """
 
@@ -66,6 +68,16 @@ def run_floor(q: int, path: str) -> int:
         return len(f[TREE].arrays(queries.BRANCHES[q], decompression_executor=POOL))
 
 
+def run_together(qs: list[int], path: str) -> list[np.ndarray]:
+    """All the queries' histograms from one shared read (``RunGraphs``), one dataframe per query."""
+    handles = []
+    for q in qs:
+        df = hepframe.RDataFrame(TREE, path, engine="polars", progress=False, cache=False, threads=int(THREADS))
+        handles += _as_tuple(queries.QUERIES[q](df))
+    hepframe.RunGraphs(handles)
+    return [h.GetValue().values(flow=True) for h in handles]
+
+
 def _status_mib(field: str) -> float:
     with open("/proc/self/status") as f:
         return int(next(line for line in f if line.startswith(field + ":")).split()[1]) / 1024
@@ -100,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default="hf,warm,rdf,awk,floor",
                         help="comma-separated: hf (cold), warm (column cache), rdf, awk, floor")
     parser.add_argument("--json", default=None, help="also write the measurements to this JSON file")
+    parser.add_argument("--together", action="store_true",
+                        help="also time the queries run together, one read for all (RunGraphs), against their sum")
     args = parser.parse_args(argv)
     systems = args.systems.split(",")
     pa.set_cpu_count(int(THREADS))
@@ -117,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     header = ("query", *systems, "hf/RDF", "hf/awk", "hf/floor", "warm/floor", "hf rate", "peak RSS rise MiB",
               "vs ROOT")  # fmt: skip
     rows, ok, records = [header], True, []
+    hf_results: dict[int, list[np.ndarray]] = {}
     sums = dict.fromkeys(systems, 0.0)
     size_mb = os.path.getsize(path) / 1e6
     for q in (int(x) for x in args.queries.split(",")):
@@ -125,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             fn = runners[name]
             (t, result), rss = peak_rss_of(lambda fn=fn, q=q: best_of(lambda: fn(q, path), args.repeats))
             measured[name] = (t, result, rss)
+            if name == "hf":
+                hf_results[q] = result
             sums[name] += t
         t = {k: v[0] for k, v in measured.items()}
         verdict = ""
@@ -146,12 +163,19 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("sum", *(f"{sums[k]:.3f} s" for k in systems),
                  *(f"{sums[a] / sums[b]:.2f}" if a in sums and b in sums else "-"
                    for a, b in (("hf", "rdf"), ("hf", "awk"), ("hf", "floor"), ("warm", "floor"))), "", "", ""))  # fmt: skip
+    together = None
+    if args.together and "hf" in systems:
+        qs = [int(x) for x in args.queries.split(",")]
+        t_all, hists = best_of(lambda: run_together(qs, path), args.repeats)
+        separate = [h for r in records for h in hf_results[r["query"]]]
+        same = all(np.array_equal(a, b) for a, b in zip(hists, separate, strict=True))
+        together = {"seconds": t_all, "sum_of_separate": sums["hf"], "identical_to_separate": same}
     if args.json:
         import json
 
         with open(args.json, "w") as f:
             json.dump({"events": args.events, "threads": int(THREADS), "file_mb": size_mb, "queries": records,
-                       "sums": sums, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
+                       "sums": sums, "together": together, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
                       f, indent=1)  # fmt: skip
 
     print(f"\n{args.events:,} events ({path}), best of {args.repeats} after 1 warm-up, "
@@ -160,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if together is not None:
+        print(f"together (RunGraphs, one read): {together['seconds']:.3f} s against {sums['hf']:.3f} s for the "
+              f"queries one by one ({together['seconds'] / sums['hf']:.2f}x), histograms "
+              f"{'identical' if together['identical_to_separate'] else 'DIFFERENT'}")  # fmt: skip
+        ok &= together["identical_to_separate"]
     return 0 if ok else 1
 
 
