@@ -23,11 +23,14 @@ DATA = (pl.DataFrame, pl.Series, pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedA
 
 
 def _book(df):
-    d = (df.Define("ht", "Sum(Jet_pt[Jet_pt > 30])")
+    d = (df.Vary("MET_pt", "ROOT::RVecF{MET_pt * 0.9f, MET_pt * 1.1f}", ["down", "up"], "met")
+           .Define("ht", "Sum(Jet_pt[Jet_pt > 30]) + MET_pt")
            .Define("ht2", "2 * ht")  # a Define on a Define: the dependency walk recurses
            .Filter("nJet > 0", "a jet")
            .Define("lead", "Jet_pt[0] + ht2"))  # fmt: skip
-    return [d.Histo1D(("h", "", 20, 0.0, 400.0), "lead"), d.Filter("ht > 10").Sum("ht2"), df.Count()]
+    h = d.Histo1D(("h", "", 20, 0.0, 400.0), "lead", "MET_pt")
+    hepframe.VariationsFor(h)  # the varied universes are walked in the same loop
+    return [h, d.Filter("ht > 10").Sum("ht2"), df.Count(), d.Take("rdfentry_"), d.Report()]
 
 
 def _garbage_after_run(nanoaod_file: str, engine: str, threads: int, cache: bool = False) -> tuple[list, list]:
