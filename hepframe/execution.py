@@ -180,6 +180,8 @@ class Executor:
             self.accumulators[op[1]].update(*op[2:])
         elif op[0] == "merge":  # ("merge", action, the batch's own accumulator)
             self.accumulators[op[1]].merge(op[2])
+        elif op[0] == "raise":  # ("raise", the error a worker met while walking the batch)
+            raise op[1]
         else:  # ("counts" | "weighted", key, passed, total)
             c = (self.counts if op[0] == "counts" else self.weighted_counts)[op[1]]
             c[0] += op[2]
@@ -251,9 +253,16 @@ class Executor:
         return part
 
     def process_deferred(self, batch) -> list[tuple]:
-        """``process`` on a worker thread: the batch's results, to apply in order."""
+        """``process`` on a worker thread: the batch's results, to apply in order.
+
+        An error ends the list (a "raise" op), after the results recorded before it: applied in
+        order, an earlier result's own error still comes first, as with one thread.
+        """
         self.deferred = []
-        self.process(batch)
+        try:
+            self.process(batch)
+        except Exception as exc:  # noqa: BLE001 - re-raised by _apply on the loop thread
+            self.deferred.append(("raise", exc))
         return self.deferred
 
     def apply_all(self, ops: list[tuple]) -> None:
@@ -454,7 +463,7 @@ def event_loop(executors: list[Executor], source, batches: Iterable, progress: b
     """
     bar = _progress_bar(source, progress)
     try:
-        workers = min(ex._compute_threads(source) for ex in executors)
+        workers = min(ex._compute_threads(ex.analysis.root.source) for ex in executors)  # each graph's own
         if workers > 1:
             _run_parallel(executors, batches, workers, bar)
         else:
@@ -483,14 +492,14 @@ def _run_parallel(executors: list[Executor], batches: Iterable, n: int, bar) -> 
 
     def apply_oldest() -> None:
         future, rows = window.popleft()
-        for ex, ops in zip(executors, future.result(), strict=True):  # a batch's error surfaces here
-            ex.apply_all(ops)
+        for ex, ops in zip(executors, future.result(), strict=False):  # shorter after an error
+            ex.apply_all(ops)  # a batch's error is raised here, where one thread would raise it
         bar.update(rows)
 
     try:
         for i, batch in enumerate(batches):
             window.append((pools[i % n].submit(_process_deferred, parts[i % n], batch), batch.table.num_rows))
-            del batch  # the window holds it while it is computed, and no longer
+            del batch  # only the pending task holds it now: freed as soon as it is computed
             while len(window) > n or (window and window[0][0].done()):
                 apply_oldest()
         while window:
@@ -502,7 +511,12 @@ def _run_parallel(executors: list[Executor], batches: Iterable, n: int, bar) -> 
 
 
 def _process_deferred(parts: list[Executor], batch) -> list[list[tuple]]:
-    return [part.process_deferred(batch) for part in parts]
+    out = []
+    for part in parts:
+        out.append(part.process_deferred(batch))
+        if out[-1] and out[-1][-1][0] == "raise":
+            break  # one thread would not process the next graphs either
+    return out
 
 
 def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> None:

@@ -190,3 +190,31 @@ def test_rungraphs_computes_on_the_workers_bit_identically(nanoaod_file, deferre
         sv, pv = _values(s), _values(p)
         for key in sv:
             assert _same(pv[key], sv[key]), key
+
+
+def test_rungraphs_takes_each_graphs_threads(nanoaod_file, deferred_calls):
+    """A graph asking for one thread (e.g. a UDF that is not thread-safe) keeps the shared loop on one."""
+    for order in (1, -1):
+        dfs = [hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=t, cache=False) for t in (4, 1)]
+        hepframe.RunGraphs([dfs[0].Count(), dfs[1].Sum("MET_pt")][::order])
+    assert not deferred_calls
+
+
+def test_rungraphs_reports_the_error_one_thread_reports(nanoaod_file):
+    """Graph A fails when its batch results are applied (weighted fill), graph B while walking (a UDF)."""
+
+    @hepframe.udf(returns="double")
+    def explode(met):
+        raise ValueError("explode: broken on purpose")
+
+    errors = []
+    for threads in (1, 2):
+        dfs = [hepframe.RDataFrame("Events", nanoaod_file, step_size=1000, threads=threads, cache=False)
+               for _ in range(2)]  # fmt: skip
+        a = dfs[0].Histo1D(("a", "", 10, 0.0, 100.0), "Jet_pt", "Muon_pt")  # RVecs of different sizes
+        b = dfs[1].Define("x", explode, ["MET_pt"]).Sum("x")
+        with pytest.raises(Exception) as info:
+            hepframe.RunGraphs([a, b])
+        errors.append((type(info.value), str(info.value)))
+    assert errors[0][0] is EventError and "different sizes" in errors[0][1]
+    assert errors[1] == errors[0]
