@@ -155,8 +155,11 @@ class RootSource:
         cache = self.cache
 
         def read(start: int, stop: int) -> tuple[Batch, bool]:
-            keys = {b: cache.key(path, self.tree, b, start, stop) for b in columns} if cache else {}
-            arrays = {b: cache.get(keys[b]) if cache else None for b in columns}
+            keys = {b: cache.key(tree, path, self.tree, b, start, stop) for b in columns} if cache else {}
+            # Each entry is checked against what uproot gives: the branch's type and stop - start entries.
+            arrays = {b: cache.get(keys[b], _arrow_type(self.schema[b]), stop - start,
+                                   f"branch {b!r}, entries {start}-{stop} of {path!r}") if cache else None
+                      for b in columns}  # fmt: skip
             missing = [b for b, a in arrays.items() if a is None]
             if missing:
                 try:
@@ -224,7 +227,8 @@ class RootSource:
         use_cache = cache_enabled(cache) and all("://" not in f for f in files)
         if entries is not None and (len(entries) != 2 or not 0 <= entries[0] <= entries[1]):
             raise DataSourceError(f"entries must be (start, stop) with 0 <= start <= stop, got {entries!r}")
-        source = cls(tree, files, step_size, threads, ColumnCache() if use_cache else None,
+        column_cache = ColumnCache() if use_cache else None  # a broken cache directory warns and is off
+        source = cls(tree, files, step_size, threads, column_cache if column_cache and column_cache.enabled else None,
                      None if entries is None else (int(entries[0]), int(entries[1])), step_bytes)  # fmt: skip
         source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
         return source
@@ -240,7 +244,8 @@ class RootSource:
         if "://" not in path:
             try:
                 st = os.stat(path)
-                key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, self.tree)
+                # ctime too: utime cannot restore it, so a copy in place with the old mtime (cp -p) is new
+                key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self.tree)
             except OSError:
                 key = None
         if key is not None and key in _OPEN_FILES:
@@ -268,9 +273,11 @@ class RootSource:
             raise DataSourceError(f"cannot open {path!r} as a ROOT file: {exc}") from None
         try:
             obj = handle[self.tree]
-        except Exception:
+        except Exception as exc:
             trees = [k.split(";")[0] for k, c in handle.classnames().items()
                      if c in ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")]  # fmt: skip
+            if self.tree in trees:  # there, but unreadable: not a "not found"
+                raise _unreadable(path, f"tree {self.tree!r}", exc) from None
             raise DataSourceError(
                 f"tree {self.tree!r} not found in {path!r}{did_you_mean(self.tree, trees)}"
                 + (f" (trees in the file: {', '.join(sorted(set(trees)))})" if trees else " (the file has no TTree)")
@@ -491,7 +498,19 @@ def ctype_of_awkward_type(t) -> CType | None:
         return None
 
 
+def _unreadable(path: str, what: str, exc: Exception) -> DataSourceError:
+    """The error for ``what`` (a tree, branches) that ``path`` holds but uproot cannot read."""
+    if "compression algorithm: b'CS'" in str(exc):  # uproot's ValueError for ROOT's pre-2000 codec
+        return DataSourceError(
+            f"file {path!r}: {what} uses the obsolete ROOT 'CS' compression, which uproot cannot read "
+            f"(rewrite the file with a recent ROOT, e.g. hadd -f new.root {os.path.basename(path)})"
+        )
+    return DataSourceError(f"cannot read {what} in {path!r}: {type(exc).__name__}: {exc}")
+
+
 def _read_error(tree_name: str, path: str, columns: list[str], entry: int, hi: int, exc: Exception) -> DataSourceError:
+    if "compression algorithm: b'CS'" in str(exc):
+        return _unreadable(path, f"tree {tree_name!r} (branches {', '.join(columns)})", exc)
     return DataSourceError(
         f"cannot read entries {entry}-{hi} of tree {tree_name!r} in {path!r} "
         f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"

@@ -269,31 +269,67 @@ class CountAcc(Accumulator):
 
 
 class SumAcc(Accumulator):
-    """Double-precision sum; batches combine with Kahan compensation (as ROOT's SumHelper)."""
+    """RDataFrame's Sum (double) and Mean: Kahan-compensated, one value at a time, as ROOT's helpers.
+
+    The running (sum, compensation) continues across batches in entry order, so the result does
+    not depend on batch sizes, the cache or threads. Distributed partial results are ROOT's slots:
+    their sums are combined as ``SumHelper::Finalize`` combines the slots of a multi-threaded run.
+    """
 
     def __init__(self, mean: bool = False) -> None:
         self.total, self.compensation, self.n, self.mean = 0.0, 0.0, 0, mean
+        self.updated = False
+        self.other_slots: list[float] = []  # sums of merged partitions, in entry order
 
     def update(self, values, entries, n_rows):
+        from hepframe.udfs.summation import kahan_continue
+
         x = flatten(values[0])
-        y = float(np.sum(x, dtype=np.float64)) - self.compensation
-        t = self.total + y
-        self.compensation = (t - self.total) - y
-        self.total = t
+        self.total, self.compensation = kahan_continue(x, self.total, self.compensation)
         self.n += len(x)
+        self.updated = True
+
+    def slots(self) -> list[float]:
+        return ([self.total] if self.updated else []) + self.other_slots
 
     def merge(self, other: SumAcc) -> None:
-        for part in (other.total, -other.compensation):
-            y = part - self.compensation
-            t = self.total + y
-            self.compensation = (t - self.total) - y
-            self.total = t
+        self.other_slots.extend(other.slots())
         self.n += other.n
 
     def result(self) -> float:
-        if self.mean:
-            return self.total / self.n if self.n else 0.0
-        return self.total
+        from hepframe.udfs.summation import kahan_of_slots
+
+        slots = self.slots()
+        total = slots[0] if len(slots) == 1 else kahan_of_slots(slots)
+        if self.mean:  # MeanHelper::Finalize: sum / (count > 0 ? count : 1)
+            return total / (self.n if self.n > 0 else 1)
+        return total
+
+
+class StdDevAcc(Accumulator):
+    """RDataFrame's StdDev: Welford's update per value in entry order, then ``StdDevHelper::Finalize``."""
+
+    def __init__(self) -> None:
+        self.state: tuple[int, float, float] = (0, 0.0, 0.0)  # count, mean, squared distance from the mean
+        self.updated = False
+        self.other_slots: list[tuple[int, float, float]] = []
+
+    def update(self, values, entries, n_rows):
+        from hepframe.udfs.summation import welford_continue
+
+        self.state = welford_continue(flatten(values[0]), *self.state)
+        self.updated = True
+
+    def slots(self) -> list[tuple[int, float, float]]:
+        return ([self.state] if self.updated else []) + self.other_slots
+
+    def merge(self, other: StdDevAcc) -> None:
+        self.other_slots.extend(other.slots())
+
+    def result(self) -> float:
+        from hepframe.udfs.summation import std_dev_of_slots
+
+        return std_dev_of_slots(self.slots())
 
 
 class ExtremeAcc(Accumulator):
@@ -332,8 +368,6 @@ class StatsAcc(Accumulator):
         self.stat.merge(other.stat)
 
     def result(self) -> Any:
-        if self.kind == "StdDev":  # RDataFrame's StdDev: unbiased, unweighted
-            return float(np.sqrt(self.stat.m2 / (self.stat.n - 1))) if self.stat.n > 1 else 0.0
         return self.stat
 
 

@@ -1,11 +1,20 @@
-"""The ``hepframe`` command: ``demo``, ``generate`` and ``support-matrix``."""
+"""The ``hepframe`` command: ``demo``, ``generate``, ``convert`` and ``support-matrix``."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import signal
 import sys
 
 from hepframe.errors import HepframeError
+
+BRANCHES_HELP = (
+    "columns to write (default: all): a regular expression matched against whole column names, as ROOT's "
+    "Snapshot matches it (e.g. 'Muon_.*'), or comma-separated names (e.g. MET_pt,nJet). A shell glob "
+    "(e.g. 'Muon_*') still works where it matches nothing as a regular expression. Selecting nothing is an error."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,11 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--events", type=int, default=100_000)
     gen.add_argument("--seed", type=int, default=42)
     sub.add_parser("support-matrix", help="print the per-engine support matrix (Markdown)")
-    conv = sub.add_parser("convert", help="write branches of a TTree to Parquet or Arrow IPC (or ROOT), atomically")
+    conv = sub.add_parser(
+        "convert",
+        help="write branches of a TTree to Parquet or Arrow IPC (or ROOT), atomically",
+        description="Write branches of a TTree to Parquet, Arrow IPC or ROOT, as RDataFrame's Snapshot does. "
+        "The output appears only when complete (Ctrl-C leaves nothing); it may not be one of the inputs.",
+    )
     conv.add_argument("input", nargs="+", help="input ROOT file(s) or globs")
     conv.add_argument("output", help="output file: .parquet, .arrow or .root")
-    conv.add_argument("--tree", default="Events")
-    conv.add_argument("--branches", default=None, help="comma-separated branch names or one glob (default: all)")
+    conv.add_argument("--tree", default="Events", help="TTree or RNTuple name (default: %(default)s)")
+    conv.add_argument("--branches", default=None, help=BRANCHES_HELP)
     if argv[:1] == ["demo"]:
         from hepframe import demo
 
@@ -31,18 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         from hepframe.datasets import generate_nanoaod
 
-        return _guard(lambda: print(generate_nanoaod(args.output, args.events, args.seed, progress=True)) or 0)
+        return _guard(lambda: print(generate_nanoaod(args.output, args.events, args.seed, progress=True)) or 0,
+                      args.output)  # fmt: skip
     if args.command == "convert":
-        import hepframe
-
-        def convert() -> int:
-            df = hepframe.RDataFrame(args.tree, args.input)
-            branches = args.branches.split(",") if args.branches and "," in args.branches else args.branches
-            out = df.Snapshot(args.tree, args.output, branches)
-            print(f"{args.output}: {out.Count().GetValue():,} entries, {len(out.GetColumnNames())} columns")
-            return 0
-
-        return _guard(convert)
+        return _guard(lambda: convert(args.input, args.output, args.tree, args.branches), args.output)
     if args.command == "support-matrix":
         from hepframe.support import support_matrix_markdown
 
@@ -51,12 +57,70 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _guard(fn) -> int:
+def convert(inputs: list[str], output: str, tree: str, branches: str | None) -> int:
+    import hepframe
+    from hepframe.connectors.root import resolve_files
+    from hepframe.errors import AnalysisError
+
+    files = resolve_files(inputs)
+    for path in files:  # the output replaces its target only at the end, but then the input is gone
+        if "://" not in path and os.path.exists(output) and os.path.samefile(path, output):
+            raise AnalysisError(f"the output {output!r} is also an input ({path!r}); write to another file")
+    df = hepframe.RDataFrame(tree, files)
+    out = df.Snapshot(tree, output, _selection(df.GetColumnNames(), branches))
+    print(f"{output}: {out.Count().GetValue():,} entries, {len(out.GetColumnNames())} columns")
+    return 0
+
+
+def _selection(available: list[str], branches: str | None) -> list[str] | str | None:
+    """``--branches``: comma-separated names, else a regular expression (ROOT's), else a shell glob (as before)."""
+    from hepframe.errors import AnalysisError
+    from hepframe.snapshot import glob_columns, select_columns
+
+    if branches is None:
+        return None
+    names = [b.strip() for b in branches.split(",")]
+    if len(names) > 1 and all(re.fullmatch(r"\w+", n) for n in names):  # a regex like 'x{1,2}' has commas too
+        return names
+    try:
+        return select_columns(available, branches)
+    except AnalysisError:
+        globbed = glob_columns(available, branches)
+        if not globbed:
+            raise
+        return globbed
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that the writer's temporary file is removed."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise _Terminated
+
+
+def _guard(fn, output: str | None = None) -> int:
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers only go there
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return fn()
     except HepframeError as exc:
         print(f"hepframe: error: {exc}", file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, _Terminated) as exc:
+        signum = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+        if output is not None:  # now, not at exit: worker threads may still be finishing their batch
+            from hepframe.snapshot import remove_temporaries
+
+            remove_temporaries(os.path.dirname(os.path.abspath(output)), lambda pid: pid == os.getpid())
+        what = f"; {output} was not written" if output is not None else ""
+        print(f"hepframe: {'terminated' if signum == signal.SIGTERM else 'interrupted'}{what}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

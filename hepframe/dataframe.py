@@ -270,12 +270,10 @@ class RDataFrame:
             raise AnalysisError(
                 f"Filter {text!r} is {expr.type.short}, not a condition; reduce it, e.g. Any(...) or Sum(...) > 0"
             )
-        if not expr.type.scalar.is_arithmetic:
-            raise AnalysisError(f"Filter {text!r} is not a condition")
-        if expr.type.scalar.name != "BOOL":
-            from hepframe.expr.types import BOOL
-
-            expr = self._cast(expr, BOOL)
+        if expr.type.scalar.name != "BOOL":  # ROOT too refuses a filter expression that is not a bool
+            raise AnalysisError(
+                f"Filter {text!r} is {expr.type.short}, not bool: write the condition, e.g. ({text}) != 0"
+            )
         return self._derive(g.Filter(self._node, expr, text, name or None))
 
     def _check_new_name(self, name: str, redefine: bool = False) -> None:
@@ -595,10 +593,13 @@ class RDataFrame:
                  lazy: bool = False):  # noqa: N802  # fmt: skip
         """Write ``columns`` of the events reaching this node to ROOT, Parquet or Arrow IPC, atomically.
 
-        The format follows the extension (``.root``, ``.parquet``, ``.arrow``/``.feather``). The file
-        appears only when complete. On Spark, the output is a Parquet dataset directory with one
-        part per task, renamed into place when every task has succeeded. Returns a new RDataFrame over the written file (or a lazy
-        handle to it with ``lazy=True``).
+        ``columns`` selects as in ROOT: ``None`` or ``""`` all columns (Defines included), a string a
+        regular expression matched against whole names (``"MET_.*"``), a list exactly those names;
+        selecting no column is an error. The format follows the extension (``.root``, ``.parquet``,
+        ``.arrow``/``.feather``). The file appears only when complete; temporaries left by killed
+        writers are removed by the next write into the same directory. On Spark, the output is a
+        Parquet dataset directory with one part per task, renamed into place when every task has
+        succeeded. Returns a new RDataFrame over the written file (or a lazy handle with ``lazy=True``).
         """
         self._require_verb("Snapshot")
         from hepframe.snapshot import partitioned_parquet_writer, snapshot_writer
@@ -611,13 +612,9 @@ class RDataFrame:
         return handle if lazy else handle.GetValue()
 
     def _snapshot_columns(self, columns) -> list[str]:
-        if columns is None:
-            return sorted(self._node.schema())
-        if isinstance(columns, str):
-            import fnmatch
+        from hepframe.snapshot import select_columns  # ROOT's rules: a regular expression or a list of names
 
-            return sorted(c for c in self._node.schema() if fnmatch.fnmatch(c, columns) or c == columns)
-        return list(columns)
+        return select_columns(self.GetColumnNames(), columns)
 
     def Cache(self, columns: Iterable[str] | None = None) -> RDataFrame:  # noqa: N802
         """Run the event loop once and keep ``columns`` (default: all) of the selected events in memory.

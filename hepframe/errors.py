@@ -22,8 +22,11 @@ def caret_excerpt(text: str, position: int, width: int = 1) -> str:
     line_end = len(text) if line_end == -1 else line_end
     line_no = text.count("\n", 0, position) + 1
     column = position - line_start + 1
-    line = text[line_start:line_end]
-    marker = " " * (position - line_start) + "^" * max(1, width)
+    # A window of the line around the position: generated expressions can be thousands of characters.
+    lo = max(line_start, position - 60)
+    hi = min(line_end, position + max(1, width) + 60)
+    line = ("..." if lo > line_start else "") + text[lo:hi] + ("..." if hi < line_end else "")
+    marker = " " * (position - lo + (3 if lo > line_start else 0)) + "^" * max(1, min(width, hi - position))
     return f"line {line_no}, column {column}:\n    {line}\n    {marker}"
 
 

@@ -174,7 +174,9 @@ class ColumnAction(Action):
             return acc.SumAcc(mean=k == "Mean")
         if k in ("Min", "Max"):
             return acc.ExtremeAcc(want_max=k == "Max")
-        if k in ("StdDev", "Stats"):
+        if k == "StdDev":
+            return acc.StdDevAcc()
+        if k == "Stats":
             return acc.StatsAcc(k, weighted=len(self.columns) > 1)
         if k == "Histo":
             o = self.options

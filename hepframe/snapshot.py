@@ -3,13 +3,21 @@
 The writer is an accumulator: it writes each batch as the event loop produces it (memory does
 not grow with the output), into a hidden temporary file next to the target, which is renamed
 into place only when the loop completes. A failed or killed job leaves no partial output.
+
+Temporaries are named ``.{target}.hepframe-{host}-{pid}-{random}.tmp`` (``.staging`` for the
+directories of distributed writers). A writer killed by SIGKILL or SIGTERM cannot remove its own;
+the next write into the same directory removes those whose process is gone (never a live one's).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
 import tempfile
 import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +25,106 @@ import pyarrow as pa
 
 from hepframe.actions import Accumulator
 from hepframe.engines.values import Value, to_arrow
-from hepframe.errors import AnalysisError
+from hepframe.errors import AnalysisError, did_you_mean
 from hepframe.expr import ir
+
+# The host is part of the name: on a shared filesystem, a PID says nothing about other hosts' writers.
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost"
+_TEMPORARY = re.compile(r"^\..+\.hepframe-(?P<host>[A-Za-z0-9._]*)-(?P<pid>\d+)-[a-z0-9_]+\.(?:tmp|staging)$")
+
+
+def temporary_prefix(target: Path) -> str:
+    """The name prefix of this process' temporaries for ``target`` (mkstemp/mkdtemp add the random part)."""
+    return f".{target.name}.hepframe-{_HOST}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: another user's process, alive
+        return True
+    return True
+
+
+def remove_temporaries(directory: str | os.PathLike, owner: Callable[[int], bool] | None = None) -> list[Path]:
+    """Remove hepframe's temporaries in ``directory`` written on this host by the processes ``owner`` selects.
+
+    By default, those of dead processes (orphans of killed writers); the files of live writers stay.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) is not a liveness probe elsewhere
+        return []
+    owner = owner or (lambda pid: pid > 0 and pid != os.getpid() and not _alive(pid))
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(os.fspath(directory)))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or match["host"] != _HOST or not owner(int(match["pid"])):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:  # removed meanwhile by another cleaner, or not ours to remove
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def select_columns(available: Iterable[str], columns: str | Iterable[str] | None) -> list[str]:
+    """The columns ``columns`` selects, as ROOT's Snapshot, Cache and Display select them.
+
+    ``None`` or ``""``: all. A string: a regular expression, anchored as ROOT anchors it (``^``
+    prepended and ``$`` appended unless already there, then searched), so ``"MET_.*"`` selects
+    the columns starting with ``MET_`` and ``"MET"`` only a column named ``MET``. Anything else:
+    exactly those names (checked later, with close matches for unknown ones). Selecting nothing is
+    an error, as in ROOT.
+    """
+    names = sorted(available)
+    if columns is None or columns == "":
+        return names
+    if isinstance(columns, str):
+        regex = columns if columns.startswith("^") else "^" + columns
+        regex = regex if columns.endswith("$") else regex + "$"
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            raise AnalysisError(f"invalid column regular expression {columns!r}: {exc}") from None
+        selected = [n for n in names if compiled.search(n)]
+        if not selected:
+            hint = _selection_hint(columns, names)
+            raise AnalysisError(f"no column matches the regular expression {columns!r}{hint}")
+        return selected
+    selected = list(columns)
+    if not selected:
+        raise AnalysisError("no column selected (an empty list)")
+    for i, name in enumerate(selected):
+        if name in selected[:i]:
+            raise AnalysisError(f"column {name!r} is selected twice")
+    return selected
+
+
+def _selection_hint(pattern: str, names: list[str]) -> str:
+    import fnmatch
+
+    if re.fullmatch(r"\w+", pattern):
+        return did_you_mean(pattern, names)
+    if any(fnmatch.fnmatchcase(n, pattern) for n in names):  # earlier versions took shell globs here
+        regex = "".join(".*" if c == "*" else "." if c == "?" else c for c in pattern)
+        return f" (column selections are regular expressions, as in ROOT: for the shell glob, write {regex!r})"
+    return ""
+
+
+def glob_columns(available: Iterable[str], pattern: str) -> list[str]:
+    """The columns a shell glob selects (``hepframe convert --branches`` still takes one)."""
+    import fnmatch
+
+    return sorted(n for n in available if fnmatch.fnmatchcase(n, pattern))
 
 
 def _remove(path: str) -> None:
@@ -30,7 +136,7 @@ class SnapshotWriter(Accumulator):
     def __init__(self, tree: str, path: Path, columns: list[ir.Column], fmt: str):
         self.tree, self.path, self.columns, self.fmt = tree, path, columns, fmt
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, self.tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
         os.close(fd)
         self._cleanup = weakref.finalize(self, _remove, self.tmp)  # no stray temporaries on failure
         self.writer: Any = None
@@ -128,7 +234,8 @@ def snapshot_writer(tree: str, path: str | os.PathLike, columns: list[ir.Column]
     target = Path(path)
     try:  # fail at booking, not in the event loop, if the output cannot be written
         target.parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(prefix=f".{target.name}.", suffix=".probe", dir=target.parent)
+        remove_temporaries(target.parent)
+        probe = tempfile.NamedTemporaryFile(prefix=temporary_prefix(target), suffix=".tmp", dir=target.parent)
         probe.close()
     except OSError as exc:
         raise AnalysisError(f"Snapshot: cannot write to {str(target)!r}: {exc.strerror or exc}") from None
@@ -189,8 +296,6 @@ class PartitionedParquetWriter(Accumulator):
         self.entries += other.entries
 
     def result(self):
-        import shutil
-
         import pyarrow.parquet as pq
 
         import hepframe
@@ -215,15 +320,14 @@ class PartitionedParquetWriter(Accumulator):
 
 def partitioned_parquet_writer(tree: str, path: str | os.PathLike, columns: list[ir.Column]):
     """The Snapshot writer factory of distributed engines (booked on the driver)."""
-    import shutil
-
     target = Path(path)
     if target.suffix.lower() not in (".parquet", ".pq"):
         raise AnalysisError(f"Snapshot on a distributed engine writes a Parquet dataset (a directory): "
                             f"name it '*.parquet', not {target.name!r}")  # fmt: skip
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+        remove_temporaries(target.parent)
+        staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(target), suffix=".staging", dir=target.parent))
     except OSError as exc:
         raise AnalysisError(f"Snapshot: cannot write to {str(target)!r}: {exc.strerror or exc}") from None
 

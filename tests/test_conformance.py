@@ -79,6 +79,15 @@ EXPRESSIONS += ["(0 < (x && 0))", "1 == (flag ? 1 : 2)", "0.5f >= (x && 1)", "(0
 # Chains of RVec logical operators (folded in one pass), mixed with scalars, NaN and bool elements.
 EXPRESSIONS += ["Obj_v > 1 && Obj_i != 0 && Obj_b", "Obj_v > 1 || Obj_i && Obj_b", "Obj_i && flag", "Obj_v && Obj_b || Obj_i",
                 "!(Obj_v && Obj_i) || x > 0", "Sum(Obj_v > 0 && Obj_v < 41)", "Obj_v[Obj_v > 0 && Obj_i]"]  # fmt: skip
+# Long scalar chains of && and || (one linear expression per chain on Polars and Spark, not nested
+# when/then: issue #21), with undefined terms that short-circuit discards, and nested alternation.
+EXPRESSIONS += [
+    "nObj > 0 && Obj_v[0] > 0 && nObj > 1 && Obj_v[1] > 0 && nObj > 2 && Obj_v[2] > 0 && x > 0",
+    "nObj == 0 || Obj_v[0] > 3 || nObj < 2 || Obj_v[1] > 3 || flag",
+    "(nObj == 0 || Obj_v[0] > 1) && (nObj < 2 || Obj_v[1] < 40 || i > 0) && (flag || !flag) && (x > 1 || d > 1)",
+    " && ".join(["i != 3", "x < 40", "u > 0u", "flag || i < 0", "!(x > 30 && d < 0)"] * 8),
+    " || ".join(["i == 3", "x > 40", "u == 0u", "flag && i < 0", "(x > 30 || d < 0) && nObj > 0"] * 8),
+]  # fmt: skip
 # Every comparison against NaN (x, d and Obj_v hold NaN): literal on either side, NaN on both sides,
 # inside Sum (Polars counts booleans there) and as RVec<int>. Polars orders NaN above all numbers,
 # so its rules add guards only where that differs from IEEE.
@@ -133,7 +142,9 @@ def test_rvec_mask_selects(engine: str, tiny_file: str) -> None:
 @pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
 @pytest.mark.parametrize(
     ("expression", "entry"),
-    [("Obj_v[0]", 1), ("Obj_v[2]", 1), ("Max(Obj_v)", 1), ("i / (i - i)", 0), ("Obj_v.back()", 1)],
+    [("Obj_v[0]", 1), ("Obj_v[2]", 1), ("Max(Obj_v)", 1), ("i / (i - i)", 0), ("Obj_v.back()", 1),
+     # C++ evaluates the undefined left operand first: a false right one does not rescue it
+     ("Obj_v[0] > 0 && false", 1), ("flag && Obj_v[2] > 0 && false", 2), ("!flag || Obj_v[0] > 0 || true", 5)],
 )
 def test_undefined_value_names_the_entry(engine: str, expression: str, entry: int, tiny_file: str) -> None:
     with pytest.raises(EventError, match=rf"undefined in entry {entry}\b"):

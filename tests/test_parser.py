@@ -54,8 +54,8 @@ PRECEDENCE = [
     # logical
     ("a || b && c", "(a || (b && c))"),
     ("a && b || c", "((a && b) || c)"),
-    ("a || b || c", "((a || b) || c)"),
-    ("a && b && c", "((a && b) && c)"),
+    ("a || b || c", "(a || (b || c))"),  # associative: long chains are balanced (log2 N deep)
+    ("a && b && c && d", "((a && b) && (c && d))"),
     # bitwise: | looser than ^ looser than &
     ("a && b | c", "(a && (b | c))"),
     ("a | b ^ c", "(a | (b ^ c))"),

@@ -14,7 +14,8 @@ and a null reaching a Define, Filter or result raises EventError naming the entr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import polars as pl
@@ -24,7 +25,7 @@ from hepframe.connectors import Batch
 from hepframe.engines import reference
 from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
 from hepframe.engines.values import Value, from_arrow, to_arrow
-from hepframe.errors import UNDEFINED_CAUSES, EventError, UnsupportedOperationError
+from hepframe.errors import UNDEFINED_CAUSES, EventError, HepframeError, UnsupportedOperationError
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.functions import FUNCTIONS
@@ -99,6 +100,7 @@ class PolarsCompiler:
     def __init__(self, engine: PolarsEngine):
         self.engine = engine
         self.cache: dict[ir.Expr, pl.Expr] = {}
+        self.kernels: set[ir.Expr] = set()  # nodes compiled to kernels
 
     def compile(self, expr: ir.Expr) -> pl.Expr:
         if expr not in self.cache:
@@ -203,13 +205,11 @@ class PolarsCompiler:
             if operand_scalar is not Scalar.BOOL:  # only on RVec elements: !x converts back to the element type
                 return (operand == pl.lit(0, dtype=polars_dtype(CType(operand_scalar)))).cast(dtype)
             return operand.not_()
+        if isinstance(node, ir.Binary) and node.op in ("&&", "||"):
+            return self._short_circuit(node, env)
         if isinstance(node, ir.Binary):
             a, b = self._sub(node.left, env), self._sub(node.right, env)
             op = node.op
-            if op == "&&":  # short-circuit: a null left operand stays null, a false one decides
-                return pl.when(a).then(b).otherwise(a)
-            if op == "||":
-                return pl.when(a.not_()).then(b).otherwise(a)
             if op == "/":
                 if t.scalar.is_float:
                     return a / b
@@ -245,6 +245,35 @@ class PolarsCompiler:
         if isinstance(node, ir.Call) and self.engine.support(node) is K:
             return self._kernel(node)
         raise UnsupportedOperationError(f"no Polars rule for {node.op_key!r}")
+
+    def _short_circuit(self, node: ir.Binary, env: dict[ir.Expr, pl.Expr]) -> pl.Expr:
+        """A chain ``t0 && t1 && ...`` (or ``||``) with C++'s left-to-right short-circuit, linear in size.
+
+        C++ decides at the first term that is not "passing" (true for ``&&``, false for ``||``); an
+        undefined (null) term there makes the result undefined, and terms after it are discarded.
+        Each term is used once: it becomes a key ``3*i + r`` (r: 1 false, 2 undefined, 3 true) or
+        a sentinel above every key when it passes, so ``min_horizontal`` finds the deciding term.
+        (Nesting ``when(a).then(b).otherwise(a)`` repeats ``a`` and doubles per term.)
+        """
+        terms = ir.logical_terms(node)
+        compiled = [self._sub(term, env) for term in terms]
+        if any(n in self.kernels for term in terms[1:] for n in term.walk()):
+            # A kernel may raise (RVecs of different sizes) where C++ never evaluates it: the reference
+            # evaluator computes each term only for the events that reach it.
+            return self._kernel(node)
+        n = len(terms)
+        keys = []
+        for i, term in enumerate(compiled):
+            if node.op == "&&":
+                true_key, false_key = 3 * n + 3, 3 * i + 1  # true passes
+            else:
+                true_key, false_key = 3 * i + 3, 3 * n + 4  # false passes
+            t = term.cast(pl.Int64)
+            keys.append((t * (true_key - false_key) + false_key).fill_null(3 * i + 2))
+        first = pl.min_horizontal(keys)
+        # key % 3: 0 true, 1 false, 2 undefined; 1 // (2 - r) is 0, 1 or null (Polars: x // 0 is null).
+        code = pl.lit(1, pl.Int64) // (pl.lit(2, pl.Int64) - first % 3)
+        return code == 0
 
     # -- RVec-level rules -------------------------------------------------------
     def _rvec_rule(self, node: ir.Expr) -> pl.Expr:
@@ -323,6 +352,7 @@ class PolarsCompiler:
         subexpressions: one ``Combinations`` used by eight ``Take`` calls runs once per batch, and
         the data crosses from Polars to numpy once.
         """
+        self.kernels.add(node)
         columns = sorted(free_columns(node))
         fields = [pl.col(c) for c in columns] + [pl.col(ENTRY_COLUMN).alias("__entry__")]
         return_dtype = polars_dtype(node.type)
@@ -385,6 +415,18 @@ def _trunc_div(a: pl.Expr, b: pl.Expr, unsigned: bool) -> pl.Expr:
     return pl.when((a % b != 0) & ((a < 0) != (b < 0))).then(q + 1).otherwise(q)
 
 
+@contextmanager
+def _kernel_errors() -> Iterator[None]:
+    """A kernel's error as hepframe raised it, without the Polars expression Polars appends to it."""
+    try:
+        yield
+    except HepframeError as exc:
+        message = str(exc).split("\n\nThis error occurred in the following expression", 1)[0]
+        if message == str(exc):
+            raise
+        raise type(exc)(message) from None
+
+
 # Reductions and sorts that are exact natively for integer elements only (float order/NaN need kernels).
 _NATIVE_FOR_INTEGERS = {"Sum", "Max", "Min", "Sort", "ArgMax", "ArgMin"}
 
@@ -438,7 +480,8 @@ class PolarsEngine(Engine):
     def with_columns(self, frame: pl.DataFrame, columns: Sequence[tuple[str, ir.Expr, str]]) -> pl.DataFrame:
         if frame.height == 0:
             return frame.with_columns(pl.Series(name, [], dtype=polars_dtype(e.type)) for name, e, _ in columns)
-        out = frame.with_columns(self.compiler.compile(e).alias(name) for name, e, _ in columns)
+        with _kernel_errors():
+            out = frame.with_columns(self.compiler.compile(e).alias(name) for name, e, _ in columns)
         for name, _, text in columns:
             self._check_defined(out, out[name], text, "Define")
         return out
@@ -446,7 +489,8 @@ class PolarsEngine(Engine):
     def apply_filter(self, frame: pl.DataFrame, expr: ir.Expr, text: str) -> tuple[pl.DataFrame, int]:
         if frame.height == 0:
             return frame, 0
-        mask = frame.select(self.compiler.compile(expr).alias("__mask__"))["__mask__"]
+        with _kernel_errors():
+            mask = frame.select(self.compiler.compile(expr).alias("__mask__"))["__mask__"]
         self._check_defined(frame, mask, text, "Filter")
         out = frame.filter(mask)
         return out, out.height
@@ -458,7 +502,8 @@ class PolarsEngine(Engine):
         if frame.height == 0:
             return [from_arrow(pa.array([], type=pl.Series([], dtype=polars_dtype(e.type)).to_arrow().type))
                     for e, _ in exprs]  # fmt: skip
-        result = frame.select(self.compiler.compile(e).alias(f"v{i}") for i, (e, _) in enumerate(exprs))
+        with _kernel_errors():
+            result = frame.select(self.compiler.compile(e).alias(f"v{i}") for i, (e, _) in enumerate(exprs))
         values = []
         for i, (_, text) in enumerate(exprs):
             series = result[f"v{i}"]

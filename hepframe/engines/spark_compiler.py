@@ -135,6 +135,20 @@ def native(node: ir.Expr) -> bool:
 
 Resolve = Callable[[str], Any]
 
+#: Largest native column, in expression-tree nodes with repeated operands counted each time.
+MAX_NATIVE_SIZE = 2000
+
+
+def _references(node: ir.Expr) -> int:
+    """How many times the Spark rule of ``node`` uses each operand's tree (at most)."""
+    if isinstance(node, ir.Mask) or (isinstance(node, ir.Binary) and node.left.type.depth == node.right.type.depth == 1):
+        return 2  # sizes compared, then zipped
+    if isinstance(node, ir.Binary) and node.op in _COMPARISONS and _floating(node.left.type):
+        return 2  # NaN guard
+    if isinstance(node, ir.Binary) and node.op in ("/", "%") and not _floating(node.type):
+        return 3  # zero test and truncation
+    return 1
+
 
 class SparkCompiler:
     """Compiles native IR subtrees to ``pyspark.sql.Column``; ``resolve`` gives a column by name."""
@@ -144,20 +158,56 @@ class SparkCompiler:
 
         self.F = functions
         self.resolve = resolve
+        self._costs: dict[int, tuple[Any, int]] = {}
 
     def try_compile(self, node: ir.Expr) -> Any | None:
-        """The Spark column for ``node``, or None if any part of it is not native."""
+        """The Spark column for ``node``, or None if any part of it is not native (or too large)."""
         if not native(node):
             return None
         if isinstance(node, ir.Column):
             return self.resolve(node.name)
+        if isinstance(node, ir.Binary) and node.op in ("&&", "||"):
+            terms = [self.try_compile(term) for term in ir.logical_terms(node)]
+            if any(t is None for t in terms):
+                return None
+            return self._measured(self._short_circuit(node.op, terms), 1 + sum(self._cost(t) for t in terms))
         operands = []
         for child in node.children():
             compiled = self.try_compile(child)
             if compiled is None:
                 return None
             operands.append(compiled)
-        return self._rule(node, operands)
+        return self._measured(self._rule(node, operands), 1 + _references(node) * sum(self._cost(o) for o in operands))
+
+    def _cost(self, column: Any) -> int:
+        return self._costs.get(id(column), (None, 1))[1]
+
+    def _measured(self, column: Any, cost: int) -> Any | None:
+        """``column`` if its expression tree stays small, else None (the subtree runs in the Python task).
+
+        Rules that use an operand twice (sizes of two RVecs, NaN guards, Define columns used twice)
+        copy its whole tree; nested, they grow exponentially in Spark's plan.
+        """
+        if cost > MAX_NATIVE_SIZE:
+            return None
+        self._costs[id(column)] = (column, cost)  # the column is kept alive: its id stays unique
+        return column
+
+    def _short_circuit(self, op: str, terms: list) -> Any:
+        """C++'s left-to-right ``&&``/``||`` with each term used once (see PolarsCompiler._short_circuit).
+
+        The first term that does not pass decides; if it is null (undefined) so is the result, where
+        SQL's three-valued ``null AND false`` would say false.
+        """
+        F, n = self.F, len(terms)
+        keys = []
+        for i, term in enumerate(terms):
+            true_key, false_key = (3 * n + 3, 3 * i + 1) if op == "&&" else (3 * i + 3, 3 * n + 4)
+            keyed = term.cast("bigint") * F.lit(true_key - false_key) + F.lit(false_key)
+            keys.append(F.coalesce(keyed, F.lit(3 * i + 2).cast("bigint")))
+        first = keys[0] if n == 1 else F.least(*keys)
+        # key % 3: 0 true, 1 false, 2 undefined; 1 / (2 - r) is 0.5, 1 or null (try_divide: ANSI-safe).
+        return F.try_divide(F.lit(1.0), (F.lit(2) - first % 3).cast("double")) < F.lit(1.0)
 
     # -- rules -------------------------------------------------------------------------------
     def _rule(self, node: ir.Expr, ops: list) -> Any:
@@ -206,10 +256,6 @@ class SparkCompiler:
     def _binary(self, node: ir.Binary, ops: list) -> Any:
         F, t, op = self.F, node.type, node.op
         a, b = ops
-        if op == "&&":
-            return a & b
-        if op == "||":
-            return a | b
         floating = _floating(node.left.type)
         out_type = spark_type(t.element)
 

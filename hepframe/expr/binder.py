@@ -350,7 +350,13 @@ def template_ctype(spec: str) -> CType:
 
 
 def bind(tree: S.Node, schema: Mapping[str, CType], text: str = "") -> ir.Expr:
-    return Binder(schema, text).bind(tree)
+    binder = Binder(schema, text)
+    expr = binder.bind(tree)
+    if expr.type.scalar is Scalar.STRING:  # string literals only name things inside calls
+        raise binder.type_error(
+            "a string is not a column value: hepframe columns hold numbers, booleans and RVecs of them", tree
+        )
+    return expr
 
 
 def compile_expression(text: str, schema: Mapping[str, CType]) -> ir.Expr:

@@ -147,3 +147,16 @@ def substitute(expr: Expr, replacement: Callable[[Expr], Expr | None]) -> Expr:
 def free_columns(expr: Expr) -> set[str]:
     """Names of the columns an expression reads."""
     return {node.name for node in expr.walk() if isinstance(node, Column)}
+
+
+def logical_terms(node: Binary) -> list[Expr]:
+    """The operands of a chain of one logical operator, left to right (``&&`` and ``||`` associate)."""
+    terms: list[Expr] = []
+    stack: list[Expr] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Binary) and item.op == node.op and not item.type.is_rvec:
+            stack.extend((item.right, item.left))
+        else:
+            terms.append(item)
+    return terms

@@ -8,7 +8,7 @@ binding powers below are listed from loosest to tightest, as in a C++ precedence
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -18,14 +18,14 @@ from hepframe.expr.types import TYPE_NAMES, Scalar
 
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+)
+    (?P<ws>\s+|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
   | (?P<number>0[xX][0-9a-fA-F]+[uUlL]*|(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?[fFuUlL]*)
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*(?:\s*::\s*[A-Za-z_][A-Za-z_0-9]*)*)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<char>'(?:[^'\\\n]|\\.)*')
   | (?P<op><<=|>>=|->\*|->|::|\+\+|--|&&|\|\||==|!=|<=|>=|<<|>>|[-+*/%&|^]=|[-+*/%<>!~&|^?:()\[\],.;{}=\#@$`\\])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # C++ source: no NBSP as space, no full-width digits or letters
 )
 
 
@@ -63,6 +63,12 @@ _UDF_HINT = (
 _CAST_TEMPLATES = {"static_cast"}
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "\\": 92, "'": 39, '"': 34, "a": 7, "b": 8, "f": 12, "v": 11}
 _MAX_DEPTH = 100  # nesting limit: deeper input is rejected instead of exhausting Python's stack
+#: Height limit of the expression tree (a chain of N ``+`` is N high; ``&&``/``||`` chains are balanced):
+#: compiling walks the tree recursively, and this keeps every engine inside Python's default stack.
+MAX_HEIGHT = 128
+#: Length limit: parsing, binding and compiling are linear, but a 10,000-term filter would spend
+#: seconds in every step; such lists belong in a Python UDF or a lookup, not in one string.
+MAX_TOKENS = 10_000
 _RVEC_TEMPLATES = {"RVec", "ROOT::RVec", "ROOT::VecOps::RVec", "std::vector", "vector"}
 _RVEC_TYPEDEFS = {
     "RVecF": "float", "RVecD": "double", "RVecI": "int", "RVecU": "unsigned int",
@@ -80,14 +86,29 @@ def tokenize(text: str) -> list[Token]:
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
+        if text.startswith("/*", pos) and (m is None or m.lastgroup != "ws"):
+            raise ExpressionSyntaxError("unterminated comment '/*'", text, pos, 2)
         if m is None:
-            raise ExpressionSyntaxError(f"unexpected character {text[pos]!r}", text, pos)
+            raise ExpressionSyntaxError(f"unexpected character {text[pos]!r}{_character_hint(text[pos])}", text, pos)
         kind = m.lastgroup or ""
         if kind != "ws":
+            if len(tokens) == MAX_TOKENS:
+                raise UnsupportedSyntaxError(
+                    f"expression longer than {MAX_TOKENS} tokens; split it into several Defines or use a Python UDF",
+                    text, pos, len(m.group()),
+                )  # fmt: skip
             tokens.append(Token(kind, m.group(), pos))
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+def _character_hint(char: str) -> str:
+    if char.isspace():
+        return " (a non-ASCII space: C++ accepts only ASCII white space)"
+    if char.isdigit() or char.isalpha():
+        return " (C++ identifiers and numbers are ASCII)"
+    return ""
 
 
 def _parse_number(tok: Token, text: str) -> S.Number:
@@ -229,9 +250,31 @@ class Parser:
             power = _BINARY_POWER.get(op)
             if power is None or power <= min_power:
                 return left
+            if op in ("&&", "||"):
+                left = self.logical_chain(op, power, left)
+                continue
             self.advance()
             right = self.expression(power)
             left = S.Binary(tok.pos, op, left, right)
+
+    def logical_chain(self, op: str, power: int, first: S.Node) -> S.Node:
+        """``a && b && c ...`` as a balanced tree, log2(N) deep.
+
+        Short-circuit ``&&`` and ``||`` are associative in C++, so long chains (run-number lists)
+        need not nest N deep.
+        """
+        operands, positions = [first], []
+        while self.at(op):
+            positions.append(self.advance().pos)
+            operands.append(self.expression(power))
+
+        def build(lo: int, hi: int) -> S.Node:  # operands[lo:hi]; positions[k] sits between k and k+1
+            if hi - lo == 1:
+                return operands[lo]
+            mid = (lo + hi) // 2
+            return S.Binary(positions[mid - 1], op, build(lo, mid), build(mid, hi))
+
+        return build(0, len(operands))
 
     def prefix(self) -> S.Node:
         tok = self.tok
@@ -453,4 +496,24 @@ def parse(text: str) -> S.Node:
     """
     if not isinstance(text, str):
         raise TypeError(f"an expression must be a string, got {type(text).__name__}")
-    return Parser(text).parse()
+    node = Parser(text).parse()
+    _check_height(node, text)
+    return node
+
+
+def _check_height(root: S.Node, text: str) -> None:
+    """Refuse trees higher than MAX_HEIGHT, pointing at the first node beyond it (iterative walk)."""
+    stack: list[tuple[S.Node, int]] = [(root, 1)]
+    while stack:
+        node, height = stack.pop()
+        if height > MAX_HEIGHT:
+            raise UnsupportedSyntaxError(
+                f"expression nested more than {MAX_HEIGHT} operations deep (a chain of N arithmetic "
+                f"operators counts N); split it into several Defines",
+                text, node.pos,
+            )  # fmt: skip
+        for f in fields(node):
+            value = getattr(node, f.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, S.Node):
+                    stack.append((child, height + 1))
