@@ -216,10 +216,8 @@ class ColumnCache:
             return None
         try:
             os.utime(path)  # recency for LRU eviction
-        except FileNotFoundError:
+        except OSError:  # vanished, or another user's entry in a shared cache: only the eviction order suffers
             pass
-        except OSError as exc:
-            self._turn_off(exc, f"update the time of {path}")
         self.hits += 1
         return array
 

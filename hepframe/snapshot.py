@@ -28,8 +28,18 @@ from hepframe.engines.values import Value, to_arrow
 from hepframe.errors import AnalysisError, did_you_mean
 from hepframe.expr import ir
 
-# The host is part of the name: on a shared filesystem, a PID says nothing about other hosts' writers.
-_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost"
+
+def _pid_namespace() -> str:
+    """This process's PID namespace: containers sharing a host name (and a directory) see other PIDs."""
+    try:
+        return os.readlink("/proc/self/ns/pid").split("[")[-1].rstrip("]")
+    except OSError:
+        return ""
+
+
+# The host and PID namespace are part of a temporary's name: on a shared filesystem, or between
+# containers sharing a host name, a PID says nothing about other writers (PIDs are probed only here).
+_HOST = (re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost") + "." + _pid_namespace()
 _TEMPORARY = re.compile(r"^\..+\.hepframe-(?P<host>[A-Za-z0-9._]*)-(?P<pid>\d+)-[a-z0-9_]+\.(?:tmp|staging)$")
 
 
@@ -43,7 +53,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # EPERM: another user's process, alive
+    except (OSError, OverflowError, ValueError):  # EPERM: another user's process; or not a PID: keep the file
         return True
     return True
 
@@ -199,8 +209,11 @@ class SnapshotWriter(Accumulator):
         self.writer.close()
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        os.replace(self.tmp, self.path)
+        try:
+            os.chmod(self.tmp, 0o666 & ~umask)
+            os.replace(self.tmp, self.path)
+        except OSError as exc:  # e.g. the temporary removed by someone else meanwhile: nothing was written
+            raise AnalysisError(f"Snapshot could not move {self.tmp} to {self.path}: {exc}; {self.path} was not written") from None
         self._cleanup.detach()
         if self.fmt == "root":
             return hepframe.RDataFrame(self.tree, str(self.path))

@@ -253,7 +253,6 @@ IO_FAILURES = {
     "cannot create a subdirectory": (lambda t, m: _fail(t, m, _Failing("makedirs", errno.EACCES)), False),
     "cannot rename": (lambda t, m: _fail(t, m, _Failing("replace", errno.EXDEV)), False),
     "cannot read entries": (lambda t, m: _fail(t, m, _Failing("open", errno.EACCES)), True),
-    "cannot update times": (lambda t, m: _fail(t, m, _Failing("utime", errno.EPERM)), True),
     "cannot list for eviction": (lambda t, m: _fail(t, m, _Failing("scandir", errno.EACCES), limit=1), False),
     "cannot evict": (lambda t, m: _fail(t, m, _Failing("unlink", errno.EROFS), limit=1), False),
 }
@@ -286,6 +285,16 @@ def _fail(tmp_path: Path, monkeypatch, failing: _Failing, limit: int | None = No
     if limit is not None:
         monkeypatch.setenv("HEPFRAME_CACHE_SIZE", str(limit))
     return tmp_path / "cache"
+
+
+def test_hits_on_another_users_entries_keep_the_cache_on(file_2k: str, tmp_path, monkeypatch) -> None:
+    """A shared cache: updating another user's entry time fails (EPERM); hits still count, no warning."""
+    monkeypatch.setenv("HEPFRAME_CACHE_DIR", str(tmp_path / "cache"))
+    expected = _results(file_2k, cache=False)
+    assert _run_warned(file_2k) == (expected, [])
+    monkeypatch.setattr(cache_module, "os", _Failing("utime", errno.EPERM))
+    for _ in range(2):
+        assert _run_warned(file_2k) == (expected, [])
 
 
 @pytest.mark.parametrize("case", list(IO_FAILURES))

@@ -212,3 +212,18 @@ def test_size_mismatch_error_shows_no_engine_internals(engine: str, nanoaod_file
         with pytest.raises(EventError, match=r"RVecs of different sizes \(\d+ and \d+\) in entry \d+") as info:
             booked.GetValue()
         assert "\n" not in str(info.value) and "python_udf" not in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rvec_logical_chains_keep_cpp_grouping(engine: str, tiny_file: str) -> None:
+    """With an RVec operand && is element-wise and evaluates both sides: grouping matters.
+
+    ``flag && Obj_v[0] > 0 && Obj_v > 0`` is ``(flag && Obj_v[0] > 0) && Obj_v > 0`` in C++: the
+    index is guarded by the short-circuit, so entries with no element are not undefined.
+    """
+    df = hepframe.RDataFrame("Events", tiny_file, engine=engine)
+    guarded = df.Define("y", "Sum(nObj > 0 && Obj_v[0] > 0 && Obj_v > 0)").AsNumpy(["y"])["y"]
+    explicit = df.Define("y", "Sum((nObj > 0 && Obj_v[0] > 0) && Obj_v > 0)").AsNumpy(["y"])["y"]
+    np.testing.assert_array_equal(guarded, explicit)
+    with pytest.raises(ExpressionTypeError, match="at most 32"):
+        compile_expression(" && ".join(["v > 1"] * 40), SCHEMA)

@@ -30,6 +30,8 @@ def render(node: S.Node) -> str:
         return f"({node.op}{render(node.operand)})"
     if isinstance(node, S.Binary):
         return f"({render(node.left)} {node.op} {render(node.right)})"
+    if isinstance(node, S.Chain):
+        return "(" + f" {node.op} ".join(render(o) for o in node.operands) + ")"
     if isinstance(node, S.Conditional):
         return f"({render(node.cond)} ? {render(node.then)} : {render(node.other)})"
     if isinstance(node, S.Call):
@@ -54,8 +56,8 @@ PRECEDENCE = [
     # logical
     ("a || b && c", "(a || (b && c))"),
     ("a && b || c", "((a && b) || c)"),
-    ("a || b || c", "(a || (b || c))"),  # associative: long chains are balanced (log2 N deep)
-    ("a && b && c && d", "((a && b) && (c && d))"),
+    ("a || b || c", "(a || b || c)"),  # one chain: the binder groups it once it knows the types
+    ("a && b && c && d", "(a && b && c && d)"),
     # bitwise: | looser than ^ looser than &
     ("a && b | c", "(a && (b | c))"),
     ("a | b ^ c", "(a | (b ^ c))"),

@@ -41,6 +41,8 @@ _INTEGER_ONLY = {"%", "&", "|", "^"}
 _SHIFTS = {"<<", ">>"}
 _COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
 _LOGICAL = {"&&", "||"}
+#: RVec logical chains nest one level per operand (see bind_Chain).
+MAX_RVEC_CHAIN = 32
 
 
 class UnsignedUnderflowWarning(UserWarning):
@@ -145,6 +147,32 @@ class Binder:
         if isinstance(operand, ir.Literal) and node.op == "-":
             return ir.Literal(promoted, convert_literal(-operand.value, promoted.scalar))
         return ir.Unary(promoted, node.op, operand)
+
+    def bind_Chain(self, node: S.Chain) -> ir.Expr:
+        """A chain of one logical operator, grouped as C++ evaluates it.
+
+        Scalar ``&&``/``||`` short-circuit and are associative, so a chain of any length becomes a
+        balanced tree (log2 N deep). An RVec operand makes the operator element-wise without
+        short-circuit, where grouping matters: such chains keep C++'s left-to-right grouping.
+        """
+        operands = [self.bind(o) for o in node.operands]
+
+        def balanced(lo: int, hi: int) -> S.Node:
+            if hi - lo == 1:
+                return node.operands[lo]
+            mid = (lo + hi) // 2
+            return S.Binary(node.positions[mid - 1], node.op, balanced(lo, mid), balanced(mid, hi))
+
+        if not any(o.type.is_rvec for o in operands):
+            return self.bind(balanced(0, len(operands)))
+        if len(operands) > MAX_RVEC_CHAIN:
+            raise self.type_error(
+                f"a chain of {len(operands)} {node.op} operands involving RVecs (at most {MAX_RVEC_CHAIN}); "
+                "split it into several Defines", node)  # fmt: skip
+        tree = node.operands[0]
+        for position, operand in zip(node.positions, node.operands[1:], strict=True):
+            tree = S.Binary(position, node.op, tree, operand)
+        return self.bind(tree)
 
     def bind_Binary(self, node: S.Binary) -> ir.Expr:
         left, right = self.bind(node.left), self.bind(node.right)

@@ -63,7 +63,7 @@ _UDF_HINT = (
 _CAST_TEMPLATES = {"static_cast"}
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "\\": 92, "'": 39, '"': 34, "a": 7, "b": 8, "f": 12, "v": 11}
 _MAX_DEPTH = 100  # nesting limit: deeper input is rejected instead of exhausting Python's stack
-#: Height limit of the expression tree (a chain of N ``+`` is N high; ``&&``/``||`` chains are balanced):
+#: Height limit of the expression tree (a chain of N ``+`` is N high; scalar ``&&``/``||`` chains are balanced):
 #: compiling walks the tree recursively, and this keeps every engine inside Python's default stack.
 MAX_HEIGHT = 128
 #: Length limit: parsing, binding and compiling are linear, but a 10,000-term filter would spend
@@ -258,23 +258,12 @@ class Parser:
             left = S.Binary(tok.pos, op, left, right)
 
     def logical_chain(self, op: str, power: int, first: S.Node) -> S.Node:
-        """``a && b && c ...`` as a balanced tree, log2(N) deep.
-
-        Short-circuit ``&&`` and ``||`` are associative in C++, so long chains (run-number lists)
-        need not nest N deep.
-        """
+        """``a && b && c ...`` as one flat node: the binder groups it once the operand types are known."""
         operands, positions = [first], []
         while self.at(op):
             positions.append(self.advance().pos)
             operands.append(self.expression(power))
-
-        def build(lo: int, hi: int) -> S.Node:  # operands[lo:hi]; positions[k] sits between k and k+1
-            if hi - lo == 1:
-                return operands[lo]
-            mid = (lo + hi) // 2
-            return S.Binary(positions[mid - 1], op, build(lo, mid), build(mid, hi))
-
-        return build(0, len(operands))
+        return S.Chain(positions[0], op, tuple(operands), tuple(positions))
 
     def prefix(self) -> S.Node:
         tok = self.tok

@@ -55,6 +55,15 @@ class Binary(Node):
 
 
 @dataclass(frozen=True)
+class Chain(Node):
+    """``a && b && c ...`` (or ``||``) as written, left to right; the binder groups it (see bind_Chain)."""
+
+    op: str
+    operands: tuple[Node, ...]
+    positions: tuple[int, ...]  # of the operators: positions[k] sits between operands k and k + 1
+
+
+@dataclass(frozen=True)
 class Conditional(Node):
     cond: Node
     then: Node
