@@ -98,10 +98,9 @@ class CutFlowReport:
     def __str__(self) -> str:
         lines = []
         first_all = self.entries[0].all if self.entries else 0
-        width = max((len(e.name) for e in self.entries), default=0)
         for e in self.entries:
             cumulative = 100.0 * e.passed / first_all if first_all else 0.0
-            line = (f"{e.name:<{width}}: pass={e.passed:<10} all={e.all:<10} -- eff={e.efficiency:.2f} % "
+            line = (f"{e.name:<20}: pass={e.passed:<10} all={e.all:<10} -- eff={e.efficiency:.2f} % "
                     f"cumulative eff={cumulative:.2f} %")  # fmt: skip
             if e.weighted_passed is not None and e.weighted_all is not None:
                 weff = 100.0 * e.weighted_passed / e.weighted_all if e.weighted_all else 0.0
@@ -372,7 +371,12 @@ class StatsAcc(Accumulator):
 
 
 class HistoAcc(Accumulator):
-    """N-dimensional histogram; 1D goes through the compiled fill of Histo1DAccumulator."""
+    """N-dimensional histogram with TH1/TH2/TH3's stored statistics (see :mod:`hepframe.roothist`).
+
+    1D goes through the compiled fill of Histo1DAccumulator. The statistics are running sums in
+    entry order; ``partial`` (unweighted only) bins a batch on a worker thread and keeps the
+    batch's in-range values so that ``merge``, called in entry order, continues the sums exactly.
+    """
 
     def __init__(self, name: str, title: str, axes: list[Axis1D], weighted: bool) -> None:
         self.name, self.title, self.axes, self.weighted = name, title, axes, weighted
@@ -381,34 +385,41 @@ class HistoAcc(Accumulator):
         self.sumw = np.zeros(shape)
         self.sumw2 = np.zeros(shape)
         self.entries = 0
+        self.stats = np.zeros(11)
+        self.pending: tuple[np.ndarray, np.ndarray | None] | None = None
 
-    def update(self, values, entries, n_rows):
+    def update(self, values, entries, n_rows, defer_stats: bool = False):
+        from hepframe.udfs.histogram import add_to_bins, stats_continue
+
         columns = broadcast_fill(values, entries, f"Histogram {self.name!r}")
         weights = columns.pop() if self.weighted else None
         if self.one_d is not None:
-            self.one_d.fill(columns[0], weights)
+            self.one_d.fill(columns[0], weights, defer_stats)
             return
-        index = np.ravel_multi_index(tuple(a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)),
-                                     self.sumw.shape)  # fmt: skip
-        size = self.sumw.size
-        if weights is None:
-            counts = np.bincount(index, minlength=size).astype(np.float64)
-            self.sumw += counts.reshape(self.sumw.shape)
-            self.sumw2 += counts.reshape(self.sumw.shape)
-        else:
-            w = np.asarray(weights, dtype=np.float64)
-            self.sumw += np.bincount(index, weights=w, minlength=size).reshape(self.sumw.shape)
-            self.sumw2 += np.bincount(index, weights=w * w, minlength=size).reshape(self.sumw.shape)
+        bins = [a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)]
+        index = np.ravel_multi_index(tuple(bins), self.sumw.shape)
+        add_to_bins(index, weights, self.sumw, self.sumw2)  # one fill at a time, in order, as TH1::Fill
         self.entries += len(index)
+        inside = np.ones(len(index), dtype=np.bool_)
+        for a, b in zip(self.axes, bins, strict=True):
+            inside &= (b > 0) & (b <= a.nbins)
+        coords = np.stack([np.asarray(c, dtype=np.float64)[inside] for c in columns])
+        w_in = None if weights is None else np.asarray(weights, dtype=np.float64)[inside]
+        if defer_stats:
+            self.pending = (coords, w_in)
+        else:
+            stats_continue(coords, w_in, self.stats)
 
     def partial(self, values, entries, n_rows) -> HistoAcc | None:
         if self.weighted:
             return None  # sums of weights depend on the order of the additions
         out = HistoAcc(self.name, self.title, self.axes, False)  # counts: whole numbers, added exactly
-        out.update(values, entries, n_rows)
+        out.update(values, entries, n_rows, defer_stats=True)
         return out
 
     def merge(self, other: HistoAcc) -> None:
+        from hepframe.udfs.histogram import stats_continue
+
         if self.one_d is not None:
             assert other.one_d is not None
             self.one_d.merge(other.one_d)
@@ -416,19 +427,17 @@ class HistoAcc(Accumulator):
         self.sumw += other.sumw
         self.sumw2 += other.sumw2
         self.entries += other.entries
+        if other.pending is not None:
+            stats_continue(other.pending[0], other.pending[1], self.stats)
+        else:
+            self.stats += other.stats
 
     def result(self):
-        import hist
+        from hepframe.roothist import RootHist
 
         if self.one_d is not None:
             return self.one_d.result()
-        h = hist.Hist(*(a.to_hist_axis() for a in self.axes), storage=hist.storage.Weight(), name=self.name,
-                      label=self.title or self.name)  # fmt: skip
-        view = h.view(flow=True)
-        view["value"] = self.sumw
-        view["variance"] = self.sumw2
-        h.metadata = {"entries": self.entries, "title": self.title}
-        return h
+        return RootHist.from_fill(self.name, self.title, self.axes, self.sumw, self.sumw2, self.stats, self.entries)
 
 
 class ProfileAcc(Accumulator):

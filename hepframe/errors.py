@@ -85,6 +85,10 @@ class DataSourceError(HepframeError):
     """A file, tree or branch that cannot be opened or read."""
 
 
+class CppRequiredError(HepframeError):
+    """A ROOT construct that needs the C++ interpreter (gInterpreter, TCanvas, ...); names the alternative."""
+
+
 class AnalysisError(HepframeError):
     """A malformed analysis graph, e.g. a duplicate Define or a bad histogram model."""
 

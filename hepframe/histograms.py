@@ -4,8 +4,9 @@ Bin indices reproduce ``TAxis::FindFixBin`` of ROOT 6.40: for fixed bins,
 ``1 + int(nbins * (x - xmin) / (xmax - xmin))`` in double precision, then corrected by one
 bin when ``x`` falls outside ``[GetBinLowEdge(bin), GetBinUpEdge(bin))`` (root-project/root
 PR #19033); for variable bins, a binary search with lower edges inclusive. Values on edges,
-under/overflow and NaN (overflow) land in the same bins as in ROOT. Results are ``hist.Hist`` objects with flow bins and
-``Weight`` storage (sum of weights and sum of squared weights).
+under/overflow and NaN (overflow) land in the same bins as in ROOT. Results are
+:class:`hepframe.roothist.RootHist` (``hist.Hist`` with flow bins and ``Weight`` storage, plus TH1's
+stored statistics and methods).
 """
 
 from __future__ import annotations
@@ -170,7 +171,14 @@ def parse_histo_model(model, dim: int) -> tuple[str, str, list[Axis1D]]:
 
 
 class Histo1DAccumulator:
-    """Sums of weights and squared weights per ROOT bin; partial accumulators merge by addition."""
+    """Sums of weights and squared weights per ROOT bin, plus TH1's stored statistics.
+
+    ``stats`` continues ``fTsumw, fTsumw2, fTsumwx, fTsumwx2`` fill by fill in entry order. A
+    batch filled on its own (``defer_stats``, the parallel ``partial`` path) keeps its in-range
+    values instead, and ``merge`` adds them to the running sums in order, so the statistics do
+    not depend on how the entries were cut into batches. Accumulators merged without pending
+    values (distributed engines) add their sums, as TH1::Merge does.
+    """
 
     def __init__(self, model: Histo1DModel):
         self.model = model
@@ -178,39 +186,49 @@ class Histo1DAccumulator:
         self.sumw = np.zeros(size, dtype=np.float64)
         self.sumw2 = np.zeros(size, dtype=np.float64)
         self.entries = 0
+        self.stats = np.zeros(4, dtype=np.float64)
+        self.pending: tuple[np.ndarray, np.ndarray | None] | None = None
 
-    def fill(self, values: np.ndarray, weights: np.ndarray | None = None) -> None:
+    def fill(self, values: np.ndarray, weights: np.ndarray | None = None, defer_stats: bool = False) -> None:
+        from hepframe.udfs.histogram import add_to_bins, fill_regular, stats_continue
+
         axis = self.model.axis
-        if axis.edges is None:  # fixed bins: binning and sums in one compiled pass
-            from hepframe.udfs.histogram import fill_regular
-
-            fill_regular(values, weights, axis.nbins, axis.low, axis.high, self.sumw, self.sumw2)
+        if axis.edges is None:  # fixed bins: binning, sums and statistics in one compiled pass
+            inrange = np.zeros(len(values), dtype=np.bool_) if defer_stats else None
+            fill_regular(values, weights, axis.nbins, axis.low, axis.high, self.sumw, self.sumw2, self.stats,
+                         inrange)  # fmt: skip
             self.entries += len(values)
+            if inrange is not None:
+                self._defer(np.asarray(values)[inrange], None if weights is None else np.asarray(weights)[inrange])
             return
         bins = axis.find_bin(values)
-        size = self.model.axis.nbins + 2
-        if weights is None:
-            counts = np.bincount(bins, minlength=size).astype(np.float64)
-            self.sumw += counts
-            self.sumw2 += counts
-        else:
-            w = np.asarray(weights, dtype=np.float64)
-            self.sumw += np.bincount(bins, weights=w, minlength=size)
-            self.sumw2 += np.bincount(bins, weights=w * w, minlength=size)
+        add_to_bins(bins, weights, self.sumw, self.sumw2)  # one fill at a time, in order, as TH1::Fill
         self.entries += len(bins)
+        inside = (bins > 0) & (bins <= axis.nbins)
+        x = np.asarray(values)[inside]
+        w_in = None if weights is None else np.asarray(weights)[inside]
+        if defer_stats:
+            self._defer(x, w_in)
+        else:
+            stats_continue(np.asarray(x, dtype=np.float64)[None, :], w_in, self.stats)
+
+    def _defer(self, x: np.ndarray, w: np.ndarray | None) -> None:
+        assert self.pending is None, "a deferred-statistics accumulator holds one batch"
+        self.pending = (np.asarray(x, dtype=np.float64)[None, :], None if w is None else np.asarray(w, np.float64))
 
     def merge(self, other: Histo1DAccumulator) -> None:
+        from hepframe.udfs.histogram import stats_continue
+
         self.sumw += other.sumw
         self.sumw2 += other.sumw2
         self.entries += other.entries
+        if other.pending is not None:
+            stats_continue(other.pending[0], other.pending[1], self.stats)
+        else:
+            self.stats += other.stats
 
     def result(self):
-        import hist
+        from hepframe.roothist import RootHist
 
-        h = hist.Hist(self.model.axis.to_hist_axis(), storage=hist.storage.Weight(), name=self.model.name,
-                      label=self.model.title or self.model.name)  # fmt: skip
-        view = h.view(flow=True)
-        view["value"] = self.sumw
-        view["variance"] = self.sumw2
-        h.metadata = {"entries": self.entries, "title": self.model.title}
-        return h
+        m = self.model
+        return RootHist.from_fill(m.name, m.title, [m.axis], self.sumw, self.sumw2, self.stats, self.entries)

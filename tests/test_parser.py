@@ -231,6 +231,7 @@ NAMES_AND_CALLS = [
     ("v.back()", "v.back()"),
     ("v.at(i)", "v.at(i)"),
     ("return x;", "x"),
+    ("return 1./(v+1)", "(1. / (v + 1))"),  # ROOT's df031_Stats: no ';' after the return expression
     ("return a + b;", "(a + b)"),
     ("a + b;", "(a + b)"),
     ("RVecF(a, b)", "RVec<float>(a, b)"),
@@ -307,7 +308,7 @@ SYNTAX_ERRORS = [
     ("v.size", 7),
     ("v.", 3),
     ("f(,)", 3),
-    ("return x", 9),
+    ("return x y", 10),
 ]
 
 

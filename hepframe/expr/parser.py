@@ -200,7 +200,8 @@ class Parser:
         if self.tok.kind == "name" and self.tok.text == "return":
             self.advance()
             node = self.expression(0)
-            self.expect(";", " after 'return' expression")
+            if self.at(";") or self.tok.kind != "end":  # ROOT also takes "return x" without the ';'
+                self.expect(";", " after 'return' expression")
         else:
             node = self.expression(0)
             if self.at(";") and self.peek().kind == "end":

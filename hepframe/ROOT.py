@@ -1,0 +1,230 @@
+"""``from hepframe import ROOT``: ROOT's Python names for an RDataFrame analysis, without ROOT.
+
+A ROOT user switches by changing ``import ROOT`` to ``from hepframe import ROOT``; the
+``ROOT.RDataFrame`` it gives is a :class:`hepframe.RDataFrame`, whose verbs already carry
+ROOT's names and semantics (``Filter``, ``Define``, ``Histo1D``, ``Report``, ...). This module
+adds what scripts reach through the ``ROOT`` namespace: the ``RDataFrame`` constructor forms,
+implicit multi-threading switches, ``ROOT.RDF`` (models, ``RunGraphs``, ``SaveGraph``,
+``Experimental.VariationsFor``), ``std.vector`` and ``gROOT.SetBatch``.
+
+Anything that needs the C++ interpreter (``gInterpreter.Declare``, ``ProcessLine``, ``TCanvas``)
+raises :class:`~hepframe.errors.CppRequiredError` naming the construct and what to use instead:
+hepframe never runs user text as code. See docs/migrating-from-root.md.
+
+Examples
+--------
+>>> from hepframe import ROOT
+>>> df = ROOT.RDataFrame(10).Define("x", "rdfentry_ * 2")
+>>> df.Sum("x").GetValue()
+90.0
+
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
+
+import hepframe
+from hepframe.errors import AnalysisError, CppRequiredError
+from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
+
+__all__ = [
+    "RDF",
+    "DisableImplicitMT",
+    "EnableImplicitMT",
+    "GetThreadPoolSize",
+    "IsImplicitMTEnabled",
+    "RDataFrame",
+    "TCanvas",
+    "gInterpreter",
+    "gROOT",
+    "std",
+]
+
+class _Namespace(SimpleNamespace):
+    """A ROOT namespace with some of ROOT's names; a missing one is a clear error, not a bare AttributeError."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(_missing(f"{self.__dict__.get('_path', 'ROOT')}.{name}"))
+
+
+def _missing(what: str) -> str:
+    return (f"{what} is not provided by hepframe's ROOT facade (yet): see docs/migrating-from-root.md for what "
+            "is supported and the alternatives")  # fmt: skip
+
+
+# None: never set (hepframe's default: a thread per CPU); 1: disabled; n: EnableImplicitMT(n).
+_threads: int | None = None
+
+
+def EnableImplicitMT(n: int = 0) -> None:  # noqa: N802 - ROOT spelling
+    """Compute batches on ``n`` threads (0: one per CPU); results are bit-identical for any ``n``."""
+    global _threads
+    if not isinstance(n, int) or n < 0:
+        raise AnalysisError(f"EnableImplicitMT(n): n must be a non-negative number of threads, got {n!r}")
+    _threads = n or (os.cpu_count() or 1)
+
+
+def DisableImplicitMT() -> None:  # noqa: N802
+    """Run the event loops on one thread, as ROOT does without implicit multi-threading."""
+    global _threads
+    _threads = 1
+
+
+def IsImplicitMTEnabled() -> bool:  # noqa: N802
+    return _threads is not None and _threads > 1
+
+
+def GetThreadPoolSize() -> int:  # noqa: N802
+    return _threads if _threads is not None and _threads > 1 else 0
+
+
+class _VectorMeta(type):
+    def __getitem__(cls, element_type: Any) -> type:  # std.vector["string"] or std.vector[int]
+        return cls
+
+
+class _Vector(list, metaclass=_VectorMeta):
+    """``std.vector[T]()``: a Python list with ``push_back``/``size``, accepted wherever files are."""
+
+    def push_back(self, item: Any) -> None:
+        self.append(item)
+
+    emplace_back = push_back
+
+    def size(self) -> int:
+        return len(self)
+
+    def empty(self) -> bool:
+        return not self
+
+
+std = _Namespace(_path="ROOT.std", vector=_Vector)
+
+
+def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
+    """``ROOT.RDataFrame(n)``, ``(tree, file or glob)``, ``(tree, [files])`` or ``(tree, std.vector)``.
+
+    ``RDataFrame(n)`` has ``n`` entries and no columns: ``rdfentry_`` numbers them, as in ROOT.
+    A third argument (ROOT's default columns) is refused: name the columns in each action.
+    """
+    threads = kwargs.pop("threads", _threads)
+    if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
+        return _empty(args[0], threads, **kwargs)
+    if len(args) == 3:
+        raise AnalysisError(
+            "RDataFrame(tree, files, defaultColumns): default columns are not supported; "
+            "name the column in each action, e.g. Histo1D(model, 'x')"
+        )
+    if len(args) != 2:
+        raise AnalysisError(
+            "ROOT.RDataFrame takes (number of entries) or (tree name, files); "
+            f"got {len(args)} arguments"
+        )
+    tree, files = args
+    if isinstance(files, Iterable) and not isinstance(files, (str, os.PathLike)):
+        files = [os.fspath(f) for f in files]
+    return hepframe.RDataFrame(tree, files, threads=threads, **kwargs)
+
+
+def _empty(n: int, threads: int | None, **kwargs: Any) -> hepframe.RDataFrame:
+    import pyarrow as pa
+
+    from hepframe.connectors.memory import TableSource
+
+    if n < 0:
+        raise AnalysisError(f"RDataFrame(n): the number of entries must be non-negative, got {n}")
+    table = pa.table({"__entry_only__": pa.nulls(n, pa.int8())})  # rows without columns
+    step = max(1, -(-n // max(1, threads or 1))) if n else 1
+    return hepframe.RDataFrame.from_source(TableSource("", table, {}, step_size=min(step, 250_000)), **kwargs)
+
+
+def _model(kind: str, dims: int):
+    """ROOT's ``TH1DModel(name, title, nbins, low, high)`` and friends: the tuple hepframe takes."""
+
+    def model(*args: Any) -> tuple:
+        if len(args) < 2:
+            raise AnalysisError(f"{kind}(name, title, nbins, low, high, ...) needs at least a name and a title")
+        return tuple(args)
+
+    model.__name__ = model.__qualname__ = kind
+    model.__doc__ = f"``ROOT.RDF.{kind}``: a {dims}D model, the tuple form hepframe's actions take."
+    return model
+
+
+def __getattr__(name: str) -> Any:  # module attribute lookup: ROOT.TFile, ROOT.gRandom, ...
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(_missing(f"ROOT.{name}"))
+
+
+RDF = _Namespace(
+    _path="ROOT.RDF",
+    TH1DModel=_model("TH1DModel", 1),
+    TH2DModel=_model("TH2DModel", 2),
+    TH3DModel=_model("TH3DModel", 3),
+    TProfile1DModel=_model("TProfile1DModel", 1),
+    TProfile2DModel=_model("TProfile2DModel", 2),
+    RunGraphs=RunGraphs,
+    SaveGraph=SaveGraph,
+    Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor),
+)
+
+
+class _Interpreter:
+    """``gInterpreter``: there is no C++ interpreter; each entry point says what to use instead."""
+
+    def Declare(self, code: str) -> bool:  # noqa: N802
+        raise CppRequiredError(
+            "gInterpreter.Declare compiles C++, which hepframe does not run: write the helper as a vectorized "
+            "Python function (@hepframe.udf) or with @hepframe.numba_udf, and call it by name in the expression"
+        )
+
+    def ProcessLine(self, code: str) -> int:  # noqa: N802
+        raise CppRequiredError(
+            "gInterpreter.ProcessLine runs C++, which hepframe does not: do the same in Python "
+            "(RDataFrame verbs, hepframe.udf for per-event functions)"
+        )
+
+
+gInterpreter = _Interpreter()
+
+
+class _GlobalROOT:
+    """``gROOT``: batch mode is the only mode (no graphics windows)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(_missing(f"ROOT.gROOT.{name}"))
+
+    def SetBatch(self, flag: bool = True) -> None:  # noqa: N802
+        pass
+
+    def IsBatch(self) -> bool:  # noqa: N802
+        return True
+
+
+gROOT = _GlobalROOT()
+
+
+def TCanvas(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
+    raise CppRequiredError(
+        "TCanvas draws with ROOT's graphics: plot the hist result with h.plot() or mplhep.histplot(h), "
+        "and save it with matplotlib (plt.savefig)"
+    )
+
+
+# ROOT.ROOT.EnableImplicitMT() is the same function under ROOT's C++ namespace.
+ROOT = _Namespace(
+    _path="ROOT.ROOT",
+    EnableImplicitMT=EnableImplicitMT,
+    DisableImplicitMT=DisableImplicitMT,
+    IsImplicitMTEnabled=IsImplicitMTEnabled,
+    GetThreadPoolSize=GetThreadPoolSize,
+    RDF=RDF,
+    RDataFrame=RDataFrame,
+)

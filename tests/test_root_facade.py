@@ -1,0 +1,126 @@
+"""``from hepframe import ROOT``: the same script body runs on real ROOT and on hepframe, same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hepframe
+from hepframe import ROOT as HF
+from hepframe.errors import AnalysisError, CppRequiredError
+
+
+def _script(R, path: str) -> dict:  # noqa: N803 - the module, as a ROOT user names it
+    """A ROOT user's analysis, written once against the ``ROOT`` namespace it is given."""
+    files = R.std.vector["string"]()
+    files.push_back(path)
+    df = R.RDataFrame("Events", files)
+    two = df.Filter("nMuon >= 2", "two muons").Define("pt0", "Muon_pt[0]").Define("ht", "Sum(Jet_pt)")
+    met = two.Filter("MET_pt > 20 && ht > 40", "met and ht")
+    booked = {
+        "count": met.Count(), "sum": met.Sum("pt0"), "mean": met.Mean("pt0"), "min": met.Min("pt0"),
+        "max": met.Max("pt0"), "stddev": met.StdDev("MET_pt"),
+        "h": met.Histo1D(R.RDF.TH1DModel("h", "leading muon;p_{T} (GeV);events", 40, 0, 120), "pt0"),
+        "hw": met.Histo1D(("hw", "", 30, 0, 300), "Jet_pt", "MET_pt"), "report": df.Report(),
+    }  # fmt: skip
+    R.RDF.RunGraphs([booked["count"]])
+    out = {k: v.GetValue() for k, v in booked.items() if k not in ("h", "hw", "report")}
+    for name in ("h", "hw"):
+        h = booked[name].GetValue()
+        if isinstance(h, _HIST):  # contents and errors (sqrt of the sums of squared weights), flow bins included
+            out[name] = (h.view(flow=True)["value"], np.sqrt(h.view(flow=True)["variance"]))
+        else:
+            n = h.GetNbinsX() + 2
+            out[name] = (np.array([h.GetBinContent(i) for i in range(n)]), np.array([h.GetBinError(i) for i in range(n)]))
+    out["report"] = [(c.GetName(), c.GetPass(), c.GetAll()) for c in booked["report"].GetValue()]
+    out["numpy"] = two.Range(0, 50).AsNumpy(["pt0", "nMuon"]) if not R.IsImplicitMTEnabled() else None
+    return out
+
+
+try:
+    import hist
+
+    _HIST = hist.Hist
+except ImportError:  # pragma: no cover - a core dependency
+    _HIST = ()
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("threads", [None, 2])
+def test_a_root_script_gives_roots_numbers(ROOT, nanoaod_file: str, threads) -> None:  # noqa: N803
+    if threads:
+        HF.EnableImplicitMT(threads)
+    try:
+        ours = _script(HF, nanoaod_file)
+    finally:
+        HF.DisableImplicitMT()
+    theirs = _script(ROOT, nanoaod_file)
+    for key in ("count", "sum", "mean", "min", "max", "stddev"):
+        assert float(ours[key]) == float(theirs[key]), key
+    for key in ("h", "hw"):
+        np.testing.assert_array_equal(ours[key][0], theirs[key][0])
+        np.testing.assert_array_equal(ours[key][1], theirs[key][1])
+    assert ours["report"] == theirs["report"] and len(ours["report"]) == 2
+    if ours["numpy"] is not None:
+        for column in ("pt0", "nMuon"):
+            np.testing.assert_array_equal(ours["numpy"][column], theirs["numpy"][column])
+
+
+@pytest.mark.root
+def test_rdataframe_of_n_entries(ROOT) -> None:  # noqa: N803
+    """df001's fill_tree: RDataFrame(10) with columns from rdfentry_."""
+    results = []
+    for R in (HF, ROOT):
+        d = R.RDataFrame(10).Define("b1", "static_cast<double>(rdfentry_)") \
+            .Define("b2", "static_cast<int>(rdfentry_ * rdfentry_)")  # fmt: skip
+        cut = d.Filter("b2 % 2 && b1 < 4.")
+        results.append((cut.Count().GetValue(), d.Filter("b1 < 5.").Count().GetValue(), cut.Mean("b1").GetValue(),
+                        d.Sum("b2").GetValue(), d.AsNumpy(["b1", "b2"])))  # fmt: skip
+    (c1, c2, m, s, a), (rc1, rc2, rm, rs, ra) = results
+    assert (c1, c2, m, s) == (rc1, rc2, rm, rs) == (2, 5, 2.0, 285.0)
+    for column in ("b1", "b2"):
+        np.testing.assert_array_equal(a[column], ra[column])
+        assert a[column].dtype == ra[column].dtype
+
+
+def test_implicit_mt_switches() -> None:
+    assert not HF.IsImplicitMTEnabled()
+    HF.ROOT.EnableImplicitMT(3)
+    try:
+        assert HF.IsImplicitMTEnabled() and HF.GetThreadPoolSize() == 3
+    finally:
+        HF.DisableImplicitMT()
+    assert not HF.IsImplicitMTEnabled() and HF.GetThreadPoolSize() == 0
+    with pytest.raises(AnalysisError, match="non-negative"):
+        HF.EnableImplicitMT(-1)
+
+
+@pytest.mark.parametrize(
+    ("call", "names"),
+    [
+        (lambda: HF.gInterpreter.Declare("double f(double x) { return x; }"), ["Declare", "hepframe.udf"]),
+        (lambda: HF.gInterpreter.ProcessLine("gSystem->Load(\"x\")"), ["ProcessLine", "Python"]),
+        (lambda: HF.TCanvas("c", "c"), ["TCanvas", "mplhep"]),
+    ],
+)
+def test_cpp_only_constructs_name_the_alternative(call, names: list[str]) -> None:
+    with pytest.raises(CppRequiredError) as info:
+        call()
+    assert all(n in str(info.value) for n in names)
+
+
+def test_bad_constructor_arguments(nanoaod_file: str) -> None:
+    with pytest.raises(AnalysisError, match="default columns"):
+        HF.RDataFrame("Events", nanoaod_file, ["MET_pt"])
+    with pytest.raises(AnalysisError, match="takes"):
+        HF.RDataFrame()
+    with pytest.raises(AnalysisError, match="non-negative"):
+        HF.RDataFrame(-5)
+    assert isinstance(HF.RDataFrame("Events", [nanoaod_file]), hepframe.RDataFrame)
+
+
+@pytest.mark.parametrize("get", [lambda: HF.gRandom, lambda: HF.RDF.FromCSV, lambda: HF.gROOT.GetTutorialDir,
+                                 lambda: HF.ROOT.TChain, lambda: HF.std.map])  # fmt: skip
+def test_missing_names_say_so(get) -> None:
+    with pytest.raises(AttributeError, match="not provided by hepframe's ROOT facade.*migrating-from-root"):
+        get()
