@@ -162,3 +162,22 @@ def branch_reads(monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(RootSource, "iter_batches", spy)
     return reads
+
+
+def snapshot_killed_mid_write(path: str, target: str, columns: list[str]) -> str:
+    """A Python script that Snapshots ``columns`` (plus ``m``) of ``path`` to ``target`` and SIGKILLs
+    itself on the third batch, i.e. while the output is half written."""
+    import textwrap
+
+    return textwrap.dedent(f"""
+        import os, signal, numpy as np, hepframe
+        calls = []
+        @hepframe.udf(returns="float")
+        def die_on_third_batch(x):
+            calls.append(1)
+            if len(calls) == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return np.asarray(x, dtype=np.float32)
+        df = hepframe.RDataFrame("Events", {path!r}, step_size=500)
+        df.Define("m", die_on_third_batch, ["MET_pt"]).Snapshot("Events", {target!r}, {["m", *columns]!r})
+    """)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import awkward as ak
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 
 import hepframe
 from hepframe.datasets import generate_nanoaod
-from tests.conftest import ENGINES, assert_same_values
+from tests.conftest import ENGINES, assert_same_values, snapshot_killed_mid_write
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -76,18 +75,7 @@ def test_from_spec_with_sample_weights(tmp_path) -> None:
 
 def test_snapshot_killed_mid_write_leaves_no_output(small_nanoaod_file: str, tmp_path) -> None:
     target = tmp_path / "skim.parquet"
-    script = textwrap.dedent(f"""
-        import os, signal, numpy as np, hepframe
-        calls = []
-        @hepframe.udf(returns="float")
-        def die_on_third_batch(x):
-            calls.append(1)
-            if len(calls) == 3:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return np.asarray(x, dtype=np.float32)
-        df = hepframe.RDataFrame("Events", {str(small_nanoaod_file)!r}, step_size=500)
-        df.Define("m", die_on_third_batch, ["MET_pt"]).Snapshot("Events", {str(target)!r}, ["m", "Jet_pt"])
-    """)
+    script = snapshot_killed_mid_write(str(small_nanoaod_file), str(target), ["Jet_pt"])
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert proc.returncode == -9, proc.stderr  # killed mid-write
     assert not target.exists()

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import hepframe
 from hepframe import cli
 from hepframe.errors import AnalysisError, DataSourceError, UnknownColumnError
 from hepframe.snapshot import _HOST, remove_temporaries, select_columns
+from tests.conftest import snapshot_killed_mid_write
 
 TUTORIALS = Path(os.path.dirname(__import__("ROOT").__file__)) / "tutorials"
 #: The ROOT tutorial files still compressed with ROOT's pre-2000 'CS' codec, and one tree of each.
@@ -182,18 +182,7 @@ def test_convert_interrupted_prints_one_line(small_nanoaod_file: str, tmp_path, 
 
 @pytest.mark.slow
 def test_killed_writer_orphan_is_removed_by_next_write(small_nanoaod_file: str, tmp_path) -> None:
-    script = textwrap.dedent(f"""
-        import os, signal, numpy as np, hepframe
-        calls = []
-        @hepframe.udf(returns="float")
-        def die_on_third_batch(x):
-            calls.append(1)
-            if len(calls) == 3:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return np.asarray(x, dtype=np.float32)
-        df = hepframe.RDataFrame("Events", {small_nanoaod_file!r}, step_size=500)
-        df.Define("m", die_on_third_batch, ["MET_pt"]).Snapshot("Events", {str(tmp_path / "skim.parquet")!r}, ["m"])
-    """)
+    script = snapshot_killed_mid_write(small_nanoaod_file, str(tmp_path / "skim.parquet"), [])
     killed = subprocess.Popen([sys.executable, "-c", script], env=ENV, stderr=subprocess.PIPE, text=True)
     _, err = killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL, err

@@ -249,11 +249,8 @@ class PolarsCompiler:
     def _short_circuit(self, node: ir.Binary, env: dict[ir.Expr, pl.Expr]) -> pl.Expr:
         """A chain ``t0 && t1 && ...`` (or ``||``) with C++'s left-to-right short-circuit, linear in size.
 
-        C++ decides at the first term that is not "passing" (true for ``&&``, false for ``||``); an
-        undefined (null) term there makes the result undefined, and terms after it are discarded.
-        Each term is used once: it becomes a key ``3*i + r`` (r: 1 false, 2 undefined, 3 true) or
-        a sentinel above every key when it passes, so ``min_horizontal`` finds the deciding term.
-        (Nesting ``when(a).then(b).otherwise(a)`` repeats ``a`` and doubles per term.)
+        Each term is used once, as a key (``ir.short_circuit_keys``) whose minimum over the terms is
+        the deciding term's. (Nesting ``when(a).then(b).otherwise(a)`` repeats ``a`` and doubles per term.)
         """
         terms = ir.logical_terms(node)
         compiled = [self._sub(term, env) for term in terms]
@@ -264,12 +261,9 @@ class PolarsCompiler:
         n = len(terms)
         keys = []
         for i, term in enumerate(compiled):
-            if node.op == "&&":
-                true_key, false_key = 3 * n + 3, 3 * i + 1  # true passes
-            else:
-                true_key, false_key = 3 * i + 3, 3 * n + 4  # false passes
+            true_key, false_key, undefined_key = ir.short_circuit_keys(node.op, i, n)
             t = term.cast(pl.Int64)
-            keys.append((t * (true_key - false_key) + false_key).fill_null(3 * i + 2))
+            keys.append((t * (true_key - false_key) + false_key).fill_null(undefined_key))
         first = pl.min_horizontal(keys)
         # key % 3: 0 true, 1 false, 2 undefined; 1 // (2 - r) is 0, 1 or null (Polars: x // 0 is null).
         code = pl.lit(1, pl.Int64) // (pl.lit(2, pl.Int64) - first % 3)

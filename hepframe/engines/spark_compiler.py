@@ -202,9 +202,9 @@ class SparkCompiler:
         F, n = self.F, len(terms)
         keys = []
         for i, term in enumerate(terms):
-            true_key, false_key = (3 * n + 3, 3 * i + 1) if op == "&&" else (3 * i + 3, 3 * n + 4)
+            true_key, false_key, undefined_key = ir.short_circuit_keys(op, i, n)
             keyed = term.cast("bigint") * F.lit(true_key - false_key) + F.lit(false_key)
-            keys.append(F.coalesce(keyed, F.lit(3 * i + 2).cast("bigint")))
+            keys.append(F.coalesce(keyed, F.lit(undefined_key).cast("bigint")))
         first = keys[0] if n == 1 else F.least(*keys)
         # key % 3: 0 true, 1 false, 2 undefined; 1 / (2 - r) is 0.5, 1 or null (try_divide: ANSI-safe).
         return F.try_divide(F.lit(1.0), (F.lit(2) - first % 3).cast("double")) < F.lit(1.0)

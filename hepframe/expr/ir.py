@@ -160,3 +160,17 @@ def logical_terms(node: Binary) -> list[Expr]:
         else:
             terms.append(item)
     return terms
+
+
+def short_circuit_keys(op: str, i: int, n: int) -> tuple[int, int, int]:
+    """Keys (true, false, undefined) of term ``i`` of an ``n``-term ``op`` chain, for a linear lowering.
+
+    C++ decides at the first term that does not pass (true passes ``&&``, false passes ``||``); an
+    undefined term there makes the result undefined. Term ``i`` gets ``3*i + 1`` (false),
+    ``3*i + 2`` (undefined) or ``3*i + 3`` (true), and a passing term a key above all of them, so the
+    minimum key over the terms is the deciding term's, and ``key % 3`` its value: 0 true, 1 false,
+    2 undefined. Engines compute each term once, then one minimum.
+    """
+    if op == "&&":
+        return 3 * n + 3, 3 * i + 1, 3 * i + 2
+    return 3 * i + 3, 3 * n + 4, 3 * i + 2
