@@ -19,6 +19,7 @@ class TableSource:
     schema: dict[str, CType]
     step_size: int = DEFAULT_STEP_SIZE
     files: list[str] = field(default_factory=lambda: ["<memory>"])
+    label: str = ""  # ROOT's data-source name in Describe(), e.g. "RVecDS" (FromNumpy)
 
     @property
     def num_entries(self) -> int:

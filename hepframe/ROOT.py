@@ -129,19 +129,107 @@ def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
     tree, files = args
     if isinstance(files, Iterable) and not isinstance(files, (str, os.PathLike)):
         files = [os.fspath(f) for f in files]
-    return hepframe.RDataFrame(tree, files, threads=threads, **kwargs)
+    return _slotted(hepframe.RDataFrame(tree, files, threads=threads, **kwargs))
 
 
 def _empty(n: int, threads: int | None, **kwargs: Any) -> hepframe.RDataFrame:
     import pyarrow as pa
 
-    from hepframe.connectors.memory import TableSource
-
     if n < 0:
         raise AnalysisError(f"RDataFrame(n): the number of entries must be non-negative, got {n}")
-    table = pa.table({"__entry_only__": pa.nulls(n, pa.int8())})  # rows without columns
-    step = max(1, -(-n // max(1, threads or 1))) if n else 1
-    return hepframe.RDataFrame.from_source(TableSource("", table, {}, step_size=min(step, 250_000)), **kwargs)
+    return _from_table(pa.table({"__entry_only__": pa.nulls(n, pa.int8())}), {}, threads, **kwargs)  # no columns
+
+
+def _from_table(table: Any, schema: dict, threads: int | None = None, label: str = "", **kwargs: Any
+                ) -> hepframe.RDataFrame:  # fmt: skip
+    """An RDataFrame over an in-memory Arrow table, in batches spread over the implicit-MT threads."""
+    from hepframe.connectors.memory import TableSource
+
+    n = table.num_rows
+    step = max(1, -(-n // max(1, threads if threads is not None else (_threads or 1)))) if n else 1
+    source = TableSource("", table, schema, step_size=min(step, 250_000), label=label)
+    return _slotted(hepframe.RDataFrame.from_source(source, **kwargs))
+
+
+def _slotted(df: hepframe.RDataFrame) -> hepframe.RDataFrame:
+    """ROOT's GetNSlots: the implicit-MT pool size when it is on, else 1."""
+    df._analysis.slots = GetThreadPoolSize() or 1
+    return df
+
+
+def MakeTrivialDataFrame(n: int | None = None) -> hepframe.RDataFrame:  # noqa: N802
+    """``ROOT.RDF.MakeTrivialDataFrame(n)``: one column ``col0`` (ULong64_t) holding the entry number."""
+    import numpy as np
+
+    if n is None:
+        raise AnalysisError("MakeTrivialDataFrame() without a size is an infinite source; give the number of entries")
+    if not isinstance(n, int) or n < 0:
+        raise AnalysisError(f"MakeTrivialDataFrame(n): n must be a non-negative number of entries, got {n!r}")
+    return _from_numpy({"col0": np.arange(n, dtype=np.uint64)}, "RTrivialDS")
+
+
+def FromNumpy(columns: Any) -> hepframe.RDataFrame:  # noqa: N802
+    """``ROOT.RDF.FromNumpy({"x": array, ...})``: one column per one-dimensional numpy array of numbers."""
+    return _from_numpy(columns, "RVecDS")
+
+
+def _from_numpy(columns: Any, label: str) -> hepframe.RDataFrame:
+    import numpy as np
+    import pyarrow as pa
+
+    from hepframe.expr.types import CType
+
+    if not hasattr(columns, "items"):
+        raise AnalysisError("FromNumpy takes a dict of column name -> one-dimensional numpy array")
+    arrays, schema, length = {}, {}, None
+    for name, data in columns.items():
+        array = np.asarray(data)
+        if array.ndim != 1:
+            raise AnalysisError(f"FromNumpy: column {name!r} has shape {array.shape}; ROOT takes one-dimensional arrays")
+        try:
+            schema[str(name)] = CType.from_dtype(array.dtype)
+        except TypeError:
+            raise AnalysisError(f"FromNumpy: column {name!r} has dtype {array.dtype}; ROOT takes arrays of "
+                                "fundamental types (bool, integers, floats)") from None  # fmt: skip
+        if length is not None and len(array) != length:
+            raise AnalysisError(f"FromNumpy: column {name!r} has {len(array)} entries, the others {length}")
+        length = len(array)
+        arrays[str(name)] = pa.array(np.ascontiguousarray(array))
+    if not arrays:
+        raise AnalysisError("FromNumpy needs at least one column")
+    return _from_table(pa.table(arrays), schema, label=label)
+
+
+def FromPandas(frame: Any) -> hepframe.RDataFrame:  # noqa: N802
+    """``ROOT.RDF.FromPandas(df)``: the frame's columns, as FromNumpy takes them."""
+    if not hasattr(frame, "columns"):
+        raise AnalysisError(f"FromPandas takes a pandas DataFrame, got {type(frame).__name__}")
+    return FromNumpy({str(c): frame[c].to_numpy() for c in frame.columns})
+
+
+class _TString(str):
+    """A ``TString``: a Python string with ``Data()``."""
+
+    def Data(self) -> str:  # noqa: N802
+        return str(self)
+
+
+def _tutorial_dir() -> _TString:
+    """ROOT's tutorials directory: ``$HEPFRAME_ROOT_TUTORIALS``, else the ROOT wheel's, if installed."""
+    import importlib.util
+
+    given = os.environ.get("HEPFRAME_ROOT_TUTORIALS")
+    if given:
+        return _TString(given)
+    spec = importlib.util.find_spec("ROOT")  # finds the wheel without importing it
+    if spec is not None and spec.origin:
+        candidate = os.path.join(os.path.dirname(spec.origin), "tutorials")
+        if os.path.isdir(candidate):
+            return _TString(candidate)
+    raise AnalysisError(
+        "gROOT.GetTutorialDir(): hepframe ships no ROOT tutorials; set HEPFRAME_ROOT_TUTORIALS to a directory "
+        "holding them (or install the 'root' wheel)"
+    )
 
 
 def _model(kind: str, dims: int):
@@ -172,7 +260,10 @@ RDF = _Namespace(
     TProfile2DModel=_model("TProfile2DModel", 2),
     RunGraphs=RunGraphs,
     SaveGraph=SaveGraph,
-    Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor),
+    MakeTrivialDataFrame=MakeTrivialDataFrame,
+    FromNumpy=FromNumpy,
+    FromPandas=FromPandas,
+    Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor, FromSpec=hepframe.FromSpec),
 )
 
 
@@ -203,6 +294,11 @@ class _GlobalROOT:
 
     def SetBatch(self, flag: bool = True) -> None:  # noqa: N802
         pass
+
+    def GetTutorialDir(self) -> _TString:  # noqa: N802
+        return _tutorial_dir()
+
+    GetTutorialsDir = GetTutorialDir  # noqa: N815 - ROOT's newer spelling
 
     def IsBatch(self) -> bool:  # noqa: N802
         return True

@@ -9,6 +9,7 @@ binning (see :mod:`hepframe.histograms`); moments combine across batches with th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,28 +204,47 @@ class Graph:
 
 @dataclass
 class DisplayTable:
-    """``Display()`` result: the first rows as a text table."""
+    """``Display()`` result, printed with ROOT 6.40's RDisplay layout.
+
+    A ``Row`` column, then the columns in the order asked; numbers as C++'s ``std::to_string``
+    (``%f`` for float and double, ``char`` as its number), ``bool`` as ``true``/``false``; an RVec
+    takes one line per element, at most ``max_elements`` then ``...``; a line of dashes after each
+    row, and every cell is followed by one space (also the last).
+    """
 
     columns: dict[str, np.ndarray]
+    max_elements: int = 10
+
+    @staticmethod
+    def _cell(value) -> str:
+        if isinstance(value, (bool, np.bool_)):
+            return "true" if value else "false"
+        if isinstance(value, (float, np.floating)):
+            return f"{float(value):f}"
+        return str(int(value)) if isinstance(value, (int, np.integer)) else str(value)
+
+    def _lines(self, value) -> list[str]:
+        if isinstance(value, np.ndarray):
+            lines = [self._cell(v) for v in value[: self.max_elements]]
+            return lines + ["..."] if len(value) > self.max_elements else lines or [""]
+        return [self._cell(value)]
 
     def __str__(self) -> str:
-        names = list(self.columns)
-
-        def fmt(v) -> str:
-            if isinstance(v, np.ndarray):
-                inner = ", ".join(f"{x:.6g}" if isinstance(x, float | np.floating) else str(x) for x in v[:6])
-                return "{" + inner + (", ..." if len(v) > 6 else "") + "}"
-            return f"{v:.6g}" if isinstance(v, float | np.floating) else str(v)
-
-        rows = [[fmt(v) for v in vals] for vals in zip(*self.columns.values(), strict=True)]
-        widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-        line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-        out = [line, "| " + " | ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)) + " |", line]
-        out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
-        return "\n".join([*out, line])
+        names = ["Row", *self.columns]
+        rows = [[[str(i)], *(self._lines(v) for v in values)]
+                for i, values in enumerate(zip(*self.columns.values(), strict=True))]  # fmt: skip
+        widths = [max([len(n)] + [len(line) for r in rows for line in r[k]]) for k, n in enumerate(names)]
+        rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        out = [rule, "".join(f"| {n.ljust(w)} " for n, w in zip(names, widths, strict=True)) + "| ", rule]
+        for r in rows:
+            for k in range(max(len(cell) for cell in r)):
+                out.append("".join(f"| {(cell[k] if k < len(cell) else '').ljust(w)} "
+                                   for cell, w in zip(r, widths, strict=True)) + "| ")  # fmt: skip
+            out.append(rule)
+        return "\n".join(out) + "\n"
 
     def Print(self) -> None:  # noqa: N802
-        print(self)
+        print(self, end="")
 
     def AsString(self) -> str:  # noqa: N802
         return str(self)
@@ -438,6 +458,33 @@ class HistoAcc(Accumulator):
         if self.one_d is not None:
             return self.one_d.result()
         return RootHist.from_fill(self.name, self.title, self.axes, self.sumw, self.sumw2, self.stats, self.entries)
+
+
+class AutoHistoAcc(Accumulator):
+    """Histo1D without a range: the values are kept in entry order, then binned as ROOT does (udfs/autobin.py)."""
+
+    def __init__(self, name: str, title: str, axis: Axis1D, weighted: bool) -> None:
+        self.name, self.title, self.axis, self.weighted = name, title, axis, weighted
+        self.parts: list[tuple[int, np.ndarray, np.ndarray | None]] = []  # (first entry, values, weights)
+
+    def update(self, values, entries, n_rows):
+        columns = broadcast_fill(values, entries, f"Histogram {self.name!r}")
+        weights = np.asarray(columns.pop(), dtype=np.float64) if self.weighted else None
+        self.parts.append((int(entries[0]) if len(entries) else -1, np.asarray(columns[0], dtype=np.float64), weights))
+
+    def merge(self, other: AutoHistoAcc) -> None:
+        self.parts += other.parts
+
+    def result(self):
+        from hepframe.roothist import RootHist
+        from hepframe.udfs.autobin import fill_auto
+
+        parts = sorted(self.parts, key=lambda p: p[0])  # stable: ROOT fills in entry order
+        x = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+        w = np.concatenate([p[2] for p in parts if p[2] is not None]) if self.weighted and parts else None
+        low, high, sumw, sumw2, stats = fill_auto(x, w, self.axis.nbins, extend=self.axis.low == self.axis.high)
+        axis = dataclasses.replace(self.axis, low=low, high=high)
+        return RootHist.from_fill(self.name, self.title, [axis], sumw, sumw2, stats, len(x))
 
 
 class ProfileAcc(Accumulator):

@@ -443,6 +443,11 @@ class RDataFrame:
         ):  # TProfile models may end with (ylow, yup): values outside are not filled
             model, value_range = tuple(model[:-2]), (float(model[-2]), float(model[-1]))
         name, title, axes = parse_histo_model(model, dim)
+        if any(a.automatic for a in axes) and (dim > 1 or profile):
+            raise AnalysisError(
+                f"histogram {name!r}: an axis needs low < high; automatic ranges (low >= high, as in "
+                f"ROOT's (nbins, 0, 0)) work for Histo1D only"
+            )
         cols = [self._column(c) for c in columns]
         for c in cols:
             if c.type.depth > 1:
@@ -459,9 +464,20 @@ class RDataFrame:
 
         ``model`` is ROOT's ``(name, title, nbins, low, high)`` or ``(name, title, nbins, edges)``,
         or a ``hist.axis``. The result is a ``hist.Hist`` with flow bins and Weight storage.
+        ``Histo1D("x")`` (or ``"x", "w"``), and a model with ``low >= high``, choose the axis range
+        as ROOT does: from the first 1000 values, extended when later values fall outside.
         """
+        if isinstance(model, str):  # ROOT's Histo1D("x") and Histo1D("x", "w"): 128 bins, automatic range
+            if weight is not None:
+                raise AnalysisError("Histo1D(column, weight) takes two column names; a model goes first")
+            column, weight = model, column
+            if weight is None:
+                model = (column, f"{column};{column};count", 128, 0.0, 0.0)
+            else:
+                model = (f"{column}_weighted_{weight}", f"{column}, weights: {weight};{column};count * {weight}",
+                         128, 0.0, 0.0)  # fmt: skip
         if column is None:
-            raise AnalysisError("Histo1D needs a model and a column name")
+            raise AnalysisError("Histo1D needs a column name: Histo1D('x') or Histo1D(model, 'x')")
         return self._histo(model, [column], weight, 1)
 
     def Histo2D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
@@ -648,23 +664,54 @@ class RDataFrame:
             nodes = [n for n in reversed(self._node.ancestors()) if isinstance(n, g.Filter)]
         return [n.name or "Unnamed Filter" for n in nodes]
 
-    def Describe(self) -> str:  # noqa: N802
-        """A summary of the dataset and the columns visible here (name, C++ type, origin)."""
-        source = self._analysis.root.source
-        defined = self._node.defines_in_scope()
-        lines = [f"Dataset: tree {source.tree!r}, {len(source.files)} file(s), {source.num_entries:,} entries",
-                 f"Engine: {self._engine.name}", "", f"{'Column':<32} {'Type':<36} Origin"]  # fmt: skip
-        for name, t in sorted(self._node.schema().items()):
-            origin = defined[name].kind if name in defined else "Dataset"
-            lines.append(f"{name:<32} {str(t):<36} {origin}")
-        return "\n".join(lines)
+    def Describe(self) -> Description:  # noqa: N802
+        """The dataset, the graph's properties and every column's type and origin, in ROOT's layout."""
+        from hepframe.connectors.memory import TableSource
 
-    def Display(self, columns: Iterable[str] | str = "", nRows: int = 5) -> ResultPtr:  # noqa: N802, N803
-        """Book a table of the first ``nRows`` events (``.Print()`` or ``str()`` it)."""
+        source = self._analysis.root.source
+        if isinstance(source, RootSource):
+            where = f"in file {source.files[0]}" if len(source.files) == 1 else "in files\n" + "\n".join(
+                f"  {f}" for f in source.files)  # fmt: skip
+            dataset = f"Dataframe from TChain {source.tree} {where}"
+        elif isinstance(source, TableSource) and not source.schema and not source.label:
+            dataset = f"Empty dataframe filling {source.num_entries} rows"
+        else:
+            label = source.label if isinstance(source, TableSource) and source.label else type(source).__name__
+            dataset = f"Dataframe from datasource {label}"
+        names = self.GetColumnNames()
+        schema = self._node.schema()
+        defined = self._node.defines_in_scope()
+        properties = [("Columns in total", len(names)), ("Columns from defines", len(self.GetDefinedColumnNames())),
+                      ("Event loops run", self._analysis.passes), ("Processing slots", self.GetNSlots())]  # fmt: skip
+        types = [root_type_name(schema[n], dataset=n not in defined and isinstance(source, RootSource)) for n in names]
+        origins = [defined[n].kind if n in defined else "Dataset" for n in names]
+        name_width, type_width = _column_width(names), _column_width(types)
+        lines = [dataset, "", f"{'Property':<24}Value", f"{'--------':<24}-----"]
+        lines += [f"{label:<24}{value:>5}" for label, value in properties]
+        lines += ["", f"{'Column':<{name_width}}{'Type':<{type_width}}Origin",
+                  f"{'------':<{name_width}}{'----':<{type_width}}------"]  # fmt: skip
+        lines += [f"{n:<{name_width}}{t:<{type_width}}{o}" for n, t, o in zip(names, types, origins, strict=True)]
+        return Description("\n".join(lines) + "\n")
+
+    def GetNSlots(self) -> int:  # noqa: N802
+        """ROOT's number of processing slots: 1, or the threads of ``ROOT.EnableImplicitMT`` (facade)."""
+        return self._analysis.slots
+
+    def GetNRuns(self) -> int:  # noqa: N802
+        """The number of event loops run on this graph so far."""
+        return self._analysis.passes
+
+    def Display(self, columns: Iterable[str] | str = "", nRows: int = 5,  # noqa: N802, N803
+                nMaxCollectionElements: int = 10) -> ResultPtr:  # noqa: N803  # fmt: skip
+        """Book a table of the first ``nRows`` events, printed as ROOT prints it (``.Print()``, ``AsString()``).
+
+        ``columns``: a list of names, or a regular expression (``""``: all columns, sorted by name, as
+        in ROOT); RVec columns show at most ``nMaxCollectionElements`` elements.
+        """
         names = self._snapshot_columns(columns or None) if not isinstance(columns, str) or columns else []
         if not names:
-            names = sorted(self._node.schema())[:8]
-        return self.Range(nRows)._column_action("AsNumpy", names, display=True)
+            names = sorted(self.GetColumnNames())
+        return self.Range(nRows)._column_action("AsNumpy", names, display=nMaxCollectionElements)
 
     def explain(self) -> str:
         """The compiled engine plan for every expression upstream of this node."""
@@ -679,6 +726,39 @@ class RDataFrame:
 
     def __repr__(self) -> str:
         return f"<hepframe.RDataFrame {type(self._node).__name__} on {self._analysis.root.source.tree!r}>"
+
+
+class Description(str):
+    """``Describe()``'s text, with ROOT's ``Print()`` and ``AsString()``."""
+
+    def Print(self) -> None:  # noqa: N802
+        print(self, end="")
+
+    def AsString(self) -> str:  # noqa: N802
+        return str(self)
+
+
+def _column_width(names: list[str]) -> int:
+    """ROOT's GetColumnWidth: the longest name rounded up to the next multiple of 8 (always some space)."""
+    return (max((len(n) for n in names), default=0) // 8 + 1) * 8
+
+
+_TTREE_NAMES = {"bool": "Bool_t", "char": "Char_t", "unsigned char": "UChar_t", "short": "Short_t",
+                "unsigned short": "UShort_t", "int": "Int_t", "unsigned int": "UInt_t", "long": "Long64_t",
+                "unsigned long": "ULong64_t", "float": "Float_t", "double": "Double_t"}  # fmt: skip
+
+
+def root_type_name(t: CType, dataset: bool = False) -> str:
+    """A column type as ROOT names it.
+
+    TTree branches get the leaf typedefs (``RVec<Float_t>``), other columns C++ names, with 64-bit
+    integers as ROOT's ``Long64_t``/``ULong64_t``.
+    """
+    name = t.scalar.cpp
+    name = _TTREE_NAMES.get(name, name) if dataset else {"long": "Long64_t", "unsigned long": "ULong64_t"}.get(name, name)
+    for _ in range(t.depth):
+        name = f"ROOT::VecOps::RVec<{name}>"
+    return name
 
 
 def _convert(value, column: ir.Column):

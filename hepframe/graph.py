@@ -180,6 +180,8 @@ class ColumnAction(Action):
             return acc.StatsAcc(k, weighted=len(self.columns) > 1)
         if k == "Histo":
             o = self.options
+            if len(o["axes"]) == 1 and o["axes"][0].automatic:
+                return acc.AutoHistoAcc(o["name"], o["title"], o["axes"][0], o["weighted"])
             return acc.HistoAcc(o["name"], o["title"], o["axes"], o["weighted"])
         if k == "Profile":
             o = self.options
@@ -187,8 +189,9 @@ class ColumnAction(Action):
         if k in ("AsNumpy", "Take"):
             types = {c.name: c.type for c in self.columns}
             single = k == "Take"
-            if self.options.get("display"):
-                return acc.CollectAcc(names, lambda parts: acc.DisplayTable(_as_numpy(parts, types, False)))
+            if self.options.get("display") is not None:
+                most = int(self.options["display"])
+                return acc.CollectAcc(names, lambda parts: acc.DisplayTable(_as_numpy(parts, types, False), most))
             return acc.CollectAcc(names, lambda parts: _as_numpy(parts, types, single))
         if k == "Graph":
             return acc.CollectAcc(names, lambda parts: acc.Graph(*(_concat_flat(parts[n]) for n in names)))
@@ -276,6 +279,7 @@ class Analysis:
     failed: dict[Action, BaseException] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     passes: int = 0  # event loops run so far: each computes every pending action at once
+    slots: int = 1  # ROOT's processing slots (GetNSlots): the implicit-MT threads of the ROOT facade
 
     def pending(self) -> list[Action]:
         return [a for a in self.actions if a not in self.results and a not in self.failed]

@@ -11,6 +11,7 @@ stored statistics and methods).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,11 @@ class Axis1D:
         bins[under] = 0
         bins[over] = self.nbins + 1
         return bins
+
+    @property
+    def automatic(self) -> bool:
+        """No range given (``low >= high``): ROOT picks one from the first fills (udfs/autobin.py)."""
+        return self.edges is None and not self.low < self.high
 
     def to_hist_axis(self):
         import hist
@@ -102,10 +108,9 @@ def parse_histo1d_model(model) -> Histo1DModel:
         raise AnalysisError(f"histogram {name!r}: nbins must be a positive integer, got {nbins!r}")
     if len(model) == 5:
         low, high = float(model[3]), float(model[4])
-        if not low < high:
-            raise AnalysisError(
-                f"histogram {name!r}: low ({low}) must be below high ({high}); automatic ranges are not supported"
-            )
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise AnalysisError(f"histogram {name!r}: the axis limits must be finite, got {low} and {high}")
+        # low >= high: ROOT's automatic range (udfs/autobin.py); Histo1D checks that the action supports it.
         return Histo1DModel(name, title, Axis1D(int(nbins), low, high, None, name, title))
     given = tuple(float(e) for e in model[3])
     if len(given) != nbins + 1 or any(b <= a for a, b in zip(given, given[1:], strict=False)):

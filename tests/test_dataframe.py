@@ -112,8 +112,10 @@ def test_errors_name_what_and_where(nanoaod_file: str) -> None:
         df.Filter("Muon_pt > 40")
     with pytest.raises(AnalysisError, match=r"already exists"):
         df.Define("MET_pt", "1")
-    with pytest.raises(AnalysisError, match=r"low \(5.0\) must be below high"):
-        df.Histo1D(("h", "", 10, 5, 5), "MET_pt")
+    with pytest.raises(AnalysisError, match=r"axis needs low < high.*Histo1D only"):
+        df.Histo2D(("h", "", 10, 5, 5, 10, 0, 1), "MET_pt", "MET_pt")
+    with pytest.raises(AnalysisError, match=r"limits must be finite"):
+        df.Histo1D(("h", "", 10, 0, float("inf")), "MET_pt")
     with pytest.raises(UnsupportedOperationError, match=r"unknown engine 'spork'"):
         hepframe.RDataFrame("Events", nanoaod_file, engine="spork")
 

@@ -119,7 +119,7 @@ def test_bad_constructor_arguments(nanoaod_file: str) -> None:
     assert isinstance(HF.RDataFrame("Events", [nanoaod_file]), hepframe.RDataFrame)
 
 
-@pytest.mark.parametrize("get", [lambda: HF.gRandom, lambda: HF.RDF.FromCSV, lambda: HF.gROOT.GetTutorialDir,
+@pytest.mark.parametrize("get", [lambda: HF.gStyle, lambda: HF.RDF.FromArrow, lambda: HF.gROOT.GetListOfFiles,
                                  lambda: HF.ROOT.TChain, lambda: HF.std.map])  # fmt: skip
 def test_missing_names_say_so(get) -> None:
     with pytest.raises(AttributeError, match="not provided by hepframe's ROOT facade.*migrating-from-root"):

@@ -124,6 +124,19 @@ class Mask(Expr):
     mask: Expr
 
 
+@dataclass(frozen=True)
+class RandomDraw(Expr):
+    """``gRandom->Method(args)`` at source position ``pos``: a draw from the facade's TRandom3.
+
+    Draws are stateful: the analysis replaces each one by a column of pre-drawn numbers, one per
+    evaluation in ROOT's per-entry order (hepframe.random_columns), so engines never see this node.
+    """
+
+    method: str  # "Rndm", "Uniform", "Gaus", "Exp", "Poisson", "Integer", ...
+    args: tuple[Expr, ...]
+    pos: int
+
+
 def rename_columns(expr: Expr, mapping: dict[str, str]) -> Expr:
     """A copy of ``expr`` with columns renamed by ``mapping`` (others unchanged)."""
     return substitute(expr, lambda e: Column(e.type, mapping.get(e.name, e.name)) if isinstance(e, Column) else None)
