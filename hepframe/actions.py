@@ -10,6 +10,7 @@ binning (see :mod:`hepframe.histograms`); moments combine across batches with th
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,46 +111,53 @@ class CutFlowReport:
         return "\n".join(lines)
 
 
+_DBL_MAX = float(np.finfo(np.float64).max)
+
+
 @dataclass
 class Statistic:
-    """``Stats()`` result, with ROOT's ``TStatistic`` accessors."""
+    """``Stats()`` result: ROOT's ``TStatistic``, filled value by value as ROOT fills it.
+
+    ``m`` is ROOT's ``fM`` (the sum of w*x) and ``m2`` its ``fM2``; ``fill`` continues them in entry
+    order (udfs/summation.py), so every accessor returns ROOT's number.
+    """
 
     n: int = 0
     w: float = 0.0
     w2: float = 0.0
-    mean: float = 0.0
-    m2: float = 0.0  # weighted sum of squared deviations from the mean
-    min: float = float("inf")
-    max: float = float("-inf")
+    m: float = 0.0
+    m2: float = 0.0
+    min: float = _DBL_MAX
+    max: float = -_DBL_MAX
+
+    def fill(self, x: np.ndarray, w: np.ndarray | None = None) -> None:
+        from hepframe.udfs.summation import tstatistic_continue
+
+        state = np.array([self.n, self.w, self.w2, self.m, self.m2, self.min, self.max], dtype=np.float64)
+        tstatistic_continue(x, w, state)
+        self.n, self.w, self.w2, self.m, self.m2, self.min, self.max = int(state[0]), *map(float, state[1:])
 
     def merge(self, other: Statistic) -> None:
-        if other.n == 0:
+        """Combine two parts (distributed engines), as TStatistic::Merge adds the moments."""
+        if other.n == 0 or other.w == 0:
             return
-        if self.n == 0:
+        if self.n == 0 or self.w == 0:
             self.__dict__.update(other.__dict__)
             return
-        w = self.w + other.w
-        delta = other.mean - self.mean
-        self.m2 += other.m2 + delta * delta * self.w * other.w / w
-        self.mean += delta * other.w / w
+        delta = other.m / other.w - self.m / self.w
+        self.m2 += other.m2 + delta * delta * self.w * other.w / (self.w + other.w)
         self.n += other.n
-        self.w = w
+        self.w += other.w
         self.w2 += other.w2
+        self.m += other.m
         self.min = min(self.min, other.min)
         self.max = max(self.max, other.max)
 
     @classmethod
     def of(cls, x: np.ndarray, w: np.ndarray | None = None) -> Statistic:
-        x = np.asarray(x, dtype=np.float64)
-        w = np.ones_like(x) if w is None else np.asarray(w, dtype=np.float64)
-        keep = w != 0  # TStatistic::Fill ignores entries of weight 0
-        x, w = x[keep], w[keep]
-        if len(x) == 0:
-            return cls()
-        sw = float(w.sum())
-        mean = float((w * x).sum() / sw) if sw else 0.0
-        return cls(len(x), sw, float((w * w).sum()), mean, float((w * (x - mean) ** 2).sum()), float(x.min()),
-                   float(x.max()))  # fmt: skip
+        out = cls()
+        out.fill(np.asarray(x), None if w is None else np.asarray(w))
+        return out
 
     def GetN(self) -> int:  # noqa: N802
         return self.n
@@ -160,29 +168,42 @@ class Statistic:
     def GetW2(self) -> float:  # noqa: N802
         return self.w2
 
+    def GetM2(self) -> float:  # noqa: N802
+        return self.m2
+
     def GetMean(self) -> float:  # noqa: N802
-        return self.mean if self.w > 0 else 0.0
+        return self.m / self.w if self.w > 0 else 0.0
 
     def GetVar(self) -> float:  # noqa: N802
-        if self.w <= 0:
+        if not self.w > 0:
             return -1.0
         return (self.m2 / self.w) * (self.n / (self.n - 1.0)) if self.n > 1 else 0.0
 
     def GetRMS(self) -> float:  # noqa: N802
         var = self.GetVar()
-        return float(np.sqrt(var)) if var > 0 else -1.0
+        return math.sqrt(var) if var > 0 else -1.0
 
     def GetNeff(self) -> int:  # noqa: N802
         return int(self.w * self.w / self.w2) if self.w2 else 0  # TStatistic returns Long64_t
 
     def GetMeanErr(self) -> float:  # noqa: N802
-        return float(np.sqrt(self.GetVar() / self.GetNeff())) if self.w > 0 else 0.0
+        if not self.w > 0:
+            return 0.0
+        neff = self.GetNeff()
+        return math.sqrt(self.GetVar() / neff) if neff else math.inf
 
     def GetMin(self) -> float:  # noqa: N802
         return self.min
 
     def GetMax(self) -> float:  # noqa: N802
         return self.max
+
+    def __str__(self) -> str:
+        return (f" OBJ: TStatistic\t  \t Mean = {self.GetMean():.5g} +- {self.GetMeanErr():.4g} \t RMS = "
+                f"{self.GetRMS():.5g} \t Count = {self.n} \t Min = {self.min:.5g} \t Max = {self.max:.5g}")  # fmt: skip
+
+    def Print(self) -> None:  # noqa: N802
+        print(self)
 
 
 @dataclass
@@ -373,21 +394,27 @@ class ExtremeAcc(Accumulator):
 
 
 class StatsAcc(Accumulator):
+    """``Stats()``: the values are kept in entry order and filled one by one, as ROOT's StatsHelper does."""
+
     def __init__(self, kind: str, weighted: bool = False) -> None:
-        self.kind, self.weighted, self.stat = kind, weighted, Statistic()
+        self.kind, self.weighted = kind, weighted
+        self.parts: list[tuple[int, np.ndarray, np.ndarray | None]] = []
 
     def update(self, values, entries, n_rows):
         if self.weighted:
             x, w = broadcast_fill(values, entries, "Stats")
         else:
             x, w = flatten(values[0]), None
-        self.stat.merge(Statistic.of(x, w))
+        self.parts.append((int(entries[0]) if len(entries) else -1, np.asarray(x), w))
 
     def merge(self, other: StatsAcc) -> None:
-        self.stat.merge(other.stat)
+        self.parts += other.parts
 
     def result(self) -> Any:
-        return self.stat
+        stat = Statistic()
+        for _, x, w in sorted(self.parts, key=lambda p: p[0]):
+            stat.fill(x, w)
+        return stat
 
 
 class HistoAcc(Accumulator):

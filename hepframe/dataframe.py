@@ -19,6 +19,9 @@ from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
 from hepframe.expr.types import BOOL, SIZE_T, CType
 from hepframe.histograms import parse_histo_model
+from hepframe.random_columns import PREFIX as RANDOM_PREFIX
+from hepframe.random_columns import bind_draws
+from hepframe.random_columns import prepare as prepare_draws
 
 T = TypeVar("T")
 
@@ -187,7 +190,7 @@ class RDataFrame:
     def _compile(self, text: str) -> ir.Expr:
         if not isinstance(text, str):
             raise AnalysisError(f"an expression must be a C++ string or a Python callable, got {type(text).__name__}")
-        expr = compile_expression(text, self._node.schema())
+        expr = bind_draws(compile_expression(text, self._node.schema()), text, self._analysis)
         assert isinstance(self._engine, Engine)
         self._engine.check(expr, text)
         return expr
@@ -213,6 +216,7 @@ class RDataFrame:
 
     def _run(self) -> None:
         pending = self._analysis.pending()
+        prepare_draws(self._analysis, pending)
         distributed = getattr(self._engine, "run_actions", None)
         try:
             if distributed is not None:
@@ -646,7 +650,7 @@ class RDataFrame:
 
     # -- introspection -----------------------------------------------------
     def GetColumnNames(self) -> list[str]:  # noqa: N802
-        return sorted(c for c in self._node.schema() if not c.startswith("__per_sample__"))
+        return sorted(c for c in self._node.schema() if not c.startswith(("__per_sample__", RANDOM_PREFIX)))
 
     def GetColumnType(self, name: str) -> str:  # noqa: N802
         return str(self._column(name).type)

@@ -279,6 +279,7 @@ class Analysis:
     failed: dict[Action, BaseException] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     passes: int = 0  # event loops run so far: each computes every pending action at once
+    random_sites: dict[str, Any] = field(default_factory=dict)  # gRandom call sites (hepframe.random_columns)
     slots: int = 1  # ROOT's processing slots (GetNSlots): the implicit-MT threads of the ROOT facade
 
     def pending(self) -> list[Action]:

@@ -13,10 +13,33 @@ import numba
 import numpy as np
 
 _SIGS = ["float32(float32)", "float64(float64)"]
+_SIGS2 = ["float32(float32, float32)", "float64(float64, float64)"]
 
 
-def _make(fn):
-    return numba.vectorize(_SIGS, cache=True, nopython=True)(fn)
+class _LazyUfunc:
+    """A numba ufunc built on first use.
+
+    Building the 25 ufuncs' wrappers (numba caches only their kernels) took seconds at every
+    import, for functions most analyses never call.
+    """
+
+    def __init__(self, fn, signatures: list[str]) -> None:
+        self._fn, self._signatures, self._ufunc = fn, signatures, None
+
+    def _get(self):
+        if self._ufunc is None:
+            self._ufunc = numba.vectorize(self._signatures, cache=True, nopython=True)(self._fn)
+        return self._ufunc
+
+    def __call__(self, *args, **kwargs):
+        return self._get()(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._get(), name)
+
+
+def _make(fn, signatures: list[str] = _SIGS) -> _LazyUfunc:
+    return _LazyUfunc(fn, signatures)
 
 
 sin = _make(lambda x: math.sin(x))
@@ -39,15 +62,9 @@ log2 = _make(lambda x: math.log2(x) if x > 0 else (-math.inf if x == 0 else math
 log1p = _make(lambda x: math.log1p(x) if x > -1 else (-math.inf if x == -1 else math.nan))
 erf = _make(lambda x: math.erf(x))
 erfc = _make(lambda x: math.erfc(x))
-atan2 = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(
-    lambda y, x: math.atan2(y, x)
-)
-pow = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(  # noqa: A001
-    lambda x, y: math.pow(x, y)  # libm's pow: NaN for a negative base with a non-integer exponent
-)
-hypot = numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True, nopython=True)(
-    lambda x, y: math.hypot(x, y)
-)
+atan2 = _make(lambda y, x: math.atan2(y, x), _SIGS2)
+pow = _make(lambda x, y: math.pow(x, y), _SIGS2)  # noqa: A001 - libm's pow: NaN for a negative base, non-integer exponent
+hypot = _make(lambda x, y: math.hypot(x, y), _SIGS2)
 
 
 def _libm(name: str, argtypes: int):
@@ -69,24 +86,19 @@ _cbrtf, _cbrt = _libm("cbrt", 1)
 _exp2f, _exp2 = _libm("exp2", 1)
 
 
-@numba.vectorize(["float32(float32)"], cache=False, nopython=True)
-def _cbrt32(x):  # pragma: no cover - compiled
-    return _cbrtf(x)
+class _LazyCtypesUfunc(_LazyUfunc):
+    """As _LazyUfunc, for a libm function numba calls through ctypes (not cacheable)."""
+
+    def _get(self):
+        if self._ufunc is None:
+            self._ufunc = numba.vectorize(self._signatures, cache=False, nopython=True)(self._fn)
+        return self._ufunc
 
 
-@numba.vectorize(["float64(float64)"], cache=False, nopython=True)
-def _cbrt64(x):  # pragma: no cover - compiled
-    return _cbrt(x)
-
-
-@numba.vectorize(["float32(float32)"], cache=False, nopython=True)
-def _exp2_32(x):  # pragma: no cover - compiled
-    return _exp2f(x)
-
-
-@numba.vectorize(["float64(float64)"], cache=False, nopython=True)
-def _exp2_64(x):  # pragma: no cover - compiled
-    return _exp2(x)
+_cbrt32 = _LazyCtypesUfunc(lambda x: _cbrtf(x), ["float32(float32)"])
+_cbrt64 = _LazyCtypesUfunc(lambda x: _cbrt(x), ["float64(float64)"])
+_exp2_32 = _LazyCtypesUfunc(lambda x: _exp2f(x), ["float32(float32)"])
+_exp2_64 = _LazyCtypesUfunc(lambda x: _exp2(x), ["float64(float64)"])
 
 
 def cbrt(x: np.ndarray) -> np.ndarray:

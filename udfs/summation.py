@@ -72,3 +72,36 @@ def std_dev_of_slots(slots: list[tuple[int, float, float]]) -> float:
         variance += float(count) * (set_variance + deviation * deviation)
     variance = variance / (total - 1)
     return float(np.sqrt(variance))
+
+
+@numba.njit(cache=True, nogil=True)
+def _tstatistic(x, w, weighted, state):  # pragma: no cover - compiled
+    n, sw, sw2, sm, sm2, lo, hi = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    for i in range(len(x)):
+        val = np.float64(x[i])
+        wi = np.float64(w[i]) if weighted else 1.0
+        if wi == 0:
+            continue
+        n += 1
+        tw = sw + wi
+        sm += wi * val
+        lo = val if val < lo else lo
+        hi = val if val > hi else hi
+        if tw == 0:  # ROOT warns "Sum of weights is zero" and drops the count (not the sum)
+            n -= 1
+            continue
+        if sw != 0:
+            rr = tw * val - sm
+            sm2 += wi * rr * rr / (tw * sw)
+        sw = tw
+        sw2 += wi * wi
+    state[0], state[1], state[2], state[3], state[4], state[5], state[6] = n, sw, sw2, sm, sm2, lo, hi
+
+
+def tstatistic_continue(x: np.ndarray, weights: np.ndarray | None, state: np.ndarray) -> None:
+    """``TStatistic::Fill(val, w)`` for each value in order, continuing ``state``.
+
+    ``state`` holds ROOT's ``fN, fW, fW2, fM`` (the sum of w*x), ``fM2, fMin, fMax`` as doubles.
+    """
+    w = np.zeros(1) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    _tstatistic(np.ascontiguousarray(x, dtype=np.float64), w, weights is not None, state)
