@@ -237,6 +237,11 @@ def _tutorial_dir() -> _TString:
     )
 
 
+def _save_graph(obj: Any, path: str | os.PathLike | None = None) -> str:
+    """``ROOT.RDF.SaveGraph(result or df[, file])``: the graph in ROOT's DOT layout (hepframe.rootgraph)."""
+    return SaveGraph(obj, path, format="root")
+
+
 def _model(kind: str, dims: int):
     """ROOT's ``TH1DModel(name, title, nbins, low, high)`` and friends: the tuple hepframe takes."""
 
@@ -264,7 +269,7 @@ RDF = _Namespace(
     TProfile1DModel=_model("TProfile1DModel", 1),
     TProfile2DModel=_model("TProfile2DModel", 2),
     RunGraphs=RunGraphs,
-    SaveGraph=SaveGraph,
+    SaveGraph=_save_graph,
     MakeTrivialDataFrame=MakeTrivialDataFrame,
     FromNumpy=FromNumpy,
     FromPandas=FromPandas,

@@ -222,6 +222,22 @@ class Graph:
     def GetY(self) -> np.ndarray:  # noqa: N802
         return self.y
 
+    def GetPointX(self, i: int) -> float:  # noqa: N802
+        return float(self.x[i])
+
+    def GetPointY(self, i: int) -> float:  # noqa: N802
+        return float(self.y[i])
+
+    def Sort(self, ascending: bool = True) -> None:  # noqa: N802
+        """TGraph::Sort(): the points ordered by x (equal x keep their order here; ROOT's sort is unstable)."""
+        order = np.argsort(self.x if ascending else -self.x, kind="stable")
+        self.x, self.y = self.x[order], self.y[order]
+
+    def GetMean(self, axis: int = 1) -> float:  # noqa: N802
+        """TGraph::GetMean: the plain mean of the x (axis 1) or y (axis 2) values."""
+        values = self.x if axis == 1 else self.y
+        return float(values.sum() / len(values)) if len(values) else 0.0
+
 
 @dataclass
 class DisplayTable:

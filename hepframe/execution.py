@@ -86,8 +86,8 @@ class Executor:
                 resolved = out.get(target)
                 if resolved is not None:
                     out[alias] = ScopedColumn(alias, resolved.internal, resolved.expr, resolved.scope, resolved.text)
-                else:
-                    t = self.analysis.root.schema()[target]
+                else:  # a source column, or rdfentry_ (not in any schema)
+                    t = SIZE_T if target == ENTRY_COLUMN else self.analysis.root.schema()[target]
                     out[alias] = ScopedColumn(alias, target, ir.Column(t, target), self.analysis.root, target)
             self._scopes[key] = out
         return self._scopes[key]

@@ -96,9 +96,22 @@ def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
 
 
 def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None, format: str = "dot") -> str:  # noqa: N802, A002
-    """The computation graph as Graphviz dot (default) or Mermaid text; written to ``path`` if given."""
+    """The computation graph as Graphviz dot (default), Mermaid, or ROOT's own dot layout (``"root"``).
+
+    Written to ``path`` (atomically) if given; the text is returned either way.
+    """
     frame = obj._frame if isinstance(obj, ResultPtr) else obj
     analysis = frame._analysis
+    if format == "root":  # ROOT's own layout (what ROOT.RDF.SaveGraph writes)
+        from hepframe.rootgraph import root_dot
+
+        text = root_dot(analysis, [obj._action] if isinstance(obj, ResultPtr) else list(analysis.actions))
+        if path is not None:
+            from hepframe.datasets import atomic_path
+
+            with atomic_path(path) as tmp, open(tmp, "w") as f:
+                f.write(text)
+        return text
     ids = {id(n): f"n{i}" for i, n in enumerate(analysis.nodes)}
     act_ids = {id(a): f"a{i}" for i, a in enumerate(analysis.actions)}
 
@@ -119,7 +132,7 @@ def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None
         lines += [f"  {ids[id(a.node)]} -> {act_ids[id(a)]};" for a in analysis.actions]
         lines.append("}")
     else:
-        raise AnalysisError(f"SaveGraph format must be 'dot' or 'mermaid', got {format!r}")
+        raise AnalysisError(f"SaveGraph format must be 'dot', 'mermaid' or 'root', got {format!r}")
     text = "\n".join(lines) + "\n"
     if path is not None:
         from hepframe.datasets import atomic_path

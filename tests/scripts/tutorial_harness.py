@@ -26,8 +26,11 @@ _DRAWING = re.compile(
 )
 
 
-def prepare(text: str, mode: str) -> str:
-    """The tutorial with the import swapped (hepframe) and drawing lines replaced by ``pass``."""
+def prepare(text: str, mode: str, replace: dict[str, str] | None = None) -> str:
+    """The tutorial with the import swapped (hepframe), drawing lines replaced by ``pass``, and
+    ``replace``'s strings (remote inputs) replaced by local ones."""
+    for old, new in (replace or {}).items():
+        text = text.replace(old, new)
     lines = []
     for line in text.splitlines():
         if _DRAWING.search(line) and not line.rstrip().endswith(("(", ",", "\\")):
@@ -113,8 +116,13 @@ def _written_trees(before: set[Path]) -> dict:
 def main() -> None:
     mode, source = sys.argv[1], Path(sys.argv[2])
     script = Path.cwd() / source.name
-    script.write_text(prepare(source.read_text(), mode))
+    replace = json.loads(os.environ.get("HEPFRAME_TUTORIAL_REPLACE", "{}"))
+    script.write_text(prepare(source.read_text(), mode, replace))
     before = set(Path.cwd().glob("*.root"))
+    if mode == "root":  # ROOT's defined numbers: one thread (sums under implicit MT depend on scheduling)
+        import ROOT
+
+        ROOT.ROOT.EnableImplicitMT = ROOT.EnableImplicitMT = lambda *args: None
     threads = int(os.environ.get("HEPFRAME_TUTORIAL_IMT", "0"))
     if threads and mode == "hepframe":  # the same script with implicit multi-threading switched on first
         from hepframe import ROOT
