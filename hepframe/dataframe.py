@@ -733,13 +733,14 @@ class RDataFrame:
 
 
 class Description(str):
-    """``Describe()``'s text, with ROOT's ``Print()`` and ``AsString()``."""
+    """``Describe()``'s text, with ROOT's ``Print()`` and ``AsString()`` (``shortFormat``: the dataset line only)."""
 
-    def Print(self) -> None:  # noqa: N802
-        print(self, end="")
+    def AsString(self, shortFormat: bool = False) -> str:  # noqa: N802, N803
+        return self.split("\n\n", 1)[0] if shortFormat else str(self)
 
-    def AsString(self) -> str:  # noqa: N802
-        return str(self)
+    def Print(self, shortFormat: bool = False) -> None:  # noqa: N802, N803
+        text = self.AsString(shortFormat)
+        print(text, end="" if text.endswith("\n") else "\n")
 
 
 def _column_width(names: list[str]) -> int:
