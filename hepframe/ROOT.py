@@ -212,6 +212,27 @@ def FromPandas(frame: Any) -> hepframe.RDataFrame:  # noqa: N802
     return FromNumpy({str(c): frame[c].to_numpy() for c in frame.columns})
 
 
+_CSV_OPTIONS = {"leftTrim": "left_trim", "rightTrim": "right_trim", "skipBlankLines": "skip_blank_lines",
+                "skipFirstNLines": "skip_first_n_lines", "skipLastNLines": "skip_last_n_lines", "comment": "comment",
+                "columnNames": "column_names"}  # fmt: skip
+
+
+def FromCSV(fileName: str | os.PathLike, readHeaders: bool = True, delimiter: str = ",",  # noqa: N802, N803
+            linesChunkSize: int = -1, colTypes: Any = None, **options: Any) -> hepframe.RDataFrame:  # noqa: N803
+    """``ROOT.RDF.FromCSV``: ROOT's RCsvDS type inference and values (hepframe.connectors.csv_source).
+
+    String columns are read but, as hepframe has no string values, not usable in expressions.
+    """
+    from hepframe.connectors.csv_source import read_csv
+
+    unknown = set(options) - set(_CSV_OPTIONS)
+    if unknown:
+        raise AnalysisError(f"FromCSV: unknown option(s) {sorted(unknown)}; ROOT's are {sorted(_CSV_OPTIONS)}")
+    table, schema = read_csv(fileName, readHeaders, delimiter, linesChunkSize, colTypes,
+                             **{_CSV_OPTIONS[k]: v for k, v in options.items()})  # fmt: skip
+    return _from_table(table, schema, label="RCsv")
+
+
 class _TString(str):
     """A ``TString``: a Python string with ``Data()``."""
 
@@ -273,6 +294,7 @@ RDF = _Namespace(
     MakeTrivialDataFrame=MakeTrivialDataFrame,
     FromNumpy=FromNumpy,
     FromPandas=FromPandas,
+    FromCSV=FromCSV,
     Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor, FromSpec=hepframe.FromSpec),
 )
 

@@ -531,51 +531,29 @@ class AutoHistoAcc(Accumulator):
 
 
 class ProfileAcc(Accumulator):
-    """TProfile / TProfile2D: per bin sum of w, w*y, w*y^2 and w^2 (hist WeightedMean storage)."""
+    """TProfile / TProfile2D: ROOT's sums and statistics, one Fill at a time in entry order (hepframe.rootprofile)."""
 
     def __init__(self, name: str, title: str, axes: list[Axis1D], weighted: bool,
                  value_range: tuple[float, float] | None = None) -> None:  # fmt: skip
+        from hepframe.rootprofile import ProfileFill
+
         self.name, self.title, self.axes, self.weighted = name, title, axes, weighted
         self.value_range = value_range  # TProfile's (ylow, yup): other values are not filled
-        shape = tuple(a.nbins + 2 for a in axes)
-        self.sw, self.swy, self.swy2, self.sw2 = (np.zeros(shape) for _ in range(4))
+        self.fill = ProfileFill(axes, value_range)
 
     def update(self, values, entries, n_rows):
         columns = broadcast_fill(values, entries, f"Profile {self.name!r}")
-        w = np.asarray(columns.pop(), dtype=np.float64) if self.weighted else None
-        y = np.asarray(columns.pop(), dtype=np.float64)
-        if w is None:
-            w = np.ones_like(y)
-        if self.value_range is not None:
-            lo, hi = self.value_range
-            keep = (y >= lo) & (y <= hi)  # also drops NaN, as TProfile::Fill does
-            y, w, columns = y[keep], w[keep], [np.asarray(c)[keep] for c in columns]
-        index = np.ravel_multi_index(tuple(a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)),
-                                     self.sw.shape)  # fmt: skip
-        size, shape = self.sw.size, self.sw.shape
-        self.sw += np.bincount(index, weights=w, minlength=size).reshape(shape)
-        self.swy += np.bincount(index, weights=w * y, minlength=size).reshape(shape)
-        self.swy2 += np.bincount(index, weights=w * y * y, minlength=size).reshape(shape)
-        self.sw2 += np.bincount(index, weights=w * w, minlength=size).reshape(shape)
+        weights = columns.pop() if self.weighted else None
+        y = columns.pop()
+        self.fill.fill(columns, y, weights)  # TProfile::Fill value by value; the state carries over between batches
 
     def merge(self, other: ProfileAcc) -> None:
-        for mine, theirs in zip((self.sw, self.swy, self.swy2, self.sw2),
-                                (other.sw, other.swy, other.swy2, other.sw2), strict=True):  # fmt: skip
-            mine += theirs
+        self.fill.merge(other.fill)  # TProfileHelper::Merge
 
     def result(self):
-        import hist
+        from hepframe.rootprofile import RootProfile
 
-        h = hist.Hist(*(a.to_hist_axis() for a in self.axes), storage=hist.storage.WeightedMean(), name=self.name,
-                      label=self.title or self.name)  # fmt: skip
-        view = h.view(flow=True)
-        with np.errstate(all="ignore"):
-            mean = np.where(self.sw != 0, self.swy / np.where(self.sw != 0, self.sw, 1), 0.0)
-        view["sum_of_weights"] = self.sw
-        view["sum_of_weights_squared"] = self.sw2
-        view["value"] = mean
-        view["_sum_of_weighted_deltas_squared"] = self.swy2 - mean * self.swy
-        return h
+        return RootProfile.from_fill(self.name, self.title, self.axes, self.fill)
 
 
 class CollectAcc(Accumulator):

@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hepframe", description="RDataFrame-style analysis on Polars")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the dimuon demo analysis (generates its sample)", add_help=False)
-    gen = sub.add_parser("generate", help="write a NanoAOD-like sample ROOT file")
-    gen.add_argument("output", help="output .root file")
+    gen = sub.add_parser("generate", help="write a NanoAOD-like sample ROOT file (or a dimuon CSV)")
+    gen.add_argument("output", help="output .root file, or .csv for dimuon pairs in ROOT's df014 layout")
     gen.add_argument("--events", type=int, default=100_000)
     gen.add_argument("--seed", type=int, default=42)
     sub.add_parser("support-matrix", help="print the per-engine support matrix (Markdown)")
@@ -43,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         return _guard(lambda: demo.main(argv[1:]))
     args = parser.parse_args(argv)
     if args.command == "generate":
-        from hepframe.datasets import generate_nanoaod
+        from hepframe.datasets import generate_dimuon_csv, generate_nanoaod
 
+        if args.output.endswith(".csv"):  # dimuon pairs in ROOT's df014 tutorial layout
+            return _guard(lambda: print(generate_dimuon_csv(args.output, args.events, args.seed)) or 0, args.output)
         return _guard(lambda: print(generate_nanoaod(args.output, args.events, args.seed, progress=True)) or 0,
                       args.output)  # fmt: skip
     if args.command == "convert":

@@ -323,6 +323,45 @@ def write_tree(path: str | os.PathLike, branches: dict[str, np.ndarray | ak.Arra
     return os.fspath(path)
 
 
+#: The columns of ROOT's df014 tutorial CSV (CMS Run2010B dimuons): one line per event with two muons.
+DIMUON_CSV_COLUMNS = ["Run", "Event", "Type1", "E1", "px1", "py1", "pz1", "pt1", "eta1", "phi1", "Q1",
+                      "Type2", "E2", "px2", "py2", "pz2", "pt2", "eta2", "phi2", "Q2", "M"]  # fmt: skip
+
+
+def generate_dimuon_csv(path: str | os.PathLike, n_events: int = 20_000, seed: int = 42) -> str:
+    """Write the leading two muons of generated events with at least two, in ROOT's df014 CSV layout.
+
+    A local stand-in for the tutorial's remote file: same column names and types (``Type1``/``Type2``
+    are strings, "G" global or "T" tracker muons; ``Q1``/``Q2`` integers; the rest doubles).
+    """
+    sample = generate_events(n_events, seed)
+    counts = np.asarray(sample["nMuon"])
+    keep = counts >= 2
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {"Run": np.full(int(keep.sum()), 146511), "Event": np.asarray(sample["event"])[keep]}
+    four = []
+    for k in (0, 1):
+        pt, eta, phi, mass, charge = (ak.to_numpy(sample[f"Muon_{f}"][keep][:, k]).astype(np.float64)
+                                      for f in ("pt", "eta", "phi", "mass", "charge"))  # fmt: skip
+        px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+        energy = np.sqrt(px * px + py * py + pz * pz + mass * mass)
+        four.append((energy, px, py, pz))
+        cols |= {f"Type{k + 1}": rng.choice(np.array(["G", "T"]), len(pt)), f"E{k + 1}": energy, f"px{k + 1}": px,
+                 f"py{k + 1}": py, f"pz{k + 1}": pz, f"pt{k + 1}": pt, f"eta{k + 1}": eta, f"phi{k + 1}": phi,
+                 f"Q{k + 1}": charge.astype(np.int64)}  # fmt: skip
+    e, x, y, z = (a + b for a, b in zip(*four, strict=True))
+    cols["M"] = np.sqrt(np.maximum(e * e - x * x - y * y - z * z, 0.0))
+
+    def text(value) -> str:
+        return f"{value:.10g}" if isinstance(value, float | np.floating) else str(value)
+
+    lines = [",".join(DIMUON_CSV_COLUMNS)]
+    lines += [",".join(text(cols[c][i]) for c in DIMUON_CSV_COLUMNS) for i in range(len(cols["Run"]))]
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return os.fspath(path)
+
+
 def _progress(total: int, enabled: bool):
     import sys
 

@@ -24,12 +24,20 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 HARNESS = Path(__file__).parent / "scripts" / "tutorial_harness.py"
 WORKING = [
     "df000_simple", "df001_introduction", "df004_cutFlowReport", "df006_ranges", "df008_createDataSetFromScratch",
-    "df010_trivialDataSource", "df012_DefinesAndFiltersAsStrings", "df019_Cache", "df021_createTGraph",
+    "df003_profiles", "df010_trivialDataSource", "df012_DefinesAndFiltersAsStrings", "df014_CSVDataSource", "df019_Cache", "df021_createTGraph",
     "df031_Stats", "df032_RDFFromNumpy", "df033_Describe", "df034_SaveGraph", "df035_RDFFromPandas",
     "df102_NanoAODDimuonAnalysis",
 ]  # fmt: skip
-#: Remote inputs, replaced in both runs by a NanoAOD file written by hepframe's generator.
+#: Remote inputs, replaced in both runs by files written by hepframe's generator.
+REMOTE_CSV = "http://root.cern/files/tutorials/df014_CsvDataSource_MuRun2010B.csv"
 REMOTE_NANOAOD = "root://eospublic.cern.ch//eos/opendata/cms/derived-data/AOD2NanoAODOutreachTool/Run2012BC_DoubleMuParked_Muons.root"
+
+
+@pytest.fixture(scope="module")
+def dimuon_csv(tmp_path_factory) -> str:
+    from hepframe.datasets import generate_dimuon_csv
+
+    return generate_dimuon_csv(tmp_path_factory.mktemp("csv") / "dimuons.csv", n_events=20_000, seed=14)
 
 
 def _tutorials() -> Path:
@@ -53,8 +61,8 @@ def _run(mode: str, name: str, workdir: Path, extra_env: dict[str, str] | None =
 
 
 @pytest.mark.parametrize("name", WORKING)
-def test_tutorial_gives_roots_numbers(name: str, tmp_path: Path, nanoaod_file: str) -> None:
-    replace = {"HEPFRAME_TUTORIAL_REPLACE": json.dumps({REMOTE_NANOAOD: nanoaod_file})}
+def test_tutorial_gives_roots_numbers(name: str, tmp_path: Path, nanoaod_file: str, dimuon_csv: str) -> None:
+    replace = {"HEPFRAME_TUTORIAL_REPLACE": json.dumps({REMOTE_NANOAOD: nanoaod_file, REMOTE_CSV: dimuon_csv})}
     root_printed, root_numbers = _run("root", name, tmp_path / "root", replace)
     printed, numbers = _run("hepframe", name, tmp_path / "hepframe", replace)
     assert printed == root_printed
