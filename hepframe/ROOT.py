@@ -28,12 +28,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import hepframe
+from hepframe import distributed
 from hepframe.errors import AnalysisError, CppRequiredError
 from hepframe.trandom3 import TRandom3, gRandom
+from hepframe.udf import Numba
 from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
 
 __all__ = [
     "RDF",
+    "Numba",
     "DisableImplicitMT",
     "EnableImplicitMT",
     "GetThreadPoolSize",
@@ -118,6 +121,8 @@ def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
     ``RDataFrame(n)`` has ``n`` entries and no columns: ``rdfentry_`` numbers them, as in ROOT.
     A third argument (ROOT's default columns) is refused: name the columns in each action.
     """
+    if "executor" in kwargs:  # ROOT 6.40: RDataFrame(..., executor=sparkcontext, npartitions=n) runs on Spark
+        return distributed.RDataFrame(*args, **kwargs)
     threads = kwargs.pop("threads", _threads)
     if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
         return _empty(args[0], threads, **kwargs)
@@ -295,7 +300,9 @@ RDF = _Namespace(
     FromNumpy=FromNumpy,
     FromPandas=FromPandas,
     FromCSV=FromCSV,
-    Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor, FromSpec=hepframe.FromSpec),
+    Distributed=distributed,
+    Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor, FromSpec=hepframe.FromSpec,
+                            Distributed=distributed),  # fmt: skip
 )
 
 
