@@ -627,9 +627,35 @@ class RDataFrame:
         names = self._snapshot_columns(columns)
         cols = [self._column(c) for c in names]
         distributed = getattr(self._engine, "run_actions", None) is not None
+        if distributed and str(path).lower().endswith(".root"):
+            return self._distributed_root_snapshot(tree, path, names, lazy)
         writer = (partitioned_parquet_writer if distributed else snapshot_writer)(tree, path, cols)
         handle = self._book(g.ColumnAction(self._node, columns=cols, kind="Snapshot", options={"writer": writer}))
         return handle if lazy else handle.GetValue()
+
+    def _distributed_root_snapshot(self, tree: str, path: str | os.PathLike, names: list[str], lazy: bool):
+        """A ROOT file from a distributed engine: the tasks write a Parquet dataset, the driver one ROOT file.
+
+        ROOT's distributed Snapshot writes a file per partition; one file keeps ``path`` what the
+        user named, written atomically as every Snapshot is.
+        """
+        import glob
+        import shutil
+        import tempfile
+
+        if lazy:
+            raise AnalysisError("a lazy Snapshot to a ROOT file is not supported on a distributed engine; "
+                                "write '*.parquet', or call Snapshot without lazy=True")  # fmt: skip
+        parent = os.path.dirname(os.path.abspath(path))
+        staging = tempfile.mkdtemp(prefix=".hepframe-snapshot-", dir=parent)
+        try:
+            parts = os.path.join(staging, "parts.parquet")
+            self.Snapshot(tree, parts, names)
+            pieces = sorted(glob.glob(os.path.join(parts, "*.parquet")))  # part files, in partition (entry) order
+            FromParquet(pieces, progress=False).Snapshot(tree, path, names)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return RDataFrame(tree, path, engine=self._engine, progress=self._progress)
 
     def _snapshot_columns(self, columns) -> list[str]:
         from hepframe.snapshot import select_columns  # ROOT's rules: a regular expression or a list of names

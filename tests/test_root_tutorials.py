@@ -76,3 +76,13 @@ def test_tutorial_under_implicit_mt_gives_the_same_numbers(name: str, tmp_path: 
     root_printed, root_numbers = _run("root", name, tmp_path / "root")
     printed, numbers = _run("hepframe", name, tmp_path / "mt", {"HEPFRAME_TUTORIAL_IMT": "2"})
     assert (printed, numbers) == (root_printed, root_numbers)
+
+
+@pytest.mark.parametrize("name", ["df001_introduction", "df021_createTGraph", "df102_NanoAODDimuonAnalysis"])
+def test_tutorial_on_distributed_spark_gives_the_same_numbers(name: str, tmp_path: Path, nanoaod_file: str) -> None:
+    """Every RDataFrame of the script made by RDF.Experimental.Distributed.Spark.RDataFrame (local[2] Spark)."""
+    replace = {"HEPFRAME_TUTORIAL_REPLACE": json.dumps({REMOTE_NANOAOD: nanoaod_file})}
+    root_printed, root_numbers = _run("root", name, tmp_path / "root", replace)
+    spark = {**replace, "HEPFRAME_TUTORIAL_SPARK": "1", "PYSPARK_PYTHON": sys.executable}
+    printed, numbers = _run("hepframe", name, tmp_path / "spark", spark)
+    assert (printed, numbers) == (root_printed, root_numbers)

@@ -123,6 +123,12 @@ def main() -> None:
         import ROOT
 
         ROOT.ROOT.EnableImplicitMT = ROOT.EnableImplicitMT = lambda *args: None
+    if os.environ.get("HEPFRAME_TUTORIAL_SPARK") and mode == "hepframe":  # every RDataFrame distributed on Spark
+        from hepframe import ROOT
+
+        spark, local = ROOT.RDF.Experimental.Distributed.Spark.RDataFrame, ROOT.RDataFrame
+        ROOT.RDataFrame = lambda *args, **kwargs: (
+            local(*args, **kwargs) if "engine" in kwargs else spark(*args, npartitions=2, **kwargs))  # fmt: skip
     threads = int(os.environ.get("HEPFRAME_TUTORIAL_IMT", "0"))
     if threads and mode == "hepframe":  # the same script with implicit multi-threading switched on first
         from hepframe import ROOT
