@@ -30,6 +30,7 @@ from typing import Any
 import hepframe
 from hepframe import distributed
 from hepframe.errors import AnalysisError, CppRequiredError
+from hepframe.snapshot import RSnapshotOptions
 from hepframe.trandom3 import TRandom3, gRandom
 from hepframe.udf import Numba
 from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
@@ -46,6 +47,7 @@ __all__ = [
     "TChain",
     "TFile",
     "TRandom3",
+    "VecOps",
     "gRandom",
     "gInterpreter",
     "gROOT",
@@ -112,7 +114,75 @@ class _Vector(list, metaclass=_VectorMeta):
         return not self
 
 
-std = _Namespace(_path="ROOT.std", vector=_Vector)
+class _NumericLimitsMeta(type):
+    def __getitem__(cls, type_name: Any) -> _NumericLimits:
+        import numpy as np
+
+        from hepframe.udf import parse_type
+
+        return _NumericLimits(np.dtype(parse_type(type_name if isinstance(type_name, str) else
+                                                  type_name.__name__).scalar.dtype))  # fmt: skip
+
+
+class _NumericLimits(metaclass=_NumericLimitsMeta):
+    """``std.numeric_limits["double"].max()`` and friends, for C++ arithmetic types."""
+
+    def __init__(self, dtype: Any) -> None:
+        import numpy as np
+
+        self._info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype) if dtype.kind in "iu" else None
+        self._dtype = dtype
+
+    def max(self) -> Any:
+        return True if self._info is None else self._dtype.type(self._info.max).item()
+
+    def min(self) -> Any:
+        if self._info is None:
+            return False
+        smallest = self._info.tiny if self._dtype.kind == "f" else self._info.min  # C++: the smallest normal float
+        return self._dtype.type(smallest).item()
+
+    def lowest(self) -> Any:
+        return False if self._info is None else self._dtype.type(self._info.min).item()
+
+    def epsilon(self) -> float:
+        return self._dtype.type(self._info.eps).item() if self._dtype.kind == "f" else 0
+
+    def infinity(self) -> float:
+        return float("inf")
+
+    def quiet_NaN(self) -> float:  # noqa: N802
+        return float("nan")
+
+
+std = _Namespace(_path="ROOT.std", vector=_Vector, numeric_limits=_NumericLimits)
+
+
+def _as_rvec(data: Any) -> Any:
+    """``ROOT.VecOps.AsRVec(array)``: an RVec over a numpy array is the array itself here."""
+    import numpy as np
+
+    array = np.asarray(data)
+    if array.ndim != 1:
+        raise AnalysisError(f"AsRVec takes a one-dimensional array, got shape {array.shape}")
+    return array
+
+
+class _RVecMeta(type):
+    def __getitem__(cls, element_type: Any) -> Any:
+        import numpy as np
+
+        from hepframe.udf import parse_type
+
+        dtype = parse_type(element_type if isinstance(element_type, str) else element_type.__name__).scalar.dtype
+        return lambda values=(): np.asarray(values, dtype=dtype)
+
+
+class _RVec(metaclass=_RVecMeta):
+    """``ROOT.VecOps.RVec["float"]([1, 2])``: a numpy array of that element type."""
+
+
+VecOps = _Namespace(_path="ROOT.VecOps", RVec=_RVec, AsRVec=_as_rvec)
 
 
 def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
@@ -217,6 +287,13 @@ def FromPandas(frame: Any) -> hepframe.RDataFrame:  # noqa: N802
     return FromNumpy({str(c): frame[c].to_numpy() for c in frame.columns})
 
 
+def AddProgressBar(df: hepframe.RDataFrame) -> None:  # noqa: N802
+    """``ROOT.RDF.Experimental.AddProgressBar(df)``: show hepframe's progress bar for this graph's event loops."""
+    if not isinstance(df, hepframe.RDataFrame):
+        raise AnalysisError(f"AddProgressBar takes an RDataFrame, got {type(df).__name__}")
+    df._analysis.progress = True
+
+
 _CSV_OPTIONS = {"leftTrim": "left_trim", "rightTrim": "right_trim", "skipBlankLines": "skip_blank_lines",
                 "skipFirstNLines": "skip_first_n_lines", "skipLastNLines": "skip_last_n_lines", "comment": "comment",
                 "columnNames": "column_names"}  # fmt: skip
@@ -301,8 +378,9 @@ RDF = _Namespace(
     FromPandas=FromPandas,
     FromCSV=FromCSV,
     Distributed=distributed,
+    RSnapshotOptions=RSnapshotOptions,
     Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor, FromSpec=hepframe.FromSpec,
-                            Distributed=distributed),  # fmt: skip
+                            Distributed=distributed, AddProgressBar=AddProgressBar),  # fmt: skip
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
@@ -47,6 +48,10 @@ class ResultPtr(Generic[T]):
     def IsReady(self) -> bool:  # noqa: N802
         return self._action in self._frame._analysis.results
 
+    def GetPtr(self) -> T:  # noqa: N802
+        """ROOT's ``GetPtr()``: the result object itself (computed if needed)."""
+        return self.GetValue()
+
     @property
     def value(self) -> T:
         return self.GetValue()
@@ -60,6 +65,42 @@ class ResultPtr(Generic[T]):
     def __repr__(self) -> str:
         state = "ready" if self.IsReady() else "lazy"
         return f"<ResultPtr {type(self._action).__name__} ({state})>"
+
+
+class _Templated:
+    """A verb that also takes C++ template arguments, as PyROOT spells them: ``df.Take["unsigned int"]("nJet")``.
+
+    hepframe knows every column's type, so the template arguments are checked as type names and
+    otherwise not needed; the call is the same.
+    """
+
+    def __init__(self, method) -> None:
+        self._method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, frame, owner=None):
+        if frame is None:
+            return self
+        bound = self._method.__get__(frame, owner)
+
+        class _Bound:
+            def __call__(self, *args, **kwargs):
+                return bound(*args, **kwargs)
+
+            def __getitem__(self, types):
+                from hepframe.udf import parse_type
+
+                for t in types if isinstance(types, tuple) else (types,):
+                    if isinstance(t, str) and not t.startswith(("ROOT::RDF::", "RDF")):
+                        try:
+                            parse_type(t)
+                        except Exception:
+                            raise AnalysisError(f"{bound.__name__}[{t!r}]: unknown C++ type {t!r}") from None
+                return bound
+
+            __doc__ = bound.__doc__
+
+        return _Bound()
 
 
 def FromSpec(spec, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
@@ -219,10 +260,11 @@ class RDataFrame:
         prepare_draws(self._analysis, pending)
         distributed = getattr(self._engine, "run_actions", None)
         try:
+            progress = self._progress if self._progress is not None else self._analysis.progress
             if distributed is not None:
                 results = distributed(self._analysis, pending)
             else:
-                results = Executor(self._analysis, self._engine, self._progress).run(pending)
+                results = Executor(self._analysis, self._engine, progress).run(pending)
         except Exception as exc:
             # The actions of this event loop failed (and re-raise when asked); later bookings still run.
             for action in pending:
@@ -463,6 +505,7 @@ class RDataFrame:
         action.options["value_range"] = value_range
         return self._book(action)
 
+    @_Templated
     def Histo1D(self, model, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 1D histogram of ``column`` (filled once per element for RVec columns).
 
@@ -484,10 +527,12 @@ class RDataFrame:
             raise AnalysisError("Histo1D needs a column name: Histo1D('x') or Histo1D(model, 'x')")
         return self._histo(model, [column], weight, 1)
 
+    @_Templated
     def Histo2D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 2D histogram; model ``(name, title, nx, xlow, xhigh, ny, ylow, yhigh)`` or two hist axes."""
         return self._histo(model, [x, y], weight, 2)
 
+    @_Templated
     def Histo3D(self, model, x: str, y: str, z: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 3D histogram (model as for Histo2D, with a third axis)."""
         return self._histo(model, [x, y, z], weight, 3)
@@ -496,14 +541,17 @@ class RDataFrame:
         """Book an N-dimensional histogram; model ``(name, title, dim, nbins[], lows[], highs[])`` or axes."""
         return self._histo(model, list(columns), weight, len(columns))
 
+    @_Templated
     def Profile1D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a profile (mean of ``y`` per bin of ``x``), as a hist with WeightedMean storage."""
         return self._histo(model, [x, y], weight, 1, profile=True)
 
+    @_Templated
     def Profile2D(self, model, x: str, y: str, z: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 2D profile (mean of ``z`` per bin of ``x`` and ``y``)."""
         return self._histo(model, [x, y, z], weight, 2, profile=True)
 
+    @_Templated
     def Graph(self, x: str, y: str) -> ResultPtr:  # noqa: N802
         """Book the (x, y) points of all events, in entry order (a TGraph-like object)."""
         return self._book(g.ColumnAction(self._node, columns=[self._column(x), self._column(y)], kind="Graph"))
@@ -522,30 +570,37 @@ class RDataFrame:
                     raise AnalysisError(f"{kind} cannot use {c.name!r}, which is {c.type.short}; index it first, e.g. c[0]")
         return self._book(g.ColumnAction(self._node, columns=cols, kind=kind, options=options))
 
+    @_Templated
     def Sum(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the sum of ``column`` (of all elements, for RVec columns)."""
         return self._column_action("Sum", [column])
 
+    @_Templated
     def Mean(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the mean of ``column`` (over all elements, for RVec columns)."""
         return self._column_action("Mean", [column])
 
+    @_Templated
     def Min(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the smallest value of ``column`` (over all elements, for RVec columns)."""
         return self._column_action("Min", [column])
 
+    @_Templated
     def Max(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the largest value of ``column``."""
         return self._column_action("Max", [column])
 
+    @_Templated
     def StdDev(self, column: str) -> ResultPtr[float]:  # noqa: N802
         """Book the (unbiased) standard deviation of ``column``."""
         return self._column_action("StdDev", [column])
 
+    @_Templated
     def Stats(self, column: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a TStatistic-like summary (N, sum of weights, mean, RMS, min, max) of ``column``."""
         return self._column_action("Stats", [column] + ([weight] if weight else []))
 
+    @_Templated
     def Take(self, column: str) -> ResultPtr:  # noqa: N802
         """Book all values of ``column`` as a numpy array (RVec columns: an object array of arrays)."""
         return self._column_action("Take", [column])
@@ -610,7 +665,7 @@ class RDataFrame:
         return self._book(report)
 
     def Snapshot(self, tree: str, path: str | os.PathLike, columns: Iterable[str] | None = None,
-                 lazy: bool = False):  # noqa: N802  # fmt: skip
+                 lazy: Any = False):  # noqa: N802  # fmt: skip
         """Write ``columns`` of the events reaching this node to ROOT, Parquet or Arrow IPC, atomically.
 
         ``columns`` selects as in ROOT: ``None`` or ``""`` all columns (Defines included), a string a
@@ -622,7 +677,13 @@ class RDataFrame:
         succeeded. Returns a new RDataFrame over the written file (or a lazy handle with ``lazy=True``).
         """
         self._require_verb("Snapshot")
-        from hepframe.snapshot import partitioned_parquet_writer, snapshot_writer
+        from hepframe.snapshot import RSnapshotOptions, partitioned_parquet_writer, snapshot_writer
+
+        if isinstance(lazy, RSnapshotOptions):  # ROOT's Snapshot(tree, file, columns, options)
+            if lazy.fMode.upper() != "RECREATE":
+                raise AnalysisError(f"Snapshot: fMode {lazy.fMode!r} is not supported; hepframe writes new files "
+                                    "(RECREATE), atomically")  # fmt: skip
+            lazy = lazy.fLazy
 
         names = self._snapshot_columns(columns)
         cols = [self._column(c) for c in names]

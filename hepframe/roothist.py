@@ -19,6 +19,7 @@ from typing import Any, Literal
 import hist
 import numpy as np
 
+from hepframe.drawing import Drawable
 from hepframe.histograms import Axis1D
 
 FLT_MAX = float(np.finfo(np.float32).max)
@@ -118,7 +119,7 @@ class TAxisView:
     FindFixBin = FindBin
 
 
-class RootHist(hist.Hist, family=hist):
+class RootHist(Drawable, hist.Hist, family=hist):
     """A ``hist.Hist`` with ROOT's TH1/TH2/TH3 accessors and stored statistics (see the module)."""
 
     # -- construction --------------------------------------------------------------------

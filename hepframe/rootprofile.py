@@ -21,6 +21,7 @@ from typing import Any
 import hist
 import numpy as np
 
+from hepframe.drawing import Drawable
 from hepframe.histograms import Axis1D, parse_histo1d_model
 from hepframe.roothist import TAxisView
 
@@ -142,7 +143,7 @@ class ProfileFill:
         return copy.deepcopy(self)
 
 
-class RootProfile(hist.Hist, family=hist):
+class RootProfile(Drawable, hist.Hist, family=hist):
     """A ``hist.Hist`` (WeightedMean storage) with ROOT's TProfile/TProfile2D accessors (see the module)."""
 
     # -- construction --------------------------------------------------------------------

@@ -18,6 +18,7 @@ import socket
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,26 @@ def remove_temporaries(directory: str | os.PathLike, owner: Callable[[int], bool
             continue
         removed.append(Path(entry.path))
     return removed
+
+
+@dataclass
+class RSnapshotOptions:
+    """ROOT's ``RSnapshotOptions`` for ``Snapshot(tree, file, columns, options)``.
+
+    ``fLazy`` books the Snapshot instead of running it; ``fMode`` must be ``"RECREATE"`` (hepframe
+    writes whole files, atomically); the compression and basket settings are accepted and
+    hepframe's own used (the values written are the same).
+    """
+
+    fMode: str = "RECREATE"  # noqa: N815 - ROOT's field names
+    fCompressionAlgorithm: Any = None  # noqa: N815
+    fCompressionLevel: int = 1  # noqa: N815
+    fAutoFlush: int = 0  # noqa: N815
+    fSplitLevel: int = 99  # noqa: N815
+    fLazy: bool = False  # noqa: N815
+    fOverwriteIfExists: bool = False  # noqa: N815
+    fVector2RVec: bool = True  # noqa: N815
+    fBasketSize: int = -1  # noqa: N815
 
 
 def select_columns(available: Iterable[str], columns: str | Iterable[str] | None) -> list[str]:

@@ -58,13 +58,13 @@ class VariationsMap:
 
 
 def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spelling
-    """Book the varied copies of a lazy result; all are computed in the same event loop."""
+    """Book the varied copies of a result; all are computed in one event loop (another one if it already ran)."""
     if not isinstance(result, ResultPtr):
         raise AnalysisError(f"VariationsFor needs a booked result (e.g. df.Histo1D(...)), got {type(result).__name__}")
     frame, action = result._frame, result._action
     analysis = frame._analysis
-    if action in analysis.results:
-        raise AnalysisError("VariationsFor must be called before the result is computed (as in ROOT)")
+    # On a result already computed, the varied copies are computed by the next event loop (ROOT 6.40 also
+    # allows this, and runs the loop again); the nominal result is kept.
     executor = Executor(analysis, frame._engine)
     clones: dict[str, g.Action] = {"nominal": action}
     candidates = analysis.nodes if isinstance(action, g.Report) else list(reversed(action.node.ancestors()))

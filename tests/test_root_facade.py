@@ -101,6 +101,8 @@ def test_implicit_mt_switches() -> None:
         (lambda: HF.gInterpreter.Declare("double f(double x) { return x; }"), ["Declare", "hepframe.udf"]),
         (lambda: HF.gInterpreter.ProcessLine("gSystem->Load(\"x\")"), ["ProcessLine", "Python"]),
         (lambda: HF.TCanvas("c", "c"), ["TCanvas", "mplhep"]),
+        (lambda: HF.TFile("out.root", "RECREATE"), ["RECREATE", "Snapshot", "write_tree"]),
+        (lambda: HF.RDF.Experimental.Distributed.DistributeHeaders("h.hxx"), ["DistributeHeaders", "Numba.Declare"]),
     ],
 )
 def test_cpp_only_constructs_name_the_alternative(call, names: list[str]) -> None:
@@ -124,3 +126,74 @@ def test_bad_constructor_arguments(nanoaod_file: str) -> None:
 def test_missing_names_say_so(get) -> None:
     with pytest.raises(AttributeError, match="not provided by hepframe's ROOT facade.*migrating-from-root"):
         get()
+
+
+def _extras(R, path: str) -> dict:  # noqa: N803
+    """More of ROOT's Python surface, written once against the ``ROOT`` namespace it is given."""
+    import numpy as np
+
+    out: dict = {}
+    numpy_df = R.RDF.FromNumpy({"x": np.array([1, 2, 3], dtype=np.int32), "y": np.array([0.5, 1.5, 2.5])})
+    described = numpy_df.Define("z", "x + y").Describe()
+    out["describe"] = str(described.AsString()).replace("RVecDS", "<label>")
+    out["display"] = str(numpy_df.Define("v", "ROOT::RVecF{1.f, 2.5f}").Display("", 2).AsString())
+    trivial = R.RDF.MakeTrivialDataFrame(10)
+    out["trivial"] = (list(trivial.GetColumnNames()), float(trivial.Sum("col0").GetValue()))
+    df = R.RDataFrame("Events", path)
+    out["take"] = [int(v) for v in df.Range(20).Take["unsigned int"]("nMuon").GetValue()]
+    count = df.Filter("nMuon > 1").Count()
+    out["ptr"] = int(count.GetPtr()[0] if hasattr(count.GetPtr(), "__getitem__") else count.GetPtr())
+    out["slots_runs"] = (df.GetNSlots(), df.GetNRuns())
+    varied = df.Vary("MET_pt", "ROOT::RVecF{MET_pt*0.9f, MET_pt*1.1f}", ["down", "up"], "met")
+    h = varied.Histo1D(("m", "", 20, 0, 200), "MET_pt")
+    nominal = h.GetEntries()
+    variations = R.RDF.Experimental.VariationsFor(h)  # after the loop ran: ROOT runs it again
+    out["vary"] = (nominal, [variations[k].GetBinContent(3) for k in ("nominal", "met:down", "met:up")])
+    out["limits"] = (R.std.numeric_limits["double"].max(), R.std.numeric_limits["int"].lowest(),
+                     R.std.numeric_limits["float"].epsilon())  # fmt: skip
+    f = R.TFile(path)
+    out["keys"] = [(k.GetName(), k.GetClassName()) for k in f.GetListOfKeys()]
+    chain = R.TChain("Events")
+    chain.Add(path)
+    chain.Add(path)
+    out["chain"] = (int(chain.GetEntries()), int(R.RDataFrame(chain).Count().GetValue()))
+    return out
+
+
+@pytest.mark.root
+def test_more_of_roots_python_surface(ROOT, small_nanoaod_file: str) -> None:  # noqa: N803
+    ours = _extras(HF, small_nanoaod_file)
+    theirs = _extras(ROOT, small_nanoaod_file)
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        assert ours[key] == theirs[key], key
+
+
+def test_drawing_writes_images_and_root_files(tmp_path) -> None:
+    import uproot
+
+    df = HF.RDataFrame(50).Define("x", "rdfentry_ * 0.1").Define("y", "x * x")
+    h = df.Histo1D(("h", "t;x;y", 10, 0, 5), "x")
+    h.SaveAs(str(tmp_path / "h.png"))
+    h.GetValue().SaveAs(str(tmp_path / "h.root"))
+    df.Profile1D(("p", "", 5, 0, 5), "x", "y").SaveAs(str(tmp_path / "p.pdf"))
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "p.pdf").read_bytes()[:4] == b"%PDF"
+    assert list(uproot.open(tmp_path / "h.root")["h"].values()) == [5.0] * 10
+    with pytest.raises(AnalysisError, match="write .root or an image"):
+        h.SaveAs(str(tmp_path / "h.txt"))
+
+
+def test_snapshot_options_and_progress_bar(tmp_path) -> None:
+    df = HF.RDataFrame(5).Define("x", "rdfentry_ * 1.5")
+    options = HF.RDF.RSnapshotOptions()
+    options.fLazy = True
+    handle = df.Snapshot("t", str(tmp_path / "t.root"), ["x"], options)
+    assert isinstance(handle, hepframe.ResultPtr) and not (tmp_path / "t.root").exists()
+    assert handle.GetValue().Sum("x").GetValue() == 15.0
+    options.fMode = "UPDATE"
+    with pytest.raises(AnalysisError, match="UPDATE"):
+        df.Snapshot("t", str(tmp_path / "u.root"), ["x"], options)
+    HF.RDF.Experimental.AddProgressBar(df)
+    assert df.Count().GetValue() == 5
+    with pytest.raises(AnalysisError, match="unknown C"):
+        df.Take["unsigned blah"]("x")
