@@ -189,18 +189,17 @@ def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
     """``ROOT.RDataFrame(n)``, ``(tree, file or glob)``, ``(tree, [files])`` or ``(tree, std.vector)``.
 
     ``RDataFrame(n)`` has ``n`` entries and no columns: ``rdfentry_`` numbers them, as in ROOT.
-    A third argument (ROOT's default columns) is refused: name the columns in each action.
+    A third argument gives ROOT's default columns: actions called without column names use them.
     """
     if "executor" in kwargs:  # ROOT 6.40: RDataFrame(..., executor=sparkcontext, npartitions=n) runs on Spark
         return distributed.RDataFrame(*args, **kwargs)
     threads = kwargs.pop("threads", _threads)
     if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
         return _empty(args[0], threads, **kwargs)
-    if len(args) == 3:
-        raise AnalysisError(
-            "RDataFrame(tree, files, defaultColumns): default columns are not supported; "
-            "name the column in each action, e.g. Histo1D(model, 'x')"
-        )
+    defaults: list[str] = []
+    if len(args) == 3:  # RDataFrame(tree, files, defaultColumns): actions without column names use them
+        defaults = [args[2]] if isinstance(args[2], str) else [str(c) for c in args[2]]
+        args = args[:2]
     if len(args) == 1 and isinstance(args[0], (TChain, _TTree)):
         tree, files = args[0].GetName(), args[0].files
         return _slotted(hepframe.RDataFrame(tree, files, threads=threads, **kwargs))
@@ -209,7 +208,11 @@ def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
     tree, files = args
     if isinstance(files, Iterable) and not isinstance(files, (str, os.PathLike)):
         files = [os.fspath(f) for f in files]
-    return _slotted(hepframe.RDataFrame(tree, files, threads=threads, **kwargs))
+    df = _slotted(hepframe.RDataFrame(tree, files, threads=threads, **kwargs))
+    for name in defaults:
+        df._column(name)  # a clear error now for a default column that does not exist
+    df._analysis.default_columns = defaults
+    return df
 
 
 def _empty(n: int, threads: int | None, **kwargs: Any) -> hepframe.RDataFrame:

@@ -506,7 +506,7 @@ class RDataFrame:
         return self._book(action)
 
     @_Templated
-    def Histo1D(self, model, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Histo1D(self, model=None, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 1D histogram of ``column`` (filled once per element for RVec columns).
 
         ``model`` is ROOT's ``(name, title, nbins, low, high)`` or ``(name, title, nbins, edges)``,
@@ -523,42 +523,58 @@ class RDataFrame:
             else:
                 model = (f"{column}_weighted_{weight}", f"{column}, weights: {weight};{column};count * {weight}",
                          128, 0.0, 0.0)  # fmt: skip
-        if column is None:
-            raise AnalysisError("Histo1D needs a column name: Histo1D('x') or Histo1D(model, 'x')")
+        if model is None:  # ROOT's Histo1D(): the first default column, automatic range
+            model = ("", "", 128, 0.0, 0.0)
+        (column,) = self._or_defaults("Histo1D", [column])
         return self._histo(model, [column], weight, 1)
 
     @_Templated
-    def Histo2D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Histo2D(self, model, x: str | None = None, y: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a 2D histogram; model ``(name, title, nx, xlow, xhigh, ny, ylow, yhigh)`` or two hist axes."""
-        return self._histo(model, [x, y], weight, 2)
+        return self._histo(model, self._or_defaults("Histo2D", [x, y]), weight, 2)
 
     @_Templated
-    def Histo3D(self, model, x: str, y: str, z: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Histo3D(self, model, x: str | None = None, y: str | None = None, z: str | None = None,  # noqa: N802
+                weight: str | None = None) -> ResultPtr:  # fmt: skip
         """Book a 3D histogram (model as for Histo2D, with a third axis)."""
-        return self._histo(model, [x, y, z], weight, 3)
+        return self._histo(model, self._or_defaults("Histo3D", [x, y, z]), weight, 3)
 
     def HistoND(self, model, columns: list[str], weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book an N-dimensional histogram; model ``(name, title, dim, nbins[], lows[], highs[])`` or axes."""
         return self._histo(model, list(columns), weight, len(columns))
 
     @_Templated
-    def Profile1D(self, model, x: str, y: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
-        """Book a profile (mean of ``y`` per bin of ``x``), as a hist with WeightedMean storage."""
-        return self._histo(model, [x, y], weight, 1, profile=True)
+    def Profile1D(self, model, x: str | None = None, y: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
+        """Book a profile (mean of ``y`` per bin of ``x``): TProfile's methods and numbers (RootProfile)."""
+        return self._histo(model, self._or_defaults("Profile1D", [x, y]), weight, 1, profile=True)
 
     @_Templated
-    def Profile2D(self, model, x: str, y: str, z: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Profile2D(self, model, x: str | None = None, y: str | None = None, z: str | None = None,  # noqa: N802
+                  weight: str | None = None) -> ResultPtr:  # fmt: skip
         """Book a 2D profile (mean of ``z`` per bin of ``x`` and ``y``)."""
-        return self._histo(model, [x, y, z], weight, 2, profile=True)
+        return self._histo(model, self._or_defaults("Profile2D", [x, y, z]), weight, 2, profile=True)
 
     @_Templated
-    def Graph(self, x: str, y: str) -> ResultPtr:  # noqa: N802
+    def Graph(self, x: str | None = None, y: str | None = None) -> ResultPtr:  # noqa: N802
         """Book the (x, y) points of all events, in entry order (a TGraph-like object)."""
+        x, y = self._or_defaults("Graph", [x, y])
         return self._book(g.ColumnAction(self._node, columns=[self._column(x), self._column(y)], kind="Graph"))
 
     def Count(self) -> ResultPtr[int]:  # noqa: N802
         """Book the number of events passing the filters."""
         return self._book(g.Count(self._node))
+
+    def _or_defaults(self, verb: str, columns: list[str | None]) -> list[str]:
+        """The column arguments, or ROOT's default columns (``RDataFrame(tree, files, columns)``) when all are left out."""
+        if all(c is not None for c in columns):
+            return [str(c) for c in columns]
+        defaults = self._analysis.default_columns
+        if any(c is not None for c in columns) or len(defaults) < len(columns):
+            raise AnalysisError(
+                f"{verb} needs {len(columns)} column name(s)"
+                + (f"; the default columns {defaults} are too few" if defaults else " (this RDataFrame has no default columns)")
+            )
+        return list(defaults[: len(columns)])
 
     def _column_action(self, kind: str, columns: Iterable[str], **options) -> ResultPtr:
         if columns is None or isinstance(columns, (int, float)):
@@ -571,39 +587,39 @@ class RDataFrame:
         return self._book(g.ColumnAction(self._node, columns=cols, kind=kind, options=options))
 
     @_Templated
-    def Sum(self, column: str) -> ResultPtr[float]:  # noqa: N802
+    def Sum(self, column: str | None = None) -> ResultPtr[float]:  # noqa: N802
         """Book the sum of ``column`` (of all elements, for RVec columns)."""
-        return self._column_action("Sum", [column])
+        return self._column_action("Sum", self._or_defaults("Sum", [column]))
 
     @_Templated
-    def Mean(self, column: str) -> ResultPtr[float]:  # noqa: N802
+    def Mean(self, column: str | None = None) -> ResultPtr[float]:  # noqa: N802
         """Book the mean of ``column`` (over all elements, for RVec columns)."""
-        return self._column_action("Mean", [column])
+        return self._column_action("Mean", self._or_defaults("Mean", [column]))
 
     @_Templated
-    def Min(self, column: str) -> ResultPtr[float]:  # noqa: N802
+    def Min(self, column: str | None = None) -> ResultPtr[float]:  # noqa: N802
         """Book the smallest value of ``column`` (over all elements, for RVec columns)."""
-        return self._column_action("Min", [column])
+        return self._column_action("Min", self._or_defaults("Min", [column]))
 
     @_Templated
-    def Max(self, column: str) -> ResultPtr[float]:  # noqa: N802
+    def Max(self, column: str | None = None) -> ResultPtr[float]:  # noqa: N802
         """Book the largest value of ``column``."""
-        return self._column_action("Max", [column])
+        return self._column_action("Max", self._or_defaults("Max", [column]))
 
     @_Templated
-    def StdDev(self, column: str) -> ResultPtr[float]:  # noqa: N802
+    def StdDev(self, column: str | None = None) -> ResultPtr[float]:  # noqa: N802
         """Book the (unbiased) standard deviation of ``column``."""
-        return self._column_action("StdDev", [column])
+        return self._column_action("StdDev", self._or_defaults("StdDev", [column]))
 
     @_Templated
-    def Stats(self, column: str, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Stats(self, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
         """Book a TStatistic-like summary (N, sum of weights, mean, RMS, min, max) of ``column``."""
-        return self._column_action("Stats", [column] + ([weight] if weight else []))
+        return self._column_action("Stats", self._or_defaults("Stats", [column]) + ([weight] if weight else []))
 
     @_Templated
-    def Take(self, column: str) -> ResultPtr:  # noqa: N802
+    def Take(self, column: str | None = None) -> ResultPtr:  # noqa: N802
         """Book all values of ``column`` as a numpy array (RVec columns: an object array of arrays)."""
-        return self._column_action("Take", [column])
+        return self._column_action("Take", self._or_defaults("Take", [column]))
 
     def AsNumpy(self, columns: Iterable[str] | None = None, exclude: Iterable[str] | None = None,  # noqa: N802
                 lazy: bool = False):  # fmt: skip

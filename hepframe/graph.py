@@ -280,6 +280,7 @@ class Analysis:
     nodes: list[Node] = field(default_factory=list)
     passes: int = 0  # event loops run so far: each computes every pending action at once
     random_sites: dict[str, Any] = field(default_factory=dict)  # gRandom call sites (hepframe.random_columns)
+    default_columns: list[str] = field(default_factory=list)  # RDataFrame(tree, files, defaultColumns)
     progress: bool | None = None  # ROOT.RDF.Experimental.AddProgressBar: a bar for every event loop
     slots: int = 1  # ROOT's processing slots (GetNSlots): the implicit-MT threads of the ROOT facade
 

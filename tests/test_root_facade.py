@@ -7,7 +7,7 @@ import pytest
 
 import hepframe
 from hepframe import ROOT as HF
-from hepframe.errors import AnalysisError, CppRequiredError
+from hepframe.errors import AnalysisError, CppRequiredError, UnknownColumnError
 
 
 def _script(R, path: str) -> dict:  # noqa: N803 - the module, as a ROOT user names it
@@ -112,8 +112,10 @@ def test_cpp_only_constructs_name_the_alternative(call, names: list[str]) -> Non
 
 
 def test_bad_constructor_arguments(nanoaod_file: str) -> None:
-    with pytest.raises(AnalysisError, match="default columns"):
-        HF.RDataFrame("Events", nanoaod_file, ["MET_pt"])
+    with pytest.raises(UnknownColumnError, match="MET_ptt"):
+        HF.RDataFrame("Events", nanoaod_file, ["MET_ptt"])
+    with pytest.raises(AnalysisError, match="no default columns"):
+        HF.RDataFrame("Events", nanoaod_file).Sum()
     with pytest.raises(AnalysisError, match="takes"):
         HF.RDataFrame()
     with pytest.raises(AnalysisError, match="non-negative"):
@@ -149,6 +151,10 @@ def _extras(R, path: str) -> dict:  # noqa: N803
     nominal = h.GetEntries()
     variations = R.RDF.Experimental.VariationsFor(h)  # after the loop ran: ROOT runs it again
     out["vary"] = (nominal, [variations[k].GetBinContent(3) for k in ("nominal", "met:down", "met:up")])
+    with_defaults = R.RDataFrame("Events", path, ["MET_pt", "nJet"])
+    out["defaults"] = (float(with_defaults.Sum().GetValue()), float(with_defaults.Max().GetValue()),
+                       with_defaults.Histo1D(("d", "", 10, 0, 100)).GetEntries(),
+                       with_defaults.Histo2D(("d2", "", 10, 0, 100, 5, 0, 5)).GetEntries())  # fmt: skip
     out["limits"] = (R.std.numeric_limits["double"].max(), R.std.numeric_limits["int"].lowest(),
                      R.std.numeric_limits["float"].epsilon())  # fmt: skip
     f = R.TFile(path)
