@@ -130,7 +130,7 @@ class _NumericLimits(metaclass=_NumericLimitsMeta):
     def __init__(self, dtype: Any) -> None:
         import numpy as np
 
-        self._info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype) if dtype.kind in "iu" else None
+        self._info: Any = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype) if dtype.kind in "iu" else None
         self._dtype = dtype
 
     def max(self) -> Any:
@@ -514,7 +514,7 @@ class TChain:
     """
 
     def __init__(self, name: str = "", title: str = "") -> None:
-        self._name, self.files = name, []
+        self._name, self.files = name, list[str]()
 
     def Add(self, name: str | os.PathLike, nentries: int = -1) -> int:  # noqa: N802
         path = os.fspath(name)

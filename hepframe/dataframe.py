@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
@@ -76,7 +75,7 @@ class _Templated:
 
     def __init__(self, method) -> None:
         self._method = method
-        functools.update_wrapper(self, method)
+        self.__doc__, self.__name__ = method.__doc__, method.__name__
 
     def __get__(self, frame, owner=None):
         if frame is None:

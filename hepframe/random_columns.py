@@ -65,16 +65,17 @@ def bind_draws(expr: ir.Expr, text: str, analysis: g.Analysis) -> ir.Expr:
             "where ROOT's order of draws can be reproduced; for files, smear with a Python UDF"
         )
 
-    def replace(e: ir.Expr) -> ir.Expr | None:
-        if not isinstance(e, ir.RandomDraw):
-            return None
+    # One column per call site (its source position): a stored draw used twice (``auto r = gRandom->Rndm();
+    # return r - r;``) is one draw. Sites are numbered in source order, the order the body draws them.
+    draws = sorted({e.pos: e for e in expr.walk() if isinstance(e, ir.RandomDraw)}.items())
+    columns: dict[int, ir.Column] = {}
+    for pos, e in draws:
         site = Site(f"{PREFIX}{len(analysis.random_sites)}", e.method, tuple(_constant(a, text) for a in e.args), text)
         analysis.random_sites[site.column] = site
         source.schema[site.column] = e.type
         source.table = source.table.append_column(site.column, pa.array(np.zeros(source.num_entries, e.type.scalar.dtype)))
-        return ir.Column(e.type, site.column)
-
-    return ir.substitute(expr, replace)
+        columns[pos] = ir.Column(e.type, site.column)
+    return ir.substitute(expr, lambda e: columns[e.pos] if isinstance(e, ir.RandomDraw) else None)
 
 
 def _columns_in_order(expr: ir.Expr) -> list[str]:
@@ -113,9 +114,8 @@ def draw_order(analysis: g.Analysis, actions: list[g.Action]) -> list[str]:
         inputs = [n for n in names if not n.startswith(PREFIX)]
         for name in reversed(inputs):  # the compiled call's arguments, right to left
             read(name, scope, conditional)
-        for name in names:  # then the body's own draws, left to right
-            if name.startswith(PREFIX):
-                read(name, scope, conditional)
+        for name in sorted((n for n in names if n.startswith(PREFIX)), key=lambda n: int(n[len(PREFIX):])):
+            read(name, scope, conditional)  # then the body's own draws, in source order
 
     for action in actions:
         conditional = False

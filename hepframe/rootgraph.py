@@ -63,13 +63,13 @@ def root_dot(analysis: g.Analysis, actions: list[g.Action]) -> str:
 
     chains = []
     for action in actions:
-        chain: list[g.Node | g.Action] = [*reversed(action.node.ancestors())][1:]  # without the source
-        chain = _ranges_first([n for n in chain if isinstance(n, (g.Define, g.Filter, g.Range))] + [action])
+        above = [n for n in reversed(action.node.ancestors()) if isinstance(n, (g.Define, g.Filter, g.Range))]
+        chain: list[g.Node | g.Action] = _ranges_first([*above, action])
         number(chain)
         chains.append(chain)
     lines, edges, printed = ["digraph {"], [], set()
 
-    def emit(item: g.Node | g.Action | None, parent: g.Node | None) -> None:
+    def emit(item: g.Node | g.Action | None, parent: g.Node | g.Action | None) -> None:
         if item is None or id(item) in printed:
             return
         printed.add(id(item))

@@ -110,7 +110,7 @@ _UNARY_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "atanh": cmath.atanh, "floor": np.floor, "ceil": np.ceil, "round": _round_half_away, "trunc": np.trunc,
     "erf": cmath.erf, "erfc": cmath.erfc, "abs": np.abs, "fabs": np.abs,
 }  # fmt: skip
-_BINARY_MATH = {"pow": cmath.pow, "atan2": cmath.atan2, "hypot": cmath.hypot, "fmod": np.fmod}
+_BINARY_MATH: dict[str, Callable[..., np.ndarray]] = {"pow": cmath.pow, "atan2": cmath.atan2, "hypot": cmath.hypot, "fmod": np.fmod}
 def _shift(func):
     """x86 masks the shift count to the operand's width (C++ leaves larger counts undefined)."""
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hepframe.expr.types import BOOL, DOUBLE, SIZE_T, CType, Scalar, common_scalar, integral_promotion
+from hepframe.expr.types import BOOL, DOUBLE, INT, SIZE_T, UINT, CType, Scalar, common_scalar, integral_promotion
 
 
 class SignatureError(Exception):
@@ -188,7 +188,8 @@ for _name, _doc in _MATH_BINARY.items():
 _register(Function("abs", "cmath", (1, 1), _abs, "absolute value", ("std::abs", "TMath::Abs", "ROOT::VecOps::abs")))
 _register(Function("fabs", "cmath", (1, 1), _math_unary("fabs"), "absolute value as floating point",
                    ("std::fabs",)))  # fmt: skip
-_register(Function("Sum", "reduction", (1, 1), _sum, "sum of the elements (bool counts as 1)", _aliases("Sum", True)))
+# Sum(v, init) is lowered by the binder (Binder.bind_sum_with_init): engines only ever see Sum(v).
+_register(Function("Sum", "reduction", (1, 2), _sum, "sum of the elements (bool counts as 1)", _aliases("Sum", True)))
 _register(Function("Max", "reduction", (1, 1), _same_element("Max"), "largest element", _aliases("Max", True)))
 _register(Function("Min", "reduction", (1, 1), _same_element("Min"), "smallest element", _aliases("Min", True)))
 _register(Function("Mean", "reduction", (1, 1), _to(DOUBLE, "Mean"), "mean of the elements (0 if empty)",
@@ -383,3 +384,31 @@ def lookup(name: str) -> Function | None:
 
 def known_names() -> list[str]:
     return sorted(_LOOKUP)
+
+
+@dataclass(frozen=True)
+class RandomMethod:
+    """A method of ROOT's ``TRandom`` (``gRandom->name(args)``), as declared in ROOT 6.40's TRandom.h.
+
+    Calls may omit the trailing ``defaults``; the binder fills them in, so a draw always carries
+    ``min_args + len(defaults)`` arguments or more (``Uniform(x1, x2)`` is a separate overload).
+    """
+
+    result: CType
+    params: tuple[CType, ...]
+    min_args: int
+    defaults: tuple[float, ...] = ()
+
+
+#: ``gRandom->method(...)`` draws hepframe supports (the analysis pre-draws them from a TRandom3).
+RANDOM_METHODS: dict[str, RandomMethod] = {
+    "Rndm": RandomMethod(DOUBLE, (), 0),
+    "Uniform": RandomMethod(DOUBLE, (DOUBLE, DOUBLE), 0, (1.0,)),  # Uniform(x1 = 1) and Uniform(x1, x2)
+    "Gaus": RandomMethod(DOUBLE, (DOUBLE, DOUBLE), 0, (0.0, 1.0)),
+    "Exp": RandomMethod(DOUBLE, (DOUBLE,), 1),
+    "Poisson": RandomMethod(SIZE_T, (DOUBLE,), 1),  # ULong64_t in ROOT 6.40 (Int_t in older ROOTs)
+    "Integer": RandomMethod(UINT, (UINT,), 1),
+    "Landau": RandomMethod(DOUBLE, (DOUBLE, DOUBLE), 0, (0.0, 1.0)),
+    "BreitWigner": RandomMethod(DOUBLE, (DOUBLE, DOUBLE), 0, (0.0, 1.0)),
+    "Binomial": RandomMethod(INT, (INT, DOUBLE), 2),
+}

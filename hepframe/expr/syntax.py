@@ -94,3 +94,85 @@ class Member(Node):
 class Cast(Node):
     type_name: str
     operand: Node
+
+
+@dataclass(frozen=True)
+class RandomCall(Node):
+    """``gRandom->method(args)``; ``pos`` is the position of ``gRandom`` (it identifies the draw)."""
+
+    method: str
+    args: tuple[Node, ...]
+    method_pos: int
+
+
+# -- statements: the body of a Define or Filter that contains ``return`` (see parser.Parser.body) --
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """A declared type: ``auto``, an arithmetic type name, ``RVec<...>``, or ``std::array<T, N>``."""
+
+    name: str  # "auto", a key of types.TYPE_NAMES, or "RVec<T>" (nested for RVec<RVec<T>>)
+    const: bool = False
+    reference: str = ""  # "", "&" or "&&"
+    array_size: int | None = None  # N of std::array<T, N> (then name is "RVec<T>")
+
+
+@dataclass(frozen=True)
+class Declaration(Node):
+    """``T name;``, ``T name = e;``, ``T name{a, b};``, ``T name = {a, b};`` or ``T name(a, b);``."""
+
+    type: TypeSpec
+    name: str
+    init: str  # "", "=", "{}" or "()"
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Assign(Node):
+    """``name op value;`` with op "=", "+=", ..., or ``++name;``/``name--;`` (op "++"/"--", value None)."""
+
+    target: str
+    op: str
+    value: Node | None
+    op_pos: int
+
+
+@dataclass(frozen=True)
+class Return(Node):
+    value: Node
+
+
+@dataclass(frozen=True)
+class If(Node):
+    cond: Node
+    then: Node
+    other: Node | None
+
+
+@dataclass(frozen=True)
+class Block(Node):
+    """``{ statements }``, the body of an if or a loop, or the whole text (a scope for declarations)."""
+
+    statements: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class RangeFor(Node):
+    """``for (T var : range) body``."""
+
+    var_type: TypeSpec
+    var: str
+    range: Node
+    body: Node
+
+
+@dataclass(frozen=True)
+class IndexFor(Node):
+    """``for (T var = start; var < bound; ++var) body`` (also ``var++`` and ``var += 1``)."""
+
+    var_type: TypeSpec
+    var: str
+    start: Node
+    bound: Node
+    body: Node
