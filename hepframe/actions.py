@@ -60,7 +60,10 @@ class CutFlowEntry:
 
     @property
     def efficiency(self) -> float:
-        return 100.0 * self.passed / self.all if self.all else 0.0
+        """TCutInfo::GetEff: ``100.f * (pass / float(all))``, in single precision as ROOT computes it."""
+        if not self.all:
+            return float("nan") if not self.passed else float("inf")  # 0/0 and x/0 in float, as in ROOT
+        return float(np.float32(100) * (np.float32(self.passed) / np.float32(self.all)))
 
     # ROOT's TCutInfo spelling
     def GetName(self) -> str:  # noqa: N802
@@ -101,7 +104,7 @@ class CutFlowReport:
         lines = []
         first_all = self.entries[0].all if self.entries else 0
         for e in self.entries:
-            cumulative = 100.0 * e.passed / first_all if first_all else 0.0
+            cumulative = 100.0 * e.passed / first_all if first_all else 0.0  # in double (ROOT 6.40; eff is float)
             line = (f"{e.name:<20}: pass={e.passed:<10} all={e.all:<10} -- eff={e.efficiency:.2f} % "
                     f"cumulative eff={cumulative:.2f} %")  # fmt: skip
             if e.weighted_passed is not None and e.weighted_all is not None:

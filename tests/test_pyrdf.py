@@ -115,8 +115,9 @@ def test_pyrdf_local_backend_and_options(events: str, spark_session) -> None:
         PyRDF.use("dask")
     with pytest.raises(AnalysisError, match=r"unknown backend 'sprak'"):
         PyRDF.use("sprak")
-    with pytest.raises(PyRDF.RDataFrameException, match=r"default columns are not supported"):
-        PyRDF.RDataFrame("Events", events, ["nMuon"])
+    PyRDF.use("local")
+    with_defaults = PyRDF.RDataFrame("Events", events, ["nMuon"])  # ROOT's default columns
+    assert with_defaults.Sum().GetValue() == hepframe.RDataFrame("Events", events).Sum("nMuon").GetValue()
 
 
 def test_distributed_spark_rdataframe(events: str, expected: dict, spark_session) -> None:

@@ -236,7 +236,9 @@ def test_unsupported_verbs_fail_at_booking_with_the_reason(tiny_file: str, tmp_p
     from hepframe.errors import AnalysisError
 
     with pytest.raises(AnalysisError, match="writes a Parquet dataset"):
-        df.Snapshot("Events", tmp_path / "out.root")
+        df.Snapshot("Events", tmp_path / "out.arrow")
+    with pytest.raises(AnalysisError, match="lazy Snapshot to a ROOT file"):
+        df.Snapshot("Events", tmp_path / "out.root", lazy=True)
     with pytest.raises(AnalysisError, match="options of engine='spark'"):
         hepframe.RDataFrame("Events", tiny_file, npartitions=2)
 
@@ -443,3 +445,17 @@ def test_explain_shows_what_spark_computes(nanoaod_file: str) -> None:
     filter_part, define_part = text.split("- Define")
     assert "spark SQL: &&, >, >=, Sum, column, literal" in filter_part
     assert "kernels: InvariantMass" in define_part and "spark SQL: nothing" in define_part
+
+
+def test_snapshot_to_a_root_file_on_spark(small_nanoaod_file: str, tmp_path) -> None:
+    """Tasks write Parquet parts; the driver writes one ROOT file from them, in entry order, atomically."""
+    import uproot
+
+    df = hepframe.RDataFrame("Events", small_nanoaod_file, engine=_spark(2, False)).Filter("nMuon >= 1")
+    written = df.Snapshot("Events", tmp_path / "skim.root", ["MET_pt", "Muon_pt", "event"])
+    local = hepframe.RDataFrame("Events", small_nanoaod_file).Filter("nMuon >= 1").AsNumpy(["MET_pt", "event"])
+    with uproot.open(tmp_path / "skim.root") as f:
+        arrays = f["Events"].arrays(["MET_pt", "event"], library="np")
+    assert np.array_equal(arrays["event"], local["event"]) and np.array_equal(arrays["MET_pt"], local["MET_pt"])
+    assert written.Count().GetValue() == len(local["event"])
+    assert [p.name for p in tmp_path.iterdir()] == ["skim.root"]  # no staging left behind
