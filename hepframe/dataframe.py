@@ -808,12 +808,15 @@ class RDataFrame:
         return self._analysis.passes
 
     def Display(self, columns: Iterable[str] | str = "", nRows: int = 5,  # noqa: N802, N803
-                nMaxCollectionElements: int = 10) -> ResultPtr:  # noqa: N803  # fmt: skip
+                nMaxCollectionElements: int = 10, *, columnList: Iterable[str] | str | None = None,  # noqa: N803
+                ) -> ResultPtr:  # fmt: skip
         """Book a table of the first ``nRows`` events, printed as ROOT prints it (``.Print()``, ``AsString()``).
 
         ``columns``: a list of names, or a regular expression (``""``: all columns, sorted by name, as
         in ROOT); RVec columns show at most ``nMaxCollectionElements`` elements.
         """
+        if columnList is not None:  # ROOT's keyword name
+            columns = columnList
         names = self._snapshot_columns(columns or None) if not isinstance(columns, str) or columns else []
         if not names:
             names = sorted(self.GetColumnNames())
