@@ -90,6 +90,10 @@ def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
         analysis = h._frame._analysis
         if id(analysis) not in by_analysis:
             by_analysis[id(analysis)] = (h._frame, analysis.pending())
+    from hepframe.random_columns import prepare
+
+    for frame, acts in by_analysis.values():
+        prepare(frame._analysis, acts)  # gRandom columns, as each event loop draws them
     jobs = [(Executor(f._analysis, f._engine, f._progress), acts) for f, acts in by_analysis.values() if acts]
     run_graphs(jobs)
     return len({(j[0].analysis.root.source.tree, tuple(j[0].analysis.root.source.files)) for j in jobs})

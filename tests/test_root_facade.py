@@ -157,6 +157,11 @@ def _extras(R, path: str) -> dict:  # noqa: N803
                        with_defaults.Histo2D(("d2", "", 10, 0, 100, 5, 0, 5)).GetEntries())  # fmt: skip
     out["limits"] = (R.std.numeric_limits["double"].max(), R.std.numeric_limits["int"].lowest(),
                      R.std.numeric_limits["float"].epsilon())  # fmt: skip
+    R.gRandom.SetSeed(7)
+    draws = R.RDataFrame(6).Define("u", "gRandom->Uniform(-1, 1)").Define("g", "gRandom->Gaus(2, 0.5)")
+    total, top = draws.Sum("g"), draws.Max("u")
+    R.RDF.RunGraphs([total, top])  # the draws are prepared for RunGraphs' event loop too
+    out["random"] = (total.GetValue(), top.GetValue(), R.gRandom.Rndm())
     f = R.TFile(path)
     out["keys"] = [(k.GetName(), k.GetClassName()) for k in f.GetListOfKeys()]
     chain = R.TChain("Events")
