@@ -98,7 +98,7 @@ def _session(settings: dict[str, str]) -> Any:
     """The running Spark session (warning about ``settings`` it lacks), or a new one with them."""
     from pyspark.sql import SparkSession
 
-    from hepframe.engines.spark_engine import default_session, register_data_source, with_task_threads
+    from hepframe.engines.spark_engine import default_session
 
     running = SparkSession.getActiveSession() or SparkSession._instantiatedSession
     if running is not None or not settings:
@@ -109,18 +109,7 @@ def _session(settings: dict[str, str]) -> Any:
             warnings.warn(f"PyRDF.use('spark'): a Spark session is already running; these settings are not "
                           f"applied: {ignored}", stacklevel=3)  # fmt: skip
         return session
-    # hepframe's default session (keep in step with spark_engine.default_session), then the settings.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    progress = sys.stderr.isatty() and os.environ.get("HEPFRAME_PROGRESS", "1") != "0"
-    builder = (with_task_threads(SparkSession.builder).appName("hepframe")
-               .master(os.environ.get("HEPFRAME_SPARK_MASTER", f"local[{os.cpu_count() or 1}]"))
-               .config("spark.ui.showConsoleProgress", str(progress).lower())
-               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000"))  # fmt: skip
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    register_data_source(session)
-    return session
+    return default_session(settings)  # hepframe's default session, with the settings
 
 
 def RDataFrame(*args: Any) -> hepframe.RDataFrame:  # noqa: N802

@@ -88,22 +88,27 @@ def with_task_threads(builder, cpus: int = 1):
     return builder.config("spark.executorEnv.POLARS_MAX_THREADS", str(cpus))
 
 
-def default_session():
-    """The active Spark session, or a new local one using every core (and this Python for workers)."""
+def default_session(config: dict[str, str] | None = None):
+    """The active Spark session, or a new local one using every core (and this Python for workers).
+
+    ``config`` (Spark settings, e.g. from ``PyRDF.use``) applies to a new session only.
+    """
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers must see hepframe's environment
     session = SparkSession.getActiveSession() or SparkSession._instantiatedSession
     if session is None:
-        session = (
+        builder = (
             with_task_threads(SparkSession.builder)
             .master(os.environ.get("HEPFRAME_SPARK_MASTER", f"local[{os.cpu_count() or 1}]"))
             .appName("hepframe")
             # Spark's own progress bar on a terminal (HEPFRAME_PROGRESS=0 turns it off, as ours).
             .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty() and os.environ.get("HEPFRAME_PROGRESS", "1") != "0").lower())
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
-            .getOrCreate()
         )
+        for key, value in (config or {}).items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
     register_data_source(session)
     return session
 
