@@ -71,6 +71,57 @@ class _Stats:
         self.stats, self.entries, self.values, self.variances = state
 
 
+class StatsMoments:
+    """TH1::GetMean/GetStdDev and their errors from ``GetStats()`` (TH1, TH2, TH3 and TProfile alike).
+
+    Axes 1-3 are x, y, z; 11-13 are the errors of the mean and standard deviation, as in ROOT.
+    Classes using it provide ``GetStats()`` and ``GetEffectiveEntries()``.
+    """
+
+    def GetStats(self) -> np.ndarray:  # noqa: N802
+        raise NotImplementedError
+
+    def GetEffectiveEntries(self) -> float:  # noqa: N802
+        raise NotImplementedError
+
+    def GetMean(self, axis: int = 1) -> float:  # noqa: N802
+        if axis < 1 or 3 < axis < 11 or axis > 13:
+            return 0.0
+        s = self.GetStats()
+        if s[0] == 0:
+            return 0.0
+        if axis < 4:
+            return float(s[_MEAN_INDEX[axis]] / s[0])
+        stddev = self.GetStdDev(axis - 10)
+        neff = self.GetEffectiveEntries()
+        return float(stddev / math.sqrt(neff)) if neff > 0 else 0.0
+
+    def GetStdDev(self, axis: int = 1) -> float:  # noqa: N802
+        if axis < 1 or 3 < axis < 11 or axis > 13:
+            return 0.0
+        s = self.GetStats()
+        if s[0] == 0:
+            return 0.0
+        m = _MEAN_INDEX[axis % 10]
+        x = s[m] / s[0]
+        stddev2 = s[m + 1] / s[0] - x * x
+        stddev2 = stddev2 if stddev2 >= 0.0 else 0.0  # TMath::Max(a, 0.): NaN gives 0, as in ROOT
+        if axis < 10:
+            return math.sqrt(stddev2)
+        neff = self.GetEffectiveEntries()
+        return math.sqrt(stddev2 / (2 * neff)) if neff > 0 else 0.0
+
+    GetRMS = GetStdDev
+
+    def GetMeanError(self, axis: int = 1) -> float:  # noqa: N802
+        return self.GetMean(axis + 10)
+
+    def GetStdDevError(self, axis: int = 1) -> float:  # noqa: N802
+        return self.GetStdDev(axis + 10)
+
+    GetRMSError = GetStdDevError
+
+
 class TAxisView:
     """The TAxis accessors of one histogram axis (bins numbered as ROOT: 0 underflow, n+1 overflow)."""
 
@@ -119,7 +170,7 @@ class TAxisView:
     FindFixBin = FindBin
 
 
-class RootHist(Drawable, hist.Hist, family=hist):
+class RootHist(StatsMoments, Drawable, hist.Hist, family=hist):
     """A ``hist.Hist`` with ROOT's TH1/TH2/TH3 accessors and stored statistics (see the module)."""
 
     # -- construction --------------------------------------------------------------------
@@ -271,42 +322,6 @@ class RootHist(Drawable, hist.Hist, family=hist):
         s = self.GetStats()
         return s[0] * s[0] / s[1] if s[1] else abs(s[0])
 
-    def GetMean(self, axis: int = 1) -> float:  # noqa: N802
-        if axis < 1 or 3 < axis < 11 or axis > 13:
-            return 0.0
-        s = self.GetStats()
-        if s[0] == 0:
-            return 0.0
-        if axis < 4:
-            return float(s[_MEAN_INDEX[axis]] / s[0])
-        stddev = self.GetStdDev(axis - 10)
-        neff = self.GetEffectiveEntries()
-        return float(stddev / math.sqrt(neff)) if neff > 0 else 0.0
-
-    def GetStdDev(self, axis: int = 1) -> float:  # noqa: N802
-        if axis < 1 or 3 < axis < 11 or axis > 13:
-            return 0.0
-        s = self.GetStats()
-        if s[0] == 0:
-            return 0.0
-        m = _MEAN_INDEX[axis % 10]
-        x = s[m] / s[0]
-        stddev2 = s[m + 1] / s[0] - x * x
-        stddev2 = stddev2 if stddev2 >= 0.0 else 0.0  # TMath::Max(a, 0.): NaN gives 0, as in ROOT
-        if axis < 10:
-            return math.sqrt(stddev2)
-        neff = self.GetEffectiveEntries()
-        return math.sqrt(stddev2 / (2 * neff)) if neff > 0 else 0.0
-
-    GetRMS = GetStdDev
-
-    def GetMeanError(self, axis: int = 1) -> float:  # noqa: N802
-        return self.GetMean(axis + 10)
-
-    def GetStdDevError(self, axis: int = 1) -> float:  # noqa: N802
-        return self.GetStdDev(axis + 10)
-
-    GetRMSError = GetStdDevError
 
     def GetNbinsX(self) -> int:  # noqa: N802
         return self._th_axis(0).nbins

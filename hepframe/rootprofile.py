@@ -14,7 +14,6 @@ and the statistics from the bin centres, as ROOT's ``GetStats`` does when ``fTsu
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,11 +22,10 @@ import numpy as np
 
 from hepframe.drawing import Drawable
 from hepframe.histograms import Axis1D, parse_histo1d_model
-from hepframe.roothist import TAxisView
+from hepframe.roothist import StatsMoments, TAxisView
 
 NSTAT = 13  # TH1::kNstat: GetStats arrays are this long (zeros past the profile's 6 or 9 sums)
 _STATS_SIZE = {1: 6, 2: 9}
-_MEAN_INDEX = {1: 2, 2: 4, 3: 7}  # TH1::GetMean / GetStdDev: stats index of sum(w*x), sum(w*y), sum(w*z)
 
 
 def _seq_sum(values: np.ndarray) -> float:
@@ -143,7 +141,7 @@ class ProfileFill:
         return copy.deepcopy(self)
 
 
-class RootProfile(Drawable, hist.Hist, family=hist):
+class RootProfile(StatsMoments, Drawable, hist.Hist, family=hist):
     """A ``hist.Hist`` (WeightedMean storage) with ROOT's TProfile/TProfile2D accessors (see the module)."""
 
     # -- construction --------------------------------------------------------------------
@@ -233,43 +231,6 @@ class RootProfile(Drawable, hist.Hist, family=hist):
         s = self.GetStats()
         return float(s[0] * s[0] / s[1]) if s[1] else abs(float(s[0]))
 
-    def GetMean(self, axis: int = 1) -> float:  # noqa: N802
-        """TH1::GetMean on the profile's GetStats: axis 2 (1D) or 3 (2D) is the mean of the values."""
-        if axis < 1 or 3 < axis < 11 or axis > 13:
-            return 0.0
-        s = self.GetStats()
-        if s[0] == 0:
-            return 0.0
-        if axis < 4:
-            return float(s[_MEAN_INDEX[axis]] / s[0])
-        stddev = self.GetStdDev(axis - 10)
-        neff = self.GetEffectiveEntries()
-        return stddev / math.sqrt(neff) if neff > 0 else 0.0
-
-    def GetStdDev(self, axis: int = 1) -> float:  # noqa: N802
-        if axis < 1 or 3 < axis < 11 or axis > 13:
-            return 0.0
-        s = self.GetStats()
-        if s[0] == 0:
-            return 0.0
-        m = _MEAN_INDEX[axis % 10]
-        x = float(s[m] / s[0])
-        stddev2 = float(s[m + 1] / s[0]) - x * x
-        stddev2 = stddev2 if stddev2 >= 0.0 else 0.0  # TMath::Max(a, 0.): NaN gives 0, as in ROOT
-        if axis < 10:
-            return math.sqrt(stddev2)
-        neff = self.GetEffectiveEntries()
-        return math.sqrt(stddev2 / (2 * neff)) if neff > 0 else 0.0
-
-    GetRMS = GetStdDev
-
-    def GetMeanError(self, axis: int = 1) -> float:  # noqa: N802
-        return self.GetMean(axis + 10)
-
-    def GetStdDevError(self, axis: int = 1) -> float:  # noqa: N802
-        return self.GetStdDev(axis + 10)
-
-    GetRMSError = GetStdDevError
 
     def _tp_axes(self) -> tuple[Axis1D, ...]:
         return self._tp().axes

@@ -171,10 +171,10 @@ def _lgam(x):  # pragma: no cover - compiled
             return math.log(z)
         p -= 2.0
         x = x + p
-        num = _LGAM_B[0]  # Polynomialeval(x, B, 5)
+        num = _LGAM_B[0]  # ROOT: Polynomial(x, B, 5)
         for k in range(1, 6):
             num = num * x + _LGAM_B[k]
-        den = x + _LGAM_C[0]  # Polynomial1eval(x, C, 6)
+        den = x + _LGAM_C[0]  # ROOT: Polynomial1(x, C, 6), leading coefficient 1
         for k in range(1, 6):
             den = den * x + _LGAM_C[k]
         return math.log(z) + x * num / den
@@ -187,7 +187,7 @@ def _lgam(x):  # pragma: no cover - compiled
     if x >= 1000.0:
         return q + ((7.9365079365079365079365e-4 * p - 2.7777777777777777777778e-3) * p
                     + 0.0833333333333333333333) / x  # fmt: skip
-    a = _LGAM_A[0]  # Polynomialeval(p, A, 4)
+    a = _LGAM_A[0]  # ROOT: Polynomial(p, A, 4)
     for k in range(1, 5):
         a = a * p + _LGAM_A[k]
     return q + a / x

@@ -18,6 +18,7 @@ import math
 
 import numba
 import numpy as np
+from hepframe.udfs.histogram import fix_bin
 
 #: TH1::fgBufferSize: fills kept before the axis limits are chosen.
 BUFFER_SIZE = 1000
@@ -98,21 +99,6 @@ def good_limits(xmin: float, xmax: float, nbins: int) -> tuple[float, float]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _fix_bin(v, nbins, lo, hi):  # pragma: no cover - compiled; TAxis::FindFixBin (see udfs/histogram.py)
-    if v < lo:
-        return 0
-    if not (v < hi):
-        return nbins + 1
-    width = (hi - lo) / nbins
-    b = 1 + int(nbins * (v - lo) / (hi - lo))
-    if v < lo + (b - 1) * width:
-        b -= 1
-    elif not (v < lo + b * width):
-        b += 1
-    return b
-
-
-@numba.njit(cache=True, nogil=True)
 def _extend(v, nbins, lims, sumw, sumw2):  # pragma: no cover - compiled
     """TH1::ExtendAxis: double the range toward ``v``, re-add the old bins at their centres."""
     lo, hi = lims[0], lims[1]
@@ -141,7 +127,7 @@ def _extend(v, nbins, lims, sumw, sumw2):  # pragma: no cover - compiled
         if old_w[b] == 0:
             continue
         centre = lo + (b - 1) * width + 0.5 * width  # TAxis::GetBinCenter
-        nb = _fix_bin(centre, nbins, new_lo, new_hi)
+        nb = fix_bin(centre, nbins, new_lo, new_hi)
         sumw[nb] += old_w[b]
         sumw2[nb] += old_w2[b]
     lims[0], lims[1] = new_lo, new_hi
@@ -157,7 +143,7 @@ def _fill(x, w, weighted, nbins, lims, extend, sumw, sumw2, stats):  # pragma: n
                 can_extend = False  # TH1::ExtendAxis: a NaN switches extension off
             else:
                 _extend(v, nbins, lims, sumw, sumw2)
-        b = _fix_bin(v, nbins, lims[0], lims[1])
+        b = fix_bin(v, nbins, lims[0], lims[1])
         wi = np.float64(w[i]) if weighted else 1.0
         sumw[b] += wi
         sumw2[b] += wi * wi

@@ -13,23 +13,29 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_regular(x, w, weighted, nbins, lo, hi, sumw, sumw2, stats, inrange):  # pragma: no cover - compiled
+def fix_bin(v, nbins, lo, hi):  # pragma: no cover - compiled
+    """TAxis::FindFixBin of ROOT 6.40 for fixed bins: 0 underflow, nbins + 1 overflow (NaN included)."""
+    if v < lo:
+        return 0
+    if not (v < hi):
+        return nbins + 1
     width = (hi - lo) / nbins
+    b = 1 + int(nbins * (v - lo) / (hi - lo))
+    # the correction against GetBinLowEdge / GetBinUpEdge (ROOT >= 6.36)
+    if v < lo + (b - 1) * width:
+        b -= 1
+    elif not (v < lo + b * width):
+        b += 1
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_regular(x, w, weighted, nbins, lo, hi, sumw, sumw2, stats, inrange):  # pragma: no cover - compiled
     keep = len(inrange) > 0
     s0, s1, s2, s3 = stats[0], stats[1], stats[2], stats[3]
     for i in range(len(x)):
         v = np.float64(x[i])  # TH1::Fill(double)
-        if v < lo:
-            b = 0
-        elif not (v < hi):  # overflow, NaN included
-            b = nbins + 1
-        else:
-            b = 1 + int(nbins * (v - lo) / (hi - lo))
-            # TAxis::FindFixBin's correction against GetBinLowEdge / GetBinUpEdge (ROOT >= 6.36)
-            if v < lo + (b - 1) * width:
-                b -= 1
-            elif not (v < lo + b * width):
-                b += 1
+        b = fix_bin(v, nbins, lo, hi)
         wi = np.float64(w[i]) if weighted else 1.0
         sumw[b] += wi
         sumw2[b] += wi * wi

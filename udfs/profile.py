@@ -27,6 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 from hepframe.udfs import _numba_cache  # noqa: F401 - the numba cache directory (hepframe.udfs sets it first too)
+from hepframe.udfs.histogram import fix_bin
 
 # state: [fEntries, fBinSumw2 exists (0 or 1)]
 STATE_SIZE = 2
@@ -36,21 +37,14 @@ STATS_SIZE = {1: 6, 2: 9}
 
 @numba.njit(cache=True, nogil=True)
 def _find_bin(v, nbins, lo, hi, edges, variable):  # pragma: no cover - compiled
-    """TAxis::FindFixBin of ROOT 6.40 (the steps of udfs/histogram.py's ``_fill_regular``)."""
+    """TAxis::FindFixBin of ROOT 6.40, fixed (udfs/histogram.py) or variable bins."""
     if v < lo:
         return 0
     if not (v < hi):  # overflow, NaN included
         return nbins + 1
     if variable:  # 1 + TMath::BinarySearch: lower edges inclusive
         return np.searchsorted(edges[: nbins + 1], v, side="right")
-    width = (hi - lo) / nbins
-    b = 1 + int(nbins * (v - lo) / (hi - lo))
-    # the correction against GetBinLowEdge / GetBinUpEdge (ROOT >= 6.36)
-    if v < lo + (b - 1) * width:
-        b -= 1
-    elif not (v < lo + b * width):
-        b += 1
-    return b
+    return fix_bin(v, nbins, lo, hi)
 
 
 @numba.njit(cache=True, nogil=True)
