@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from hepframe.errors import DataSourceError, did_you_mean
-from hepframe.expr.types import CType
+from hepframe.expr.types import CType, root_type_name
 
 DEFAULT_STEP_SIZE = 250_000  # entries per batch: ~10-50 MB for NanoAOD-like event sizes
 #: With the default step, batches of few or small branches grow up to this many bytes of
@@ -116,6 +116,21 @@ def ctype_of_interpretation(interpretation) -> CType | None:
         return None
 
 
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity
+class Friend:
+    """A friend tree (``TTree::AddFriend``): its branches are the main tree's columns ``alias.branch``.
+
+    Without an index, entry ``i`` of the main tree reads entry ``i`` of the friend (which must have
+    as many entries). With ``index`` (``TTree::BuildIndex(index)``), it reads the friend entry whose
+    ``index`` equals the main tree's ``index``, and the friend's columns are missing where none
+    does, as in ROOT (``DefaultValueFor``/``FilterAvailable``/``FilterMissing`` act on them).
+    """
+
+    alias: str
+    source: RootSource
+    index: str | None = None
+
+
 @dataclass
 class RootSource:
     """A TTree over one or more files, read lazily.
@@ -149,13 +164,48 @@ class RootSource:
     #: Branches that may be missing in some files (DefaultValueFor, FilterAvailable, FilterMissing):
     #: where a file lacks one, its events get nulls instead of an error.
     optional: set[str] = field(default_factory=set, repr=False)
+    #: The tree name of each file whose tree is not ``tree`` (``TChain.Add("f.root?#name")``).
+    file_trees: dict[str, str] = field(default_factory=dict)
+    friends: list[Friend] = field(default_factory=list)
+    #: Each branch's type as ROOT names it (``Float16_t``, ``RVec<Float_t>`` for leaf arrays, ``RVec<float>``
+    #: for ``std::vector<float>``), for GetColumnType and Describe.
+    root_types: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def tree_in(self, path: str) -> str:
+        """The name of the tree read from ``path``."""
+        return self.file_trees.get(path, self.tree)
+
+    @property
+    def single_tree(self) -> bool:
+        """One tree name in every file and no friends: what Spark's ``format("root")`` reads natively."""
+        return not self.file_trees and not self.friends
+
+    def add_friend(self, friend: Friend) -> None:
+        """Join a friend tree's branches as columns ``alias.branch`` (before the schema is first used)."""
+        if friend.alias in {f.alias for f in self.friends}:
+            raise DataSourceError(f"a friend tree named {friend.alias!r} is already attached to tree {self.tree!r}")
+        if friend.index is not None:
+            if friend.index not in friend.source.schema:
+                raise DataSourceError(f"BuildIndex({friend.index!r}): no branch {friend.index!r} in friend tree "
+                                      f"{friend.source.tree!r}{did_you_mean(friend.index, friend.source.schema)}")  # fmt: skip
+            if friend.index not in self.own_schema:
+                raise DataSourceError(f"friend tree {friend.alias!r} is matched by {friend.index!r}, which tree "
+                                      f"{self.tree!r} lacks: the main tree needs the index branch too")  # fmt: skip
+            for name in (friend.index,):
+                for ctype in (friend.source.schema[name], self.own_schema[name]):
+                    if ctype.is_rvec or ctype.scalar.is_float:
+                        raise DataSourceError(f"BuildIndex({name!r}): the index must be an integer branch, "
+                                              f"not {ctype.short}")  # fmt: skip
+        self.friends.append(friend)
+        self.root_types.update({f"{friend.alias}.{n}": t for n, t in friend.source.root_types.items()})
+        self.__dict__.pop("schema", None)
 
     def _read_file_cached(self, tree, path: str, columns: list[str], lo: int, hi: int, start_global: int):
         """Batches at fixed step boundaries, each branch from the cache or decompressed (then cached)."""
         cache = self.cache
 
         def read(start: int, stop: int) -> tuple[Batch, bool]:
-            keys = {b: cache.key(tree, path, self.tree, b, start, stop) for b in columns} if cache else {}
+            keys = {b: cache.key(tree, path, self.tree_in(path), b, start, stop) for b in columns} if cache else {}
             # Each entry is checked against what uproot gives: the branch's type and stop - start entries.
             arrays = {b: cache.get(keys[b], _arrow_type(self.schema[b]), stop - start,
                                    f"branch {b!r}, entries {start}-{stop} of {path!r}") if cache else None
@@ -165,7 +215,7 @@ class RootSource:
                 try:
                     chunk = tree.arrays(missing, entry_start=start, entry_stop=stop, library="ak", how=dict)
                 except Exception as exc:  # corrupt or truncated input
-                    raise _read_error(self.tree, path, missing, start, stop, exc) from None
+                    raise _read_error(self.tree_in(path), path, missing, start, stop, exc) from None
                 for b in missing:
                     arrays[b] = _to_arrow(chunk[b])
                     if cache:
@@ -190,7 +240,7 @@ class RootSource:
             if ctype != self.schema[name]:
                 found = ctype.short if ctype is not None else "an unsupported type"
                 raise DataSourceError(
-                    f"branch {name!r} of tree {self.tree!r} is {found} in {path!r} but {self.schema[name].short} "
+                    f"branch {name!r} of tree {self.tree_in(path)!r} is {found} in {path!r} but {self.schema[name].short} "
                     f"in {self.files[0]!r}: files of one dataset must have the same schema"
                 )
 
@@ -213,14 +263,14 @@ class RootSource:
             if branch is not None:
                 ctype = ctype_of_interpretation(branch.interpretation)
                 if ctype is not None:
-                    self.schema[name] = ctype
+                    self.own_schema[name] = self.schema[name] = ctype
                     return ctype
         return None
 
     @classmethod
     def open(cls, tree: str, files, step_size: int = DEFAULT_STEP_SIZE, threads: int | None = None,
              cache: bool | None = None, entries: tuple[int, int] | None = None,
-             step_bytes: int | None = None) -> RootSource:  # fmt: skip
+             step_bytes: int | None = None, file_trees: dict[str, str] | None = None) -> RootSource:  # fmt: skip
         from hepframe.connectors.cache import ColumnCache, cache_enabled
 
         files = resolve_files(files)
@@ -229,7 +279,8 @@ class RootSource:
             raise DataSourceError(f"entries must be (start, stop) with 0 <= start <= stop, got {entries!r}")
         column_cache = ColumnCache() if use_cache else None  # a broken cache directory warns and is off
         source = cls(tree, files, step_size, threads, column_cache if column_cache and column_cache.enabled else None,
-                     None if entries is None else (int(entries[0]), int(entries[1])), step_bytes)  # fmt: skip
+                     None if entries is None else (int(entries[0]), int(entries[1])), step_bytes,
+                     file_trees={os.fspath(k): v for k, v in (file_trees or {}).items() if v != tree})  # fmt: skip
         source.schema  # noqa: B018 - validate the first file eagerly: errors at construction
         return source
 
@@ -245,7 +296,7 @@ class RootSource:
             try:
                 st = os.stat(path)
                 # ctime too: utime cannot restore it, so a copy in place with the old mtime (cp -p) is new
-                key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self.tree)
+                key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self.tree_in(path))
             except OSError:
                 key = None
         if key is not None and key in _OPEN_FILES:
@@ -271,24 +322,33 @@ class RootSource:
             raise DataSourceError(f"file not found: {path!r}") from None
         except Exception as exc:  # uproot raises many types for corrupt input
             raise DataSourceError(f"cannot open {path!r} as a ROOT file: {exc}") from None
+        name = self.tree_in(path)
         try:
-            obj = handle[self.tree]
+            obj = handle[name]
         except Exception as exc:
             trees = [k.split(";")[0] for k, c in handle.classnames().items()
                      if c in ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")]  # fmt: skip
-            if self.tree in trees:  # there, but unreadable: not a "not found"
-                raise _unreadable(path, f"tree {self.tree!r}", exc) from None
+            if name in trees:  # there, but unreadable: not a "not found"
+                raise _unreadable(path, f"tree {name!r}", exc) from None
             raise DataSourceError(
-                f"tree {self.tree!r} not found in {path!r}{did_you_mean(self.tree, trees)}"
+                f"tree {name!r} not found in {path!r}{did_you_mean(name, trees)}"
                 + (f" (trees in the file: {', '.join(sorted(set(trees)))})" if trees else " (the file has no TTree)")
             ) from None
         if not hasattr(obj, "arrays") or not hasattr(obj, "num_entries"):
-            raise DataSourceError(f"{self.tree!r} in {path!r} is a {type(obj).__name__}, not a TTree or an RNTuple")
+            raise DataSourceError(f"{name!r} in {path!r} is a {type(obj).__name__}, not a TTree or an RNTuple")
         return obj
 
     @cached_property
     def schema(self) -> dict[str, CType]:
-        """Column name to C++ type, from the first file (as RDataFrame does)."""
+        """Column name to C++ type, from the first file (as RDataFrame does); friends' as ``alias.branch``."""
+        out = dict(self.own_schema)
+        for friend in self.friends:
+            out.update({f"{friend.alias}.{name}": ctype for name, ctype in friend.source.schema.items()})
+        return out
+
+    @cached_property
+    def own_schema(self) -> dict[str, CType]:
+        """The main tree's branches and their C++ types, from its first file."""
         tree = self._open_tree(self.files[0])
         if _is_rntuple(tree):
             return self._rntuple_schema(tree)
@@ -304,6 +364,20 @@ class RootSource:
                 self._unsupported[name] = str(getattr(branch, "typename", "unknown"))
             else:
                 out[name] = ctype
+                self.root_types[name] = _root_type(branch, ctype)
+        return out
+
+    def _friend_columns(self, columns: Iterable[str]) -> dict[Friend, list[str]]:
+        """The requested columns of each friend, by their names in the friend tree."""
+        out: dict[Friend, list[str]] = {}
+        for name in columns:
+            if name in self.own_schema:
+                continue
+            for friend in self.friends:
+                prefix = f"{friend.alias}."
+                if name.startswith(prefix) and name[len(prefix):] in friend.source.schema:
+                    out.setdefault(friend, []).append(name[len(prefix):])
+                    break
         return out
 
     def _rntuple_schema(self, ntuple) -> dict[str, CType]:
@@ -315,6 +389,7 @@ class RootSource:
                 self._unsupported[name] = str(ak.type(empty[name]).content)
             else:
                 out[name] = ctype
+                self.root_types[name] = _rntuple_type(ctype)
         return out
 
     @cached_property
@@ -365,6 +440,21 @@ class RootSource:
         if entry_range is None:
             entry_range = self.entry_range
         self.check_columns(columns)
+        wanted = self._friend_columns(columns)
+        if not wanted:
+            yield from self._iter_own(columns, entry_range)
+            return
+        own = sorted({c for c in columns if c in self.own_schema} | {f.index for f in wanted if f.index})
+        joins = {friend: _FriendJoin(self, friend, names) for friend, names in wanted.items()}
+        for batch in self._iter_own(own, entry_range):
+            table = batch.table
+            for join in joins.values():
+                for name, array in join.columns(batch.entry_start, table).items():
+                    table = table.append_column(name, array)
+            yield Batch(batch.entry_start, table.select(columns), batch.file)
+
+    def _iter_own(self, columns: list[str], entry_range: tuple[int, int] | None) -> Iterator[Batch]:
+        """The main tree's batches (no friend columns)."""
         start_global = 0
         for path in self.files:
             tree = self._open_tree(path)
@@ -378,7 +468,7 @@ class RootSource:
             missing = [c for c in columns if c not in present]
             required = [c for c in missing if c not in self.optional]
             if required:
-                raise DataSourceError(f"branch {required[0]!r} missing from tree {self.tree!r} in {path!r}")
+                raise DataSourceError(f"branch {required[0]!r} missing from tree {self.tree_in(path)!r} in {path!r}")
             if hi > lo:
                 read = [c for c in columns if c in present]
                 for batch in self._read_file(tree, path, read, lo, hi, start_global):
@@ -405,7 +495,7 @@ class RootSource:
             try:
                 chunk = tree.arrays(columns, entry_start=start, entry_stop=stop, library="ak", how=dict)
             except Exception as exc:  # decompression/deserialization failures on corrupt files
-                raise _read_error(self.tree, path, columns, start, stop, exc) from None
+                raise _read_error(self.tree_in(path), path, columns, start, stop, exc) from None
             return Batch(start_global + start, pa.table({name: _to_arrow(chunk[name]) for name in columns}), path)
 
         yield from _in_order(self._executor(), read, steps)
@@ -435,6 +525,78 @@ class RootSource:
         if bounds[-1] != hi:
             bounds.append(hi)
         return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+class _FriendJoin:
+    """The columns of one friend tree for the main tree's batches, in one pass of the main tree.
+
+    An indexed friend is read once (its index and requested branches) and matched by value with
+    a sorted search; a positional friend is read batch by batch alongside the main tree.
+    """
+
+    def __init__(self, main: RootSource, friend: Friend, names: list[str]) -> None:
+        self.main, self.friend, self.names = main, friend, names
+        self.matched: tuple[np.ndarray, np.ndarray, pa.Table] | None = None
+
+    def columns(self, entry_start: int, table: pa.Table) -> dict[str, pa.Array]:
+        rows = self._rows(entry_start, table)
+        data = self._friend_table(entry_start, table.num_rows)
+        out = {}
+        for name in self.names:
+            column = data[name].combine_chunks() if rows is None else data[name].take(rows).combine_chunks()
+            qualified = f"{self.friend.alias}.{name}"
+            if column.null_count and qualified not in self.main.optional:
+                entry = entry_start + int(np.flatnonzero(~column.is_valid().to_numpy(zero_copy_only=False))[0])
+                key = table[self.friend.index][entry - entry_start].as_py() if self.friend.index else None
+                raise DataSourceError(
+                    f"column {qualified!r} has no value for entry {entry}: no entry of friend tree "
+                    f"{self.friend.source.tree!r} has {self.friend.index} == {key}; use DefaultValueFor({qualified!r}, "
+                    f"value) or FilterAvailable/FilterMissing for entries without a match"
+                )  # fmt: skip
+            out[qualified] = column
+        return out
+
+    def _rows(self, entry_start: int, table: pa.Table) -> pa.Array | None:
+        """The friend rows of the batch's entries (null where none matches); None: positional."""
+        index = self.friend.index
+        if index is None:
+            return None
+        keys, order, _ = self._indexed()
+        wanted = table[index].to_numpy().astype(np.int64)
+        pos = np.searchsorted(keys, wanted).clip(0, max(len(keys) - 1, 0))
+        found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), bool)
+        return pa.array(order[pos] if len(keys) else np.zeros(len(wanted), np.int64), mask=~found)
+
+    def _indexed(self) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+        if self.matched is None:
+            index = self.friend.index
+            assert index is not None
+            names = sorted({*self.names, index})
+            batches = [b.table for b in self.friend.source.iter_batches(names)]
+            data = pa.concat_tables(batches) if batches else pa.table({n: pa.array([], _arrow_type(
+                self.friend.source.schema[n])) for n in names})  # fmt: skip
+            keys = data[index].to_numpy().astype(np.int64)
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            dup = np.flatnonzero(keys[1:] == keys[:-1])
+            if len(dup):
+                raise DataSourceError(f"BuildIndex({index!r}) of friend tree {self.friend.source.tree!r}: "
+                                      f"the key {keys[dup[0]]} appears more than once (an index needs unique keys)")  # fmt: skip
+            self.matched = keys, order, data
+        return self.matched
+
+    def _friend_table(self, entry_start: int, n: int) -> pa.Table:
+        if self.friend.index is not None:
+            return self._indexed()[2]
+        friend = self.friend.source
+        if entry_start + n > friend.num_entries:
+            raise DataSourceError(
+                f"cannot read entry {max(entry_start, friend.num_entries)} of friend tree {friend.tree!r}: it has "
+                f"{friend.num_entries} entries, fewer than the main tree {self.main.tree!r} "
+                f"(friends without an index need as many entries as the main tree)"
+            )  # fmt: skip
+        batches = [b.table for b in friend.iter_batches(self.names, entry_range=(entry_start, entry_start + n))]
+        return pa.concat_tables(batches) if batches else pa.table({})
 
 
 _READER_POOLS: dict[int, Any] = {}  # by thread count, kept for the process: threads start once
@@ -479,6 +641,31 @@ def _in_order(executor, fn, steps: list[tuple[int, int]]) -> Iterator:
     finally:
         for future in window:  # the consumer stopped early (an error downstream): drop the rest
             future.cancel()
+
+
+def _root_type(branch, ctype: CType) -> str:
+    """The type RDataFrame gives a TTree branch: leaf typedefs, or C++ names inside std::vector."""
+    import uproot
+
+    numerical, interpretation = uproot.interpretation.numerical, branch.interpretation
+    if str(getattr(branch, "typename", "")).startswith("std::vector"):
+        inner = ctype.scalar.cpp if ctype.depth == 1 else f"vector<{ctype.scalar.cpp}>"
+        return f"ROOT::VecOps::RVec<{inner}>" if ctype.depth <= 2 else root_type_name(ctype)
+    name = root_type_name(ctype, dataset=True)
+    for codec, typedef in ((numerical.AsFloat16, "Float16_t"), (numerical.AsDouble32, "Double32_t")):
+        content = getattr(interpretation, "content", interpretation)
+        if isinstance(content, codec):
+            name = name.replace("Float_t" if typedef == "Float16_t" else "Double_t", typedef)
+    return name
+
+
+def _rntuple_type(ctype: CType) -> str:
+    """RNTuple fields have standard C++ types (``std::int32_t``), not leaf typedefs."""
+    dtype = np.dtype(ctype.scalar.dtype)
+    name = f"std::{dtype.name}_t" if dtype.kind in "iu" else ctype.scalar.cpp
+    for _ in range(ctype.depth):
+        name = f"ROOT::VecOps::RVec<{name}>"
+    return name
 
 
 def _is_rntuple(obj) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 import hepframe
 from hepframe import distributed
 from hepframe.errors import AnalysisError, CppRequiredError
+from hepframe.roottree import FileTree, TChain, TFile, TTree
 from hepframe.snapshot import RSnapshotOptions
 from hepframe.trandom3 import TRandom3, gRandom
 from hepframe.udf import Numba
@@ -46,6 +47,7 @@ __all__ = [
     "TCanvas",
     "TChain",
     "TFile",
+    "TTree",
     "TRandom3",
     "VecOps",
     "gRandom",
@@ -96,7 +98,15 @@ def GetThreadPoolSize() -> int:  # noqa: N802
 
 class _VectorMeta(type):
     def __getitem__(cls, element_type: Any) -> type:  # std.vector["string"] or std.vector[int]
-        return cls
+        import numpy as np
+
+        from hepframe.udf import parse_type
+
+        name = element_type if isinstance(element_type, str) else element_type.__name__
+        if name in ("string", "std::string", "str", "TString"):
+            return cls
+        dtype = np.dtype(parse_type(name).scalar.dtype)
+        return type(f"vector<{name}>", (cls,), {"element_type": dtype})  # TTree.Branch makes an RVec branch of it
 
 
 class _Vector(list, metaclass=_VectorMeta):
@@ -200,9 +210,11 @@ def RDataFrame(*args: Any, **kwargs: Any) -> hepframe.RDataFrame:  # noqa: N802
     if len(args) == 3:  # RDataFrame(tree, files, defaultColumns): actions without column names use them
         defaults = [args[2]] if isinstance(args[2], str) else [str(c) for c in args[2]]
         args = args[:2]
-    if len(args) == 1 and isinstance(args[0], (TChain, _TTree)):
-        tree, files = args[0].GetName(), args[0].files
-        return _slotted(hepframe.RDataFrame(tree, files, threads=threads, **kwargs))
+    if len(args) == 1 and isinstance(args[0], TTree):  # a tree filled in this script
+        tree = args[0]
+        return _from_table(tree.to_arrow(), tree.schema(), threads, label=f"TTree {tree.GetName()}", **kwargs)
+    if len(args) == 1 and isinstance(args[0], (TChain, FileTree)):
+        return _slotted(hepframe.RDataFrame.from_source(args[0].root_source(threads), **kwargs))
     if len(args) != 2:
         raise AnalysisError(f"ROOT.RDataFrame takes (number of entries), (tree name, files) or (TChain); got {args!r}")
     tree, files = args
@@ -425,133 +437,6 @@ class _GlobalROOT:
 
 
 gROOT = _GlobalROOT()
-
-
-class _TTree:
-    """A tree read from a :class:`TFile`: its name, entries and branches; ``RDataFrame(tree)`` reads it."""
-
-    def __init__(self, name: str, path: str, tree: Any) -> None:
-        self._name, self.files, self._tree = name, [path], tree
-
-    def GetName(self) -> str:  # noqa: N802
-        return self._name
-
-    def GetEntries(self) -> int:  # noqa: N802
-        return int(self._tree.num_entries)
-
-    def GetListOfBranches(self) -> list[str]:  # noqa: N802
-        return list(self._tree.keys(recursive=False))
-
-
-class _TKey:
-    def __init__(self, name: str, class_name: str) -> None:
-        self._name, self._class = name, class_name
-
-    def GetName(self) -> str:  # noqa: N802
-        return self._name
-
-    def GetClassName(self) -> str:  # noqa: N802
-        return self._class
-
-
-class TFile:
-    """``ROOT.TFile(path)`` / ``TFile.Open(path)`` for reading: keys and trees (with uproot).
-
-    Writing (``"RECREATE"``, ``"UPDATE"``) needs ROOT's object model: write with ``Snapshot`` or
-    :func:`hepframe.datasets.write_tree` instead.
-    """
-
-    def __init__(self, path: str | os.PathLike, mode: str = "READ") -> None:
-        import uproot
-
-        if str(mode).upper() not in ("", "READ"):
-            raise CppRequiredError(
-                f"TFile({os.fspath(path)!r}, {mode!r}): hepframe's TFile only reads; write trees with "
-                "df.Snapshot(tree, file) or hepframe.datasets.write_tree(path, arrays, tree)"
-            )
-        self._path = os.fspath(path)
-        try:
-            self._file = uproot.open(self._path)
-        except FileNotFoundError:
-            raise AnalysisError(f"TFile: no file {self._path!r}") from None
-        except Exception as exc:
-            raise AnalysisError(f"TFile: {self._path!r} is not a readable ROOT file ({exc})") from None
-
-    @classmethod
-    def Open(cls, path: str | os.PathLike, mode: str = "READ") -> TFile:  # noqa: N802
-        return cls(path, mode)
-
-    def GetName(self) -> str:  # noqa: N802
-        return self._path
-
-    def GetListOfKeys(self) -> list[_TKey]:  # noqa: N802
-        classes = self._file.classnames(recursive=False)
-        return [_TKey(name.split(";")[0], cls) for name, cls in classes.items()]
-
-    def Get(self, name: str) -> Any:  # noqa: N802
-        """A tree by name (other objects: None, as ROOT returns for what it cannot find)."""
-        try:
-            obj = self._file[name]
-        except KeyError:
-            return None
-        return _TTree(name, self._path, obj) if hasattr(obj, "num_entries") else obj
-
-    def Close(self) -> None:  # noqa: N802
-        self._file.close()
-
-    def __enter__(self) -> TFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.Close()
-
-
-class TChain:
-    """``ROOT.TChain(tree)`` with ``Add(files)``: ``RDataFrame(chain)`` reads the tree from all of them.
-
-    ``Add("file.root?#tree")`` and ``Add("file.root/tree")`` name the tree per file, as ROOT allows,
-    when it is the chain's tree; friend trees (``AddFriend``) are not supported yet.
-    """
-
-    def __init__(self, name: str = "", title: str = "") -> None:
-        self._name, self.files = name, list[str]()
-
-    def Add(self, name: str | os.PathLike, nentries: int = -1) -> int:  # noqa: N802
-        path = os.fspath(name)
-        tree = None
-        if "?#" in path:
-            path, tree = path.split("?#", 1)
-        elif ".root/" in path:
-            path, tree = path.split(".root/", 1)
-            path += ".root"
-        if tree is not None:
-            if self._name and tree != self._name:
-                raise AnalysisError(f"TChain({self._name!r}).Add({os.fspath(name)!r}): one chain reads one tree name")
-            self._name = tree
-        from hepframe.connectors.root import resolve_files
-
-        added = resolve_files(path)
-        self.files.extend(added)
-        return len(added)
-
-    def GetName(self) -> str:  # noqa: N802
-        if not self._name:
-            raise AnalysisError("TChain(): give the tree name, TChain('Events'), or Add('file.root?#Events')")
-        return self._name
-
-    def GetEntries(self) -> int:  # noqa: N802
-        return hepframe.RDataFrame(self.GetName(), self.files).Count().GetValue() if self.files else 0
-
-    def GetListOfFiles(self) -> list[str]:  # noqa: N802
-        return list(self.files)
-
-    def AddFriend(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802
-        raise AnalysisError(
-            "TChain.AddFriend: friend trees are not supported by hepframe yet; join the columns with a Python UDF "
-            "or write them into one tree with Snapshot"
-        )
-
-    BuildIndex = AddFriend  # noqa: N815
 
 
 def TCanvas(*args: Any, **kwargs: Any) -> Any:  # noqa: N802

@@ -246,7 +246,7 @@ class Graph:
 class DisplayTable:
     """``Display()`` result, printed with ROOT 6.40's RDisplay layout.
 
-    A ``Row`` column, then the columns in the order asked; numbers as C++'s ``std::to_string``
+    A ``Row`` column (each event's entry number, ``rdfentry_``), then the columns in the order asked; numbers as C++'s ``std::to_string``
     (``%f`` for float and double, ``char`` as its number), ``bool`` as ``true``/``false``; an RVec
     takes one line per element, at most ``max_elements`` then ``...``; a line of dashes after each
     row, and every cell is followed by one space (also the last).
@@ -254,6 +254,7 @@ class DisplayTable:
 
     columns: dict[str, np.ndarray]
     max_elements: int = 10
+    rows: np.ndarray | None = None  # entry numbers; None: 0, 1, 2, ...
 
     @staticmethod
     def _cell(value) -> str:
@@ -271,8 +272,9 @@ class DisplayTable:
 
     def __str__(self) -> str:
         names = ["Row", *self.columns]
-        rows = [[[str(i)], *(self._lines(v) for v in values)]
-                for i, values in enumerate(zip(*self.columns.values(), strict=True))]  # fmt: skip
+        numbers = range(len(next(iter(self.columns.values()), []))) if self.rows is None else self.rows
+        rows = [[[str(int(i))], *(self._lines(v) for v in values)]
+                for i, values in zip(numbers, zip(*self.columns.values(), strict=True), strict=True)]  # fmt: skip
         widths = [max([len(n)] + [len(line) for r in rows for line in r[k]]) for k, n in enumerate(names)]
         rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
         out = [rule, "".join(f"| {n.ljust(w)} " for n, w in zip(names, widths, strict=True)) + "| ", rule]

@@ -17,7 +17,7 @@ from hepframe.errors import AnalysisError, UnknownColumnError, UnsupportedOperat
 from hepframe.execution import Executor
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
-from hepframe.expr.types import BOOL, SIZE_T, CType
+from hepframe.expr.types import BOOL, SIZE_T, CType, root_type_name
 from hepframe.histograms import parse_histo_model
 from hepframe.random_columns import PREFIX as RANDOM_PREFIX
 from hepframe.random_columns import bind_draws
@@ -755,7 +755,12 @@ class RDataFrame:
         return sorted(c for c in self._node.schema() if not c.startswith(("__per_sample__", RANDOM_PREFIX)))
 
     def GetColumnType(self, name: str) -> str:  # noqa: N802
-        return str(self._column(name).type)
+        """The column's C++ type; TTree branches as ROOT names them (``Float_t``, ``ROOT::VecOps::RVec<Int_t>``)."""
+        column = self._column(name)
+        source = self._analysis.root.source
+        if isinstance(source, RootSource) and name in source.schema and name not in self._node.defines_in_scope():
+            return source.root_types.get(name) or root_type_name(column.type, dataset=True)
+        return str(column.type)
 
     def GetDefinedColumnNames(self) -> list[str]:  # noqa: N802
         """Columns defined or redefined upstream of this node (not aliases), as ROOT lists them."""
@@ -789,7 +794,8 @@ class RDataFrame:
         defined = self._node.defines_in_scope()
         properties = [("Columns in total", len(names)), ("Columns from defines", len(self.GetDefinedColumnNames())),
                       ("Event loops run", self._analysis.passes), ("Processing slots", self.GetNSlots())]  # fmt: skip
-        types = [root_type_name(schema[n], dataset=n not in defined and isinstance(source, RootSource)) for n in names]
+        types = [source.root_types.get(n) or root_type_name(schema[n], dataset=True)
+                 if n not in defined and isinstance(source, RootSource) else root_type_name(schema[n]) for n in names]
         origins = [defined[n].kind if n in defined else "Dataset" for n in names]
         name_width, type_width = _column_width(names), _column_width(types)
         lines = [dataset, "", f"{'Property':<24}Value", f"{'--------':<24}-----"]
@@ -820,7 +826,7 @@ class RDataFrame:
         names = self._snapshot_columns(columns or None) if not isinstance(columns, str) or columns else []
         if not names:
             names = sorted(self.GetColumnNames())
-        return self.Range(nRows)._column_action("AsNumpy", names, display=nMaxCollectionElements)
+        return self.Range(nRows)._column_action("AsNumpy", [ENTRY_COLUMN, *names], display=nMaxCollectionElements)
 
     def explain(self) -> str:
         """The compiled engine plan for every expression upstream of this node."""
@@ -851,24 +857,6 @@ class Description(str):
 def _column_width(names: list[str]) -> int:
     """ROOT's GetColumnWidth: the longest name rounded up to the next multiple of 8 (always some space)."""
     return (max((len(n) for n in names), default=0) // 8 + 1) * 8
-
-
-_TTREE_NAMES = {"bool": "Bool_t", "char": "Char_t", "unsigned char": "UChar_t", "short": "Short_t",
-                "unsigned short": "UShort_t", "int": "Int_t", "unsigned int": "UInt_t", "long": "Long64_t",
-                "unsigned long": "ULong64_t", "float": "Float_t", "double": "Double_t"}  # fmt: skip
-
-
-def root_type_name(t: CType, dataset: bool = False) -> str:
-    """A column type as ROOT names it.
-
-    TTree branches get the leaf typedefs (``RVec<Float_t>``), other columns C++ names, with 64-bit
-    integers as ROOT's ``Long64_t``/``ULong64_t``.
-    """
-    name = t.scalar.cpp
-    name = _TTREE_NAMES.get(name, name) if dataset else {"long": "Long64_t", "unsigned long": "ULong64_t"}.get(name, name)
-    for _ in range(t.depth):
-        name = f"ROOT::VecOps::RVec<{name}>"
-    return name
 
 
 def _convert(value, column: ir.Column):

@@ -529,7 +529,7 @@ def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> 
             continue
         src = ex.analysis.root.source
         # ROOT files read the same way can share a read; any other source only with itself.
-        shareable = type(src).__name__ == "RootSource" and not getattr(src, "optional", None)
+        shareable = type(src).__name__ == "RootSource" and not src.optional and src.single_tree
         key = ("root", src.tree, tuple(src.files), src.step_size) if shareable else ("object", id(src))
         groups[key].append((ex, acts))
     for members in groups.values():

@@ -191,7 +191,13 @@ class ColumnAction(Action):
             single = k == "Take"
             if self.options.get("display") is not None:
                 most = int(self.options["display"])
-                return acc.CollectAcc(names, lambda parts: acc.DisplayTable(_as_numpy(parts, types, False), most))
+                shown = names[1:]  # the first column is the entry number: ROOT's "Row"
+
+                def display(parts: dict) -> acc.DisplayTable:
+                    table = _as_numpy(parts, types, False)
+                    return acc.DisplayTable({n: table[n] for n in shown}, most, rows=table[names[0]])
+
+                return acc.CollectAcc(names, display)
             return acc.CollectAcc(names, lambda parts: _as_numpy(parts, types, single))
         if k == "Graph":
             return acc.CollectAcc(names, lambda parts: acc.Graph(*(_concat_flat(parts[n]) for n in names)))

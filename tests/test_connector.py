@@ -109,7 +109,7 @@ def test_rntuple_written_by_uproot(tmp_path) -> None:
     with uproot.recreate(path) as f:
         f["Events"] = {"x": np.arange(5, dtype=np.float32), "v": v, "u": np.arange(5, dtype=np.uint32)}
     df = hepframe.RDataFrame("Events", path, step_size=2)
-    assert df.GetColumnType("v") == "ROOT::VecOps::RVec<double>" and df.GetColumnType("u") == "unsigned int"
+    assert df.GetColumnType("v") == "ROOT::VecOps::RVec<double>" and df.GetColumnType("u") == "std::uint32_t"  # as ROOT names RNTuple fields
     out = df.Define("s", "Sum(v) + x").AsNumpy(["s", "u"])
     np.testing.assert_array_equal(out["s"], ak.to_numpy(ak.sum(v, axis=1)) + np.arange(5))
     np.testing.assert_array_equal(out["u"], np.arange(5, dtype=np.uint32))

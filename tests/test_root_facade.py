@@ -101,7 +101,6 @@ def test_implicit_mt_switches() -> None:
         (lambda: HF.gInterpreter.Declare("double f(double x) { return x; }"), ["Declare", "hepframe.udf"]),
         (lambda: HF.gInterpreter.ProcessLine("gSystem->Load(\"x\")"), ["ProcessLine", "Python"]),
         (lambda: HF.TCanvas("c", "c"), ["TCanvas", "mplhep"]),
-        (lambda: HF.TFile("out.root", "RECREATE"), ["RECREATE", "Snapshot", "write_tree"]),
         (lambda: HF.RDF.Experimental.Distributed.DistributeHeaders("h.hxx"), ["DistributeHeaders", "Numba.Declare"]),
     ],
 )

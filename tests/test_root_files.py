@@ -75,9 +75,10 @@ def test_every_leaf_type_reads_as_root_and_uproot_do(engine: str, leaf_file: str
     for name in ("arr", "var", "vf", "vi"):
         assert [list(v) for v in ours[name]] == [list(v) for v in theirs[name]], name
     assert [[list(x) for x in v] for v in ours["vvf"]] == ak.to_list(expected["vvf"])
-    assert df.GetColumnType("f16") == "float" and df.GetColumnType("d32") == "double"
-    assert df.GetColumnType("arr") == "ROOT::VecOps::RVec<float>"
-    assert df.GetColumnType("vvf") == "ROOT::VecOps::RVec<ROOT::VecOps::RVec<float>>"
+    # Types as ROOT names them: leaf typedefs (Float16_t, RVec<Float_t> for leaf arrays), C++ names in std::vector
+    assert {c: df.GetColumnType(c) for c in df.GetColumnNames()} == {
+        str(c): str(rdf.GetColumnType(c)) for c in ROOT.RDataFrame("Events", leaf_file).GetColumnNames()}
+    assert df.GetColumnType("vvf") == "ROOT::VecOps::RVec<vector<float>>"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -134,6 +135,8 @@ def test_rntuple_written_by_root(engine: str, small_nanoaod_file: str, tmp_path,
     h_ours, h_root = (f.Define("ht", "Sum(Jet_pt[Jet_pt > 30])").Histo1D(("ht", "", 40, 0, 400), "ht")
                       for f in (ours, theirs))  # fmt: skip
     assert ours.GetColumnType("Jet_pt") == "ROOT::VecOps::RVec<float>"
+    assert {c: ours.GetColumnType(c) for c in ours.GetColumnNames()} == {
+        str(c): str(theirs.GetColumnType(c)) for c in theirs.GetColumnNames()}
     contents, _ = root_hist_arrays(h_root.GetValue())
     assert contents.sum() > 0
     np.testing.assert_array_equal(h_ours.GetValue().view(flow=True)["value"], contents)

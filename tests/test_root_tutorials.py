@@ -26,7 +26,7 @@ WORKING = [
     "df000_simple", "df001_introduction", "df004_cutFlowReport", "df006_ranges", "df008_createDataSetFromScratch",
     "df003_profiles", "df010_trivialDataSource", "df012_DefinesAndFiltersAsStrings", "df014_CSVDataSource", "df019_Cache", "df021_createTGraph",
     "df031_Stats", "df032_RDFFromNumpy", "df033_Describe", "df034_SaveGraph", "df035_RDFFromPandas",
-    "df102_NanoAODDimuonAnalysis",
+    "df036_missingBranches", "df037_TTreeEventMatching", "df102_NanoAODDimuonAnalysis",
 ]  # fmt: skip
 #: Run again with every RDataFrame on Spark (one local[2] Spark per script; Range is not a Spark verb).
 #: (df003's profiles sum w*y per bin: partitions add their partial sums, as ROOT's distributed merge does, so the

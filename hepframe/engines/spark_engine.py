@@ -195,7 +195,9 @@ class SparkEngine(PolarsEngine):
         from hepframe.execution import Executor
 
         source = analysis.root.source
-        read_in_tasks = isinstance(source, RootSource) and not self.native or isinstance(source, DatasetSource)
+        # Spark's format("root") reads one tree name without friends; chains of other shapes are read in tasks.
+        read_in_tasks = (isinstance(source, RootSource) and (not self.native or not source.single_tree)
+                         or isinstance(source, DatasetSource))  # fmt: skip
         if read_in_tasks:
             branches = sorted(Executor(analysis, self).branches(actions))
             plan = SparkPlan(branches, {}, set(), {}, branches)
@@ -358,6 +360,10 @@ class SparkEngine(PolarsEngine):
                 offset += sample.num_entries
             return out
         parts = self._partitions(source)
+        if source.friends:  # friends are matched by global entry: the whole chain, read by global ranges
+            whole = copy.copy(source)
+            whole.threads, whole.entry_range = 1, None
+            return [(whole, start, stop, 0) for _, start, stop, _ in parts]
         one_file: dict[str, RootSource] = {}
         for file, *_ in parts:
             if file not in one_file:

@@ -326,6 +326,11 @@ class Parser:
                 if name_tok.kind != "name":
                     raise self.error("expected a member name after '.'")
                 self.advance()
+                calls = self.tok.kind == "op" and self.tok.text == "("
+                if isinstance(node, S.Name) and not calls and name_tok.text not in _RVEC_MEMBERS:
+                    # a dotted column name: friend-tree branches (aux.y) and leaves of split branches
+                    node = S.Name(node.pos, f"{node.name}.{name_tok.text}")
+                    continue
                 if name_tok.text not in _RVEC_MEMBERS:
                     raise UnsupportedSyntaxError(
                         f"member function {name_tok.text!r} is not supported (RVec members: "

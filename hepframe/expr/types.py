@@ -178,3 +178,21 @@ TYPE_NAMES: dict[str, Scalar] = {
     "double": Scalar.DOUBLE,
     "Double_t": Scalar.DOUBLE,
 }
+
+
+_TTREE_NAMES = {"bool": "Bool_t", "char": "Char_t", "unsigned char": "UChar_t", "short": "Short_t",
+                "unsigned short": "UShort_t", "int": "Int_t", "unsigned int": "UInt_t", "long": "Long64_t",
+                "unsigned long": "ULong64_t", "float": "Float_t", "double": "Double_t"}  # fmt: skip
+
+
+def root_type_name(t: CType, dataset: bool = False) -> str:
+    """A column type as ROOT names it.
+
+    TTree branches get the leaf typedefs (``RVec<Float_t>``), other columns C++ names, with 64-bit
+    integers as ROOT's ``Long64_t``/``ULong64_t``.
+    """
+    name = t.scalar.cpp
+    name = _TTREE_NAMES.get(name, name) if dataset else {"long": "Long64_t", "unsigned long": "ULong64_t"}.get(name, name)
+    for _ in range(t.depth):
+        name = f"ROOT::VecOps::RVec<{name}>"
+    return name
