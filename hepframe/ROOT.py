@@ -45,6 +45,10 @@ __all__ = [
     "IsImplicitMTEnabled",
     "RDataFrame",
     "TCanvas",
+    "TH1D",
+    "TH1F",
+    "TH2D",
+    "TH3D",
     "TChain",
     "TFile",
     "TTree",
@@ -437,6 +441,23 @@ class _GlobalROOT:
 
 
 gROOT = _GlobalROOT()
+
+
+def _histogram_class(kind: str, dim: int):
+    def construct(name: str, title: str = "", *binning: Any) -> Any:
+        from hepframe.roothist import book
+
+        return book(name, title, dim, *binning)
+
+    construct.__name__ = kind
+    construct.__doc__ = (f"``ROOT.{kind}(name, title, nbins, low, high{', ...' if dim > 1 else ''})``: an empty {dim}D "
+                         "histogram (a hepframe RootHist) to fill with ``Fill``; contents are kept in double precision.")
+    return construct
+
+
+TH1D, TH1F, TH1I = (_histogram_class(k, 1) for k in ("TH1D", "TH1F", "TH1I"))
+TH2D, TH2F = (_histogram_class(k, 2) for k in ("TH2D", "TH2F"))
+TH3D, TH3F = (_histogram_class(k, 3) for k in ("TH3D", "TH3F"))
 
 
 def TCanvas(*args: Any, **kwargs: Any) -> Any:  # noqa: N802

@@ -452,6 +452,47 @@ class RootHist(StatsMoments, Drawable, hist.Hist, family=hist):
             entries = self._th_effective_all_cells()
         self.__dict__["@th_stats"].entries = float(entries)
 
+    def Fill(self, *args: Any) -> int:  # noqa: N802
+        """TH1::Fill(x[, y[, z]][, w]); with arrays (PyROOT's pythonization), every element in order.
+
+        Returns the bin of a single fill (-1 outside the axes), or the number of fills.
+        """
+        from hepframe.udfs.histogram import add_to_bins, stats_continue
+
+        n = self.ndim
+        if len(args) not in (n, n + 1):
+            raise TypeError(f"{self.GetName()}.Fill takes {n} coordinate(s) and an optional weight, got {len(args)}")
+        coords = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in args[:n]]
+        weights = np.atleast_1d(np.asarray(args[n], dtype=np.float64)) if len(args) > n else None
+        length = len(coords[0])
+        if any(len(c) != length for c in coords) or (weights is not None and len(weights) not in (1, length)):
+            raise ValueError(f"{self.GetName()}.Fill: coordinates and weights must have the same length")
+        if weights is not None and len(weights) != length:
+            weights = np.full(length, weights[0])
+        axes = [self._th_axis(i) for i in range(n)]
+        stats, entries = self.GetStats().copy(), self.GetEntries()
+        sumw, sumw2 = (a.copy() for a in self._th_arrays())
+        bins = [a.find_bin(c) for a, c in zip(axes, coords, strict=True)]
+        index = np.ravel_multi_index(tuple(bins), sumw.shape)
+        add_to_bins(index, weights, sumw, sumw2)
+        inside = np.ones(length, dtype=np.bool_)
+        for a, b in zip(axes, bins, strict=True):
+            inside &= (b > 0) & (b <= a.nbins)
+        full = np.zeros(NSTAT)
+        full[: len(stats)] = stats
+        stats_continue(np.stack([c[inside] for c in coords]), None if weights is None else weights[inside], full)
+        view: Any = self.view(flow=True)
+        view["value"], view["variance"] = sumw, sumw2
+        self._th_store(full, entries + length)
+        if np.ndim(args[0]) > 0:
+            return length
+        return int(index[0]) if inside[0] else -1
+
+    def FillN(self, ntimes: int, x: Any, w: Any = None, *_: Any) -> int:  # noqa: N802
+        """TH1::FillN(n, x, w): the first ``n`` values, each with its weight (1 without weights)."""
+        x = np.asarray(x, dtype=np.float64)[:ntimes]
+        return self.Fill(x) if w is None else self.Fill(x, np.asarray(w, dtype=np.float64)[:ntimes])
+
     def Clone(self, name: str | None = None) -> RootHist:  # noqa: N802
         out = copy.deepcopy(self)
         if name is not None:
@@ -480,3 +521,17 @@ class RootHist(StatsMoments, Drawable, hist.Hist, family=hist):
             self._th_store(np.array([(c * c) * v if i == 1 else c * v for i, v in enumerate(s)]), entries)
             return self
         return super().__imul__(other)
+
+
+def book(name: str, title: str, dim: int, *binning: Any) -> RootHist:
+    """An empty histogram as ROOT's constructors make it: ``TH1D(name, title, n, low, high)``, ``(n, edges)``,
+    TH2D/TH3D with one such group per axis. It is then filled with :meth:`RootHist.Fill`."""
+    from hepframe.errors import AnalysisError
+    from hepframe.histograms import parse_histo_model
+
+    _, _, axes = parse_histo_model((name, title, *binning), dim)
+    if any(a.automatic for a in axes):
+        raise AnalysisError(f"histogram {name!r}: give each axis a range (low < high); ROOT's automatic binning "
+                            "is available through RDataFrame's Histo1D")  # fmt: skip
+    shape = tuple(a.nbins + 2 for a in axes)
+    return RootHist.from_fill(name, title, axes, np.zeros(shape), np.zeros(shape), np.zeros(NSTAT), 0)

@@ -232,3 +232,39 @@ def test_results_write_and_read_back(small_nanoaod_file: str, tmp_path) -> None:
     with open(tmp_path / "histograms.pkl", "rb") as f:
         pickled = pickle.load(f)
     assert pickled["met"].GetMean() == h.GetMean() and pickled["h2"].GetMean(2) == h2.GetMean(2)
+
+
+def _th1_cases(mode: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent / "scripts" / "th1_cases.py"
+    done = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HEPFRAME_PROGRESS": "0"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.root
+def test_histograms_filled_by_hand_equal_roots() -> None:
+    """ROOT.TH1D/TH1F/TH2D + Fill/FillN (scalars, arrays, weights, NaN, flows) and df017's PyROOT loop."""
+    ours, root = _th1_cases("hepframe"), _th1_cases("root")
+    assert ours == root
+    assert root["df017 pyroot"]["entries"] > 0 and root["returned bins"] == [13, -1, -1, -1]
+    assert root["df017 pyroot"]["contents"] == root["df017 rdataframe"]["contents"]
+
+
+def test_filling_by_hand_checks_its_arguments() -> None:
+    from hepframe import ROOT
+
+    h = ROOT.TH1D("h", "h", 4, 0, 1)
+    with pytest.raises(TypeError, match="1 coordinate"):
+        h.Fill(1, 2, 3)
+    with pytest.raises(ValueError, match="same length"):
+        h.Fill(np.zeros(3), np.ones(2))
+    with pytest.raises(hepframe.errors.AnalysisError, match="low < high"):
+        ROOT.TH1D("auto", "auto", 10, 0, 0)
+    assert h.Fill(0.3) == 2 and h.GetEntries() == 1 and h.GetMean() == 0.3
