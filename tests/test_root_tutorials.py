@@ -28,10 +28,14 @@ WORKING = [
     "df031_Stats", "df032_RDFFromNumpy", "df033_Describe", "df034_SaveGraph", "df035_RDFFromPandas",
     "df036_missingBranches", "df037_TTreeEventMatching", "df102_NanoAODDimuonAnalysis",
 ]  # fmt: skip
-#: Run again with every RDataFrame on Spark (one local[2] Spark per script; Range is not a Spark verb).
+#: Run again with every RDataFrame on Spark (one local[2] Spark per script): each tutorial that ROOT's distributed
+#: RDataFrame can run too (not Range or Display: df006, df036, df037 use them; df033 prints the slot count).
 #: (df003's profiles sum w*y per bin: partitions add their partial sums, as ROOT's distributed merge does, so the
 #: last bits depend on the partitioning; counts, TStatistic and the rest are exact.)
-SPARK = ["df001_introduction", "df014_CSVDataSource", "df021_createTGraph", "df031_Stats", "df102_NanoAODDimuonAnalysis"]
+SPARK = ["df000_simple", "df001_introduction", "df004_cutFlowReport", "df008_createDataSetFromScratch",
+         "df010_trivialDataSource", "df012_DefinesAndFiltersAsStrings", "df014_CSVDataSource", "df017_vecOpsHEP",
+         "df019_Cache", "df021_createTGraph", "df031_Stats", "df032_RDFFromNumpy", "df034_SaveGraph",
+         "df035_RDFFromPandas", "df102_NanoAODDimuonAnalysis"]  # fmt: skip
 #: Remote inputs, replaced in both runs by files written by hepframe's generator.
 REMOTE_CSV = "http://root.cern/files/tutorials/df014_CsvDataSource_MuRun2010B.csv"
 REMOTE_NANOAOD = "root://eospublic.cern.ch//eos/opendata/cms/derived-data/AOD2NanoAODOutreachTool/Run2012BC_DoubleMuParked_Muons.root"
