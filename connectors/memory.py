@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from hepframe.connectors.base import DataSource
 from hepframe.connectors.root import DEFAULT_STEP_SIZE, Batch
 
 from hepframe.errors import DataSourceError, did_you_mean
@@ -13,7 +14,7 @@ from hepframe.expr.types import CType
 
 
 @dataclass
-class TableSource:
+class TableSource(DataSource):
     tree: str
     table: pa.Table
     schema: dict[str, CType]

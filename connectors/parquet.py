@@ -15,6 +15,7 @@ from functools import cached_property
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from hepframe.connectors.base import DataSource
 from hepframe.connectors.root import DEFAULT_STEP_SIZE, Batch, resolve_files
 
 from hepframe.errors import DataSourceError, did_you_mean
@@ -33,7 +34,7 @@ def ctype_of_arrow(t: pa.DataType) -> CType | None:
 
 
 @dataclass
-class ParquetSource:
+class ParquetSource(DataSource):
     """One or more Parquet files with the same columns, read in entry order."""
 
     files: list[str]

@@ -19,6 +19,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import pyarrow as pa
+from hepframe.connectors.base import DataSource
 
 from hepframe.errors import DataSourceError, did_you_mean
 from hepframe.expr.types import CType, root_type_name
@@ -132,7 +133,7 @@ class Friend:
 
 
 @dataclass
-class RootSource:
+class RootSource(DataSource):
     """A TTree over one or more files, read lazily.
 
     Parameters
@@ -253,6 +254,12 @@ class RootSource:
         if n <= 1:
             return None  # uproot decompresses serially
         return _reader_pool(n)
+
+    def allow_missing(self, name: str) -> None:
+        self.optional.add(name)
+
+    def optional_columns(self) -> set[str]:
+        return self.optional
 
     def find_column(self, name: str) -> CType | None:
         """The type of ``name`` in the first file that has it (for branches missing in some files)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from hepframe.connectors.base import DataSource
 from hepframe.connectors.root import DEFAULT_STEP_SIZE, Batch, RootSource
 
 from hepframe.errors import AnalysisError, DataSourceError
@@ -67,7 +68,7 @@ def _metadata_type(values: list[Any]) -> CType | None:
 
 
 @dataclass
-class DatasetSource:
+class DatasetSource(DataSource):
     samples: list[Sample]
     step_size: int = DEFAULT_STEP_SIZE
     sample_columns: dict[str, tuple[CType, dict[str, Any]]] = field(default_factory=dict)
@@ -110,6 +111,12 @@ class DatasetSource:
 
     def infos(self) -> list[SampleInfo]:
         return [SampleInfo(s.name, dict(s.metadata)) for s in self.samples]
+
+    def allow_missing(self, name: str) -> None:
+        self.optional.add(name)
+
+    def optional_columns(self) -> set[str]:
+        return self.optional
 
     @property
     def optional(self) -> set[str]:

@@ -12,8 +12,8 @@ import numpy as np
 from hepframe import graph as g
 from hepframe.connectors import RootSource
 from hepframe.connectors.root import DEFAULT_STEP_BYTES, DEFAULT_STEP_SIZE
-from hepframe.engines.base import Engine, get_engine
-from hepframe.errors import AnalysisError, UnknownColumnError, UnsupportedOperationError, did_you_mean
+from hepframe.engines.base import BatchEngine, DistributedEngine, Engine, get_engine
+from hepframe.errors import AnalysisError, UnknownColumnError, did_you_mean
 from hepframe.execution import Executor
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
@@ -200,9 +200,7 @@ class RDataFrame:
         if spark is not None or npartitions is not None:
             if engine != "spark":
                 raise AnalysisError("spark= and npartitions= are options of engine='spark'")
-            from hepframe.engines.spark_engine import SparkEngine
-
-            engine = SparkEngine(spark, npartitions)
+            engine = get_engine("spark", spark=spark, npartitions=npartitions)
         self._engine: Engine = get_engine(engine)
         if _node is not None and _analysis is not None:
             self._node, self._analysis = _node, _analysis
@@ -257,13 +255,14 @@ class RDataFrame:
     def _run(self) -> None:
         pending = self._analysis.pending()
         prepare_draws(self._analysis, pending)
-        distributed = getattr(self._engine, "run_actions", None)
+        engine = self._engine
         try:
             progress = self._progress if self._progress is not None else self._analysis.progress
-            if distributed is not None:
-                results = distributed(self._analysis, pending)
+            if isinstance(engine, DistributedEngine):
+                results = engine.run_actions(self._analysis, pending)
             else:
-                results = Executor(self._analysis, self._engine, progress).run(pending)
+                assert isinstance(engine, BatchEngine)
+                results = Executor(self._analysis, engine, progress).run(pending)
         except Exception as exc:
             # The actions of this event loop failed (and re-raise when asked); later bookings still run.
             for action in pending:
@@ -362,10 +361,6 @@ class RDataFrame:
         col = self._column(column)
         return self._derive(g.Define(self._node, alias, col, column, "Alias"))
 
-    def _require_verb(self, verb: str) -> None:
-        reason = getattr(self._engine, "UNSUPPORTED_VERBS", {}).get(verb)
-        if reason:
-            raise UnsupportedOperationError(f"{verb} is not supported on the {self._engine.name} engine: {reason}")
 
     def Range(self, begin: int, end: int | None = None, stride: int = 1) -> RDataFrame:  # noqa: N802
         """Keep entries ``begin`` to ``end`` (exclusive, every ``stride``-th) of those reaching this node.
@@ -373,7 +368,7 @@ class RDataFrame:
         ``Range(n)`` keeps the first n. Entries are counted in entry order on every engine, so the
         result is deterministic. ``end=None`` (or 0, as in ROOT) means "to the end".
         """
-        self._require_verb("Range")
+        self._engine.check_verb("Range")
         for value in (begin, end, stride):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
                 raise AnalysisError(f"Range needs integers, got {value!r}")
@@ -416,13 +411,11 @@ class RDataFrame:
     def _optional_column(self, column: str) -> ir.Column:
         schema = self._node.schema()
         source = self._analysis.root.source
-        if column not in schema:
-            finder = getattr(source, "find_column", None)
-            if finder is None or finder(column) is None:
-                raise UnknownColumnError(f"no branch {column!r} in any file of the dataset{did_you_mean(column, schema)}")
-        if hasattr(source, "optional"):
-            source.optional.add(column)
-        return ir.Column(self._analysis.root.source.schema[column], column) if column not in schema else self._column(column)
+        found = schema[column] if column in schema else source.find_column(column)
+        if found is None:
+            raise UnknownColumnError(f"no branch {column!r} in any file of the dataset{did_you_mean(column, schema)}")
+        source.allow_missing(column)
+        return ir.Column(found, column) if column not in schema else self._column(column)
 
     def DefaultValueFor(self, column: str, default) -> RDataFrame:  # noqa: N802
         """Use ``default`` for ``column`` in events of files that lack the branch."""
@@ -673,7 +666,7 @@ class RDataFrame:
         """
         report = g.Report(self._node, weight=weight)
         if weight is not None:
-            for node in Executor(self._analysis, self._engine)._report_scope(report):
+            for node in Executor(self._analysis, self._engine.batch_engine())._report_scope(report):
                 if weight not in node.schema():
                     raise AnalysisError(f"Report weight {weight!r} is not defined at filter {node.name!r}; "
                                         f"define it before the first filter")  # fmt: skip
@@ -691,7 +684,7 @@ class RDataFrame:
         Parquet dataset directory with one part per task, renamed into place when every task has
         succeeded. Returns a new RDataFrame over the written file (or a lazy handle with ``lazy=True``).
         """
-        self._require_verb("Snapshot")
+        self._engine.check_verb("Snapshot")
         from hepframe.snapshot import RSnapshotOptions, partitioned_parquet_writer, snapshot_writer
 
         if isinstance(lazy, RSnapshotOptions):  # ROOT's Snapshot(tree, file, columns, options)
@@ -702,7 +695,7 @@ class RDataFrame:
 
         names = self._snapshot_columns(columns)
         cols = [self._column(c) for c in names]
-        distributed = getattr(self._engine, "run_actions", None) is not None
+        distributed = isinstance(self._engine, DistributedEngine)
         if distributed and str(path).lower().endswith(".root"):
             return self._distributed_root_snapshot(tree, path, names, lazy)
         writer = (partitioned_parquet_writer if distributed else snapshot_writer)(tree, path, cols)

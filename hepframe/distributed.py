@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import hepframe
+from hepframe.engines.base import get_engine
 from hepframe.errors import AnalysisError, CppRequiredError, UnsupportedOperationError
 from hepframe.variations import RunGraphs, VariationsFor
 
@@ -74,12 +75,11 @@ def spark_session(executor: Any = None) -> Any:
 
 def _spark_rdataframe(args: tuple, executor: Any, npartitions: int | None) -> hepframe.RDataFrame:
     from hepframe import ROOT
-    from hepframe.engines.spark_engine import SparkEngine
 
     if npartitions is not None and (not isinstance(npartitions, int) or isinstance(npartitions, bool) or npartitions < 1):
         raise AnalysisError(f"npartitions must be a positive number of partitions, got {npartitions!r}")
     # The constructor forms are ROOT.RDataFrame's: (n), (tree, files), (TChain), ...
-    return ROOT.RDataFrame(*args, engine=SparkEngine(spark_session(executor), npartitions))
+    return ROOT.RDataFrame(*args, engine=get_engine("spark", spark=spark_session(executor), npartitions=npartitions))
 
 
 class _Backend:
@@ -133,13 +133,11 @@ def RDataFrame(*args: Any, executor: Any = None, **kwargs: Any) -> hepframe.RDat
 
 def FromSpec(jsonfile: Any, *, executor: Any = None, npartitions: int | None = None) -> hepframe.RDataFrame:  # noqa: N802
     """``Distributed.FromSpec(spec, executor=sc)``: an RDataFrame over a dataset spec, on Spark."""
-    from hepframe.engines.spark_engine import SparkEngine
-
     if executor is None:
         raise AnalysisError("Distributed.FromSpec needs executor=, the SparkContext to run on")
     if type(executor).__module__.split(".")[0] in ("distributed", "dask"):
         return _dask()
-    return hepframe.FromSpec(jsonfile, engine=SparkEngine(spark_session(executor), npartitions))
+    return hepframe.FromSpec(jsonfile, engine=get_engine("spark", spark=spark_session(executor), npartitions=npartitions))
 
 
 def initialize(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -23,7 +23,8 @@ import numpy as np
 
 from hepframe import graph as g
 from hepframe.actions import CutFlowEntry, CutFlowReport
-from hepframe.engines.base import Engine
+from hepframe.connectors.root import RootSource
+from hepframe.engines.base import BatchEngine, DistributedEngine, Engine
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.ir import free_columns, rename_columns
@@ -50,7 +51,7 @@ def universe_of(variation: str, tag: str) -> str:
 class Executor:
     """Runs the pending actions of one analysis (``run``), or takes part in a shared loop (``RunGraphs``)."""
 
-    def __init__(self, analysis: g.Analysis, engine: Engine, progress: bool | None = None):
+    def __init__(self, analysis: g.Analysis, engine: BatchEngine, progress: bool | None = None):
         self.analysis = analysis
         self.engine = engine
         self.progress = progress
@@ -242,7 +243,7 @@ class Executor:
             return 1
         if threading.current_thread().name.startswith(_COMPUTE_THREAD):
             return 1  # an event loop started from inside a batch (e.g. by a UDF): the pools are busy
-        threads = getattr(source, "threads", None)
+        threads = source.threads
         return max(1, threads if threads is not None else (os.cpu_count() or 1))
 
     def _part(self) -> Executor:
@@ -412,7 +413,7 @@ class _LazyEntries:
     They name an entry in an error, or order collected parts; most fills never need them.
     """
 
-    def __init__(self, engine: Engine, frame: Any, n_rows: int) -> None:
+    def __init__(self, engine: BatchEngine, frame: Any, n_rows: int) -> None:
         self._engine, self._frame, self._n = engine, frame, n_rows
         self._array: np.ndarray | None = None
 
@@ -519,18 +520,20 @@ def _process_deferred(parts: list[Executor], batch) -> list[list[tuple]]:
     return out
 
 
-def run_graphs(executors_and_actions: list[tuple[Executor, list[g.Action]]]) -> None:
-    """Run several analyses; those on the same files share one read of each batch."""
+def run_graphs(jobs: list[tuple[g.Analysis, Engine, list[g.Action], bool | None]]) -> None:
+    """Run several analyses (analysis, engine, actions, progress); those on the same files share one read."""
     groups: dict[tuple, list[tuple[Executor, list[g.Action]]]] = defaultdict(list)
-    for ex, acts in executors_and_actions:
-        distributed = getattr(ex.engine, "run_actions", None)
-        if distributed is not None:  # one job per graph on a distributed engine
-            ex.analysis.results.update(distributed(ex.analysis, acts))
+    for analysis, engine, acts, progress in jobs:
+        if isinstance(engine, DistributedEngine):  # one job per graph on a distributed engine
+            analysis.results.update(engine.run_actions(analysis, acts))
             continue
+        assert isinstance(engine, BatchEngine)
+        ex = Executor(analysis, engine, progress)
         src = ex.analysis.root.source
         # ROOT files read the same way can share a read; any other source only with itself.
-        shareable = type(src).__name__ == "RootSource" and not src.optional and src.single_tree
-        key = ("root", src.tree, tuple(src.files), src.step_size) if shareable else ("object", id(src))
+        key: tuple = ("object", id(src))
+        if isinstance(src, RootSource) and not src.optional and src.single_tree:
+            key = ("root", src.tree, tuple(src.files), src.step_size)
         groups[key].append((ex, acts))
     for members in groups.values():
         source = members[0][0].analysis.root.source

@@ -12,8 +12,7 @@ if TYPE_CHECKING:
 
 def explain(df: RDataFrame) -> str:
     engine = df._engine
-    lines = [f"engine: {engine.describe_mode() if hasattr(engine, 'describe_mode') else engine.name}"]
-    compiler = getattr(engine, "compiler", None)
+    lines = [f"engine: {engine.describe_mode()}"]
     for node in reversed(df._node.ancestors()):
         lines.append(f"- {node.label}")
         expr = getattr(node, "expr", None)
@@ -22,9 +21,6 @@ def explain(df: RDataFrame) -> str:
         kernels = sorted({n.op_key for n in expr.walk() if engine.support(n) is Support.KERNEL})
         if kernels:
             lines.append(f"    kernels: {', '.join(kernels)}")
-        lines += [f"    {line}" for line in getattr(engine, "explain_lines", lambda e: [])(expr)]
-        if compiler is not None:
-            lines.append(f"    plan: {compiler.compile(expr)}")
-        else:
-            lines.append("    plan: numpy reference evaluator")
+        lines += [f"    {line}" for line in engine.explain_lines(expr)]
+        lines.append(f"    plan: {engine.plan_text(expr)}")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hepframe import actions as acc
+from hepframe.connectors.base import DataSource
 from hepframe.expr import ir
 from hepframe.expr.types import CType
 from hepframe.histograms import Axis1D
@@ -52,7 +53,7 @@ class Node:
 
 @dataclass(eq=False)
 class Source(Node):
-    source: Any  # a connector source: schema, num_entries, iter_batches(columns)
+    source: DataSource
 
     def schema(self) -> dict[str, CType]:
         return dict(self.source.schema)

@@ -143,6 +143,9 @@ def prepare(analysis: g.Analysis, actions: list[g.Action]) -> None:
     if not order:
         return
     sites = [analysis.random_sites[name] for name in order]
+    from hepframe.connectors.memory import TableSource
+
+    assert isinstance(source, TableSource)  # draws are bound on in-memory sources only (bind_draws)
     arrays = gRandom.draw([(s.method, s.args) for s in sites], source.num_entries)
     table = source.table
     for site, values in zip(sites, arrays, strict=True):

@@ -524,8 +524,10 @@ class RootHist(StatsMoments, Drawable, hist.Hist, family=hist):
 
 
 def book(name: str, title: str, dim: int, *binning: Any) -> RootHist:
-    """An empty histogram as ROOT's constructors make it: ``TH1D(name, title, n, low, high)``, ``(n, edges)``,
-    TH2D/TH3D with one such group per axis. It is then filled with :meth:`RootHist.Fill`."""
+    """An empty histogram as ROOT's constructors make it, to fill with :meth:`RootHist.Fill`.
+
+    ``TH1D(name, title, n, low, high)`` or ``(n, edges)``; TH2D/TH3D with one such group per axis.
+    """
     from hepframe.errors import AnalysisError
     from hepframe.histograms import parse_histo_model
 

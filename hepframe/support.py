@@ -50,6 +50,6 @@ def support_matrix_markdown() -> str:
     lines += ["", "## Verbs", "", "Every verb of the RDataFrame API runs on every engine, except:", "",
               "| engine | verb | reason |", "|---|---|---|"]  # fmt: skip
     for e in engines:
-        for verb, reason in getattr(e, "UNSUPPORTED_VERBS", {}).items():
+        for verb, reason in e.UNSUPPORTED_VERBS.items():
             lines.append(f"| {e.name} | `{verb}` | {reason} |")
     return "\n".join(lines) + "\n"

@@ -65,7 +65,7 @@ def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spel
     analysis = frame._analysis
     # On a result already computed, the varied copies are computed by the next event loop (ROOT 6.40 also
     # allows this, and runs the loop again); the nominal result is kept.
-    executor = Executor(analysis, frame._engine)
+    executor = Executor(analysis, frame._engine.batch_engine())
     clones: dict[str, g.Action] = {"nominal": action}
     candidates = analysis.nodes if isinstance(action, g.Report) else list(reversed(action.node.ancestors()))
     for node in candidates:
@@ -94,9 +94,9 @@ def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
 
     for frame, acts in by_analysis.values():
         prepare(frame._analysis, acts)  # gRandom columns, as each event loop draws them
-    jobs = [(Executor(f._analysis, f._engine, f._progress), acts) for f, acts in by_analysis.values() if acts]
+    jobs = [(f._analysis, f._engine, acts, f._progress) for f, acts in by_analysis.values() if acts]
     run_graphs(jobs)
-    return len({(j[0].analysis.root.source.tree, tuple(j[0].analysis.root.source.files)) for j in jobs})
+    return len({(a.root.source.tree, tuple(a.root.source.files)) for a, *_ in jobs})
 
 
 def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None, format: str = "dot") -> str:  # noqa: N802, A002

@@ -93,8 +93,8 @@ def test_result_handle_forwards_to_the_value(nanoaod_file: str) -> None:
     df = hepframe.RDataFrame("Events", nanoaod_file)
     h = df.Histo1D(("met", "", 10, 0, 100), "MET_pt")
     assert h.sum(flow=True).value == 20_000  # like RResultPtr's operator->
-    assert df.GetColumnType("nMuon") == "unsigned int"
-    assert df.GetColumnType("Muon_pt") == "ROOT::VecOps::RVec<float>"
+    assert df.GetColumnType("nMuon") == "UInt_t"  # as ROOT names the branch type
+    assert df.GetColumnType("Muon_pt") == "ROOT::VecOps::RVec<Float_t>"  # a leaf array, not a std::vector
     assert "MET_pt" in df.GetColumnNames()
 
 

@@ -1,9 +1,9 @@
 """The boundary every engine implements, and the support declarations behind the docs' matrix.
 
-An engine turns typed IR into its own computations over a *frame* (the events of one batch
-that passed the filters so far). The engine-neutral executor (:mod:`hepframe.execution`)
-walks the analysis graph and calls these methods. A distributed engine (Spark, planned) will
-run the same walk per partition and merge the accumulators, which add exactly.
+A batch engine turns typed IR into its own computations over a *frame* (the events of one batch
+that passed the filters so far); the engine-neutral executor (:mod:`hepframe.execution`) walks
+the analysis graph and calls its methods. A distributed engine (Spark) runs each event loop as a
+job whose tasks run that walk with a batch engine, and merges their accumulators in entry order.
 
 Each engine declares, per operation key (see ``ir.Expr.op_key``) and per shape (scalar
 or RVec), whether it runs the operation natively, through a vectorized kernel from
@@ -55,7 +55,13 @@ def shape_of(node: ir.Expr) -> str:
 
 
 class Engine(ABC):
-    """An execution engine for compiled analysis graphs."""
+    """What the core asks of every engine: its support table, its verbs, and how it explains a plan.
+
+    An engine is either a :class:`BatchEngine` (the local executor drives it batch by batch:
+    Polars, the reference engine) or a :class:`DistributedEngine` (it runs each event loop
+    itself, e.g. as a Spark job whose tasks run a batch engine). The core branches on these two
+    classes, never on optional attributes.
+    """
 
     name: ClassVar[str]
     #: op key -> {"scalar": Support, "rvec": Support}; missing keys are unsupported.
@@ -64,9 +70,8 @@ class Engine(ABC):
     #: How the engine runs Python UDFs (``udf:<name>`` op keys).
     UDF_SUPPORT: ClassVar[Support] = Support.KERNEL
 
-    #: Whether the executor may compute several batches at once on threads (the engine keeps no
-    #: per-loop state and releases the GIL in its heavy work).
-    PARALLEL_BATCHES: ClassVar[bool] = False
+    #: RDataFrame verbs the engine cannot run, with the reason (also in the support matrix).
+    UNSUPPORTED_VERBS: ClassVar[dict[str, str]] = {}
 
     def support(self, node: ir.Expr) -> Support:
         if node.op_key.startswith("udf:"):
@@ -82,6 +87,49 @@ class Engine(ABC):
                 raise UnsupportedOperationError(
                     f"the {self.name} engine does not support {node.op_key!r} on {shape_of(node)} operands{where}"
                 )
+
+    def check_verb(self, verb: str) -> None:
+        """Raise UnsupportedOperationError if the engine cannot run the RDataFrame verb ``verb``."""
+        reason = self.UNSUPPORTED_VERBS.get(verb)
+        if reason is not None:
+            raise UnsupportedOperationError(f"{verb} is not supported on the {self.name} engine: {reason}")
+
+    @abstractmethod
+    def batch_engine(self) -> BatchEngine:
+        """The engine that computes batches: itself, or what a distributed engine's tasks run.
+
+        The executor plans with it (scopes, branches to read).
+        """
+
+    # -- explain ---------------------------------------------------------------------------
+    def describe(self) -> str:
+        return self.name
+
+    def describe_mode(self) -> str:
+        """One line for ``explain()``: the engine and how it runs."""
+        return self.name
+
+    def explain_lines(self, expr: ir.Expr) -> list[str]:
+        """Engine-specific lines about ``expr`` for ``explain()`` (e.g. what Spark computes natively)."""
+        return []
+
+    def plan_text(self, expr: ir.Expr) -> str:
+        """The engine's compiled form of ``expr``, as text."""
+        return self.batch_engine().plan_text(expr)
+
+
+class BatchEngine(Engine):
+    """An engine the local executor drives: it turns typed IR into computations over a *frame*."""
+
+    #: Whether the executor may compute several batches at once on threads (the engine keeps no
+    #: per-loop state and releases the GIL in its heavy work).
+    PARALLEL_BATCHES: ClassVar[bool] = False
+
+    def batch_engine(self) -> BatchEngine:
+        return self
+
+    @abstractmethod
+    def plan_text(self, expr: ir.Expr) -> str: ...
 
     # -- frames ------------------------------------------------------------
     @abstractmethod
@@ -118,33 +166,69 @@ class Engine(ABC):
     def evaluate(self, frame: Any, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
         """Evaluate expressions to numpy values (for filling results); undefined values raise."""
 
-    def describe(self) -> str:
-        return self.name
+
+class DistributedEngine(Engine):
+    """An engine that runs each event loop itself (one cluster job per loop; no shared reads)."""
+
+    @abstractmethod
+    def run_actions(self, analysis: Any, actions: list[Any]) -> dict[Any, Any]:
+        """Run one event loop computing ``actions`` of ``analysis``; their results by action."""
 
 
+# -- registry: engines by name, imported when first asked for ------------------------------
 _ENGINES: dict[str, type[Engine]] = {}
+#: Built-in engines and the module that registers each (imported on first use: the core never
+#: imports an engine module, and ``spark`` needs pyspark only when it is used).
+_BUILTIN: dict[str, str] = {
+    "polars": "hepframe.engines.polars_engine",
+    "reference": "hepframe.engines.reference_engine",
+    "spark": "hepframe.engines.spark_engine",
+}
+#: Third-party engines: ``[project.entry-points."hepframe.engines"] name = "module:Class"``.
+ENTRY_POINT_GROUP = "hepframe.engines"
 
 
 def register_engine(cls: type[Engine]) -> type[Engine]:
+    """Class decorator: make ``cls`` available as ``engine=cls.name``."""
     _ENGINES[cls.name] = cls
     return cls
 
 
-def get_engine(name: str | Engine) -> Engine:
-    if isinstance(name, Engine):
-        return name
-    import hepframe.engines.polars_engine  # noqa: F401 - registers itself
-    import hepframe.engines.reference_engine  # noqa: F401
-    import hepframe.engines.spark_engine  # noqa: F401 - needs pyspark only when it runs
+def _load(name: str) -> type[Engine] | None:
+    if name not in _ENGINES and name in _BUILTIN:
+        import importlib
 
-    try:
-        return _ENGINES[name]()
-    except KeyError:
+        importlib.import_module(_BUILTIN[name])
+    if name not in _ENGINES:
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group=ENTRY_POINT_GROUP, name=name):
+            cls = point.load()
+            if not (isinstance(cls, type) and issubclass(cls, Engine)):
+                raise UnsupportedOperationError(f"entry point {point.value!r} for engine {name!r} is not an Engine class")
+            _ENGINES[name] = cls
+    return _ENGINES.get(name)
+
+
+def get_engine(name: str | Engine, **options: Any) -> Engine:
+    """The engine ``name`` (a new instance, built with ``options``), or ``name`` itself if it is one."""
+    if isinstance(name, Engine):
+        if options:
+            raise UnsupportedOperationError(f"engine options {sorted(options)} need an engine name, not an instance")
+        return name
+    cls = _load(name) if isinstance(name, str) else None
+    if cls is None:
         raise UnsupportedOperationError(
-            f"unknown engine {name!r}; available: {', '.join(sorted(_ENGINES))} (gpu is planned)"
-        ) from None
+            f"unknown engine {name!r}; available: {', '.join(available_engines())} (gpu is planned)"
+        )
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise UnsupportedOperationError(f"engine {name!r} does not take the options {sorted(options)}: {exc}") from None
 
 
 def available_engines() -> list[str]:
-    get_engine("reference")
-    return sorted(_ENGINES)
+    """Engine names: the built-in ones, those registered, and those of installed plugins."""
+    from importlib.metadata import entry_points
+
+    return sorted({*_BUILTIN, *_ENGINES, *(p.name for p in entry_points(group=ENTRY_POINT_GROUP))})

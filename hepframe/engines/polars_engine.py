@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from hepframe.connectors import Batch
 from hepframe.engines import reference
-from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
+from hepframe.engines.base import NODE_KEYS, BatchEngine, Support, register_engine
 from hepframe.engines.values import Value, from_arrow, to_arrow
 from hepframe.errors import UNDEFINED_CAUSES, EventError, HepframeError, UnsupportedOperationError
 from hepframe.expr import ir
@@ -426,7 +426,7 @@ _NATIVE_FOR_INTEGERS = {"Sum", "Max", "Min", "Sort", "ArgMax", "ArgMin"}
 
 
 @register_engine
-class PolarsEngine(Engine):
+class PolarsEngine(BatchEngine):
     """Runs each batch as eager Polars computations on an Arrow-backed DataFrame."""
 
     name = "polars"
@@ -443,6 +443,9 @@ class PolarsEngine(Engine):
 
     def __init__(self) -> None:
         self.compiler = PolarsCompiler(self)
+
+    def plan_text(self, expr: ir.Expr) -> str:
+        return str(self.compiler.compile(expr))
 
     def make_frame(self, batch: Batch) -> pl.DataFrame:
         df = pl.from_arrow(batch.table, rechunk=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 from hepframe.connectors import Batch
 from hepframe.engines import reference
-from hepframe.engines.base import NODE_KEYS, Engine, Support, register_engine
+from hepframe.engines.base import NODE_KEYS, BatchEngine, Support, register_engine
 from hepframe.engines.values import Jagged, Value, from_arrow
 from hepframe.errors import UNDEFINED_CAUSES, EventError
 from hepframe.expr import ir
@@ -43,12 +43,15 @@ def raise_undefined(valid: np.ndarray, entries: np.ndarray, text: str, role: str
 
 
 @register_engine
-class ReferenceEngine(Engine):
+class ReferenceEngine(BatchEngine):
     """Evaluates everything with numpy; the oracle of the conformance tests."""
 
     name = "reference"
     SUPPORT = {key: {"scalar": Support.NATIVE, "rvec": Support.NATIVE} for key in [*NODE_KEYS, *FUNCTIONS]}
     UDF_SUPPORT = Support.NATIVE
+
+    def plan_text(self, expr: ir.Expr) -> str:
+        return "numpy reference evaluator"
 
     def make_frame(self, batch: Batch) -> ReferenceFrame:
         cols = {name: from_arrow(batch.table.column(name)) for name in batch.table.column_names}

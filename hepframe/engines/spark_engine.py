@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from hepframe import graph as g
 from hepframe.connectors import Batch
-from hepframe.engines.base import NODE_KEYS, Support, register_engine, shape_of
+from hepframe.engines.base import NODE_KEYS, BatchEngine, DistributedEngine, Support, register_engine, shape_of
 from hepframe.engines.polars_engine import PolarsEngine
 from hepframe.engines.spark_compiler import NATIVE_KEYS, SparkCompiler, native
 from hepframe.engines.spark_tasks import (
@@ -126,8 +126,8 @@ def register_data_source(session) -> None:
 
 
 @register_engine
-class SparkEngine(PolarsEngine):
-    """Runs event loops as Spark jobs; per batch (inside the tasks) it is the Polars engine."""
+class SparkEngine(DistributedEngine):
+    """Runs event loops as Spark jobs; inside the tasks, batches run on the Polars engine."""
 
     name = "spark"
     SUPPORT = _support_table()
@@ -138,7 +138,7 @@ class SparkEngine(PolarsEngine):
     }
 
     def __init__(self, spark: Any = None, npartitions: int | None = None, native: bool | None = None) -> None:
-        super().__init__()
+        self._tasks = PolarsEngine()  # what the tasks run, and what the driver plans with
         self.spark = spark
         self.npartitions = npartitions
         #: Whether ROOT files go through the ``root`` data source and native Spark columns (True),
@@ -151,7 +151,10 @@ class SparkEngine(PolarsEngine):
             return self.UDF_SUPPORT
         if native(node) and shape_of(node) in NATIVE_KEYS.get(node.op_key, ()):
             return Support.NATIVE
-        return Support.KERNEL if PolarsEngine.support(self, node) is not Support.UNSUPPORTED else Support.UNSUPPORTED
+        return Support.KERNEL if self._tasks.support(node) is not Support.UNSUPPORTED else Support.UNSUPPORTED
+
+    def batch_engine(self) -> BatchEngine:
+        return self._tasks
 
     def describe_mode(self) -> str:
         how = "native Spark columns, Polars in the tasks for the rest" if self.native else (
@@ -199,7 +202,7 @@ class SparkEngine(PolarsEngine):
         read_in_tasks = (isinstance(source, RootSource) and (not self.native or not source.single_tree)
                          or isinstance(source, DatasetSource))  # fmt: skip
         if read_in_tasks:
-            branches = sorted(Executor(analysis, self).branches(actions))
+            branches = sorted(Executor(analysis, self._tasks).branches(actions))
             plan = SparkPlan(branches, {}, set(), {}, branches)
             parts = self._task_partitions(source)
         else:
@@ -234,7 +237,7 @@ class SparkEngine(PolarsEngine):
         else:
             job = frame.mapInArrow(lambda batches: run_on_rows(payload, batches), STATE_DDL)
         rows = [tuple(r) for r in _collect_states(job)]
-        executor = Executor(analysis, self)
+        executor = Executor(analysis, self._tasks)
         executor.start(actions)
         for _, failed, blob in sorted(rows, key=lambda r: r[0]):
             state = cloudpickle.loads(blob)
@@ -248,9 +251,9 @@ class SparkEngine(PolarsEngine):
         from hepframe.execution import Executor
 
         self.session  # noqa: B018 - Spark columns need a running session
-        branches = sorted(Executor(analysis, self).branches(actions))
+        branches = sorted(Executor(analysis, self._tasks).branches(actions))
         recorded = self._record(analysis, actions, branches, analysis.root.source)
-        optional = set(getattr(analysis.root.source, "optional", ()))
+        optional = set(analysis.root.source.optional_columns())
         return SparkPlan(branches, *self._plan(recorded, branches, optional))
 
     def _record(self, analysis, actions, branches, source) -> list[tuple[str | None, ir.Expr]]:
@@ -386,7 +389,7 @@ class SparkEngine(PolarsEngine):
         if isinstance(source, RootSource):
             reader = (spark.read.format("root").option("tree", source.tree).option("columns", ",".join(branches))
                       .option("entry_column", ENTRY).option("step_size", source.step_size)
-                      .option("optional", ",".join(sorted(source.optional & set(branches)))))  # fmt: skip
+                      .option("optional", ",".join(sorted(source.optional_columns() & set(branches)))))  # fmt: skip
             if source.entry_range is not None:
                 reader = reader.option("entry_start", source.entry_range[0]).option("entry_stop", source.entry_range[1])
             if self.npartitions:

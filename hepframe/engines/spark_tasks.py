@@ -8,7 +8,7 @@ the driver merges the states (see :mod:`hepframe.engines.spark_engine`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,9 @@ import pyarrow as pa
 
 from hepframe import graph as g
 from hepframe.connectors import Batch
+from hepframe.connectors.base import DataSource
 from hepframe.engines.polars_engine import PolarsEngine
-from hepframe.errors import HepframeError
+from hepframe.errors import DataSourceError, HepframeError
 from hepframe.expr import ir
 from hepframe.expr.types import CType
 
@@ -75,12 +76,19 @@ class PartitionEngine(PolarsEngine):
 
 
 @dataclass
-class SchemaSource:
+class SchemaSource(DataSource):
     """What a task needs of the driver's source: names and types (it reads nothing itself)."""
 
     tree: str
     files: list[str]
     schema: dict[str, CType]
+
+    @property
+    def num_entries(self) -> int:
+        raise DataSourceError("a Spark task reads its partition, not the driver's source")
+
+    def iter_batches(self, columns: Sequence[str], entry_range: tuple[int, int] | None = None) -> Iterator[Batch]:
+        raise DataSourceError("a Spark task reads its partition, not the driver's source")
 
 
 @dataclass

@@ -55,7 +55,8 @@ filename = ROOT.gROOT.GetTutorialDir().Data() + "/analysis/dataframe/df017_vecOp
 pyroot = ROOT.TH1F("pt", "With PyROOT", 16, 0, 4)
 with ROOT.TFile(filename) as tfile:
     for event in tfile["myDataset"]:
-        pyroot.Fill(np.array([sqrt(px * px + py * py) for E, px, py in zip(event.E, event.px, event.py) if E > 100]))
+        pyroot.Fill(np.array([sqrt(px * px + py * py) for E, px, py in zip(event.E, event.px, event.py, strict=True)
+                              if E > 100]))
 rdf = ROOT.RDataFrame("myDataset", filename).Define("good_pt", "sqrt(px*px + py*py)[E>100]")
 out["df017 pyroot"] = dump(pyroot, 1)
 out["df017 rdataframe"] = dump(rdf.Histo1D(("pt", "With RDataFrame and RVec", 16, 0, 4), "good_pt").GetValue(), 1)
