@@ -8,17 +8,50 @@ Examples
 
 """
 
-# ruff: noqa: E402 - the package path is completed before the subpackages are imported
-import os as _os
+# ruff: noqa: E402 - the subpackages are located before they are imported
 
-# Installed, connectors/ and udfs/ are subpackages (setuptools package-dir). Imported straight
-# from a source checkout (e.g. by Spark's Python workers, whose cwd is the repository root),
-# they sit beside hepframe/: let the package find them there.
-_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-if not _os.path.isdir(_os.path.join(_os.path.dirname(__file__), "connectors")) and _os.path.isfile(
-    _os.path.join(_checkout, "connectors", "__init__.py")
-):
-    __path__.append(_checkout)  # noqa: F821 - the package's own module search path
+
+def _locate_subpackages() -> None:
+    """Find hepframe.connectors and hepframe.udfs when hepframe is imported from a source checkout.
+
+    Installed (also editable), setuptools maps them (package-dir). Imported straight from a
+    checkout (e.g. by Spark's Python workers, whose cwd is the repository root), they sit beside
+    hepframe/: register exactly these two, never the checkout itself (which would make
+    ``hepframe.hepframe`` or ``hepframe.tests`` importable).
+    """
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for sub in ("connectors", "udfs"):
+        name, directory = f"hepframe.{sub}", os.path.join(checkout, sub)
+        if name in sys.modules or not os.path.isfile(os.path.join(directory, "__init__.py")):
+            continue
+        if importlib.util.find_spec(name) is not None:
+            continue
+        finder = importlib.machinery.PathFinder.find_spec(name, [checkout])
+        if finder is not None:
+            sys.meta_path.append(_SubpackageFinder(name, finder))
+
+
+class _SubpackageFinder:
+    """A meta-path finder for one subpackage that lives outside the package directory."""
+
+    def __init__(self, name: str, spec) -> None:  # noqa: ANN001 - a ModuleSpec
+        self.name, self.spec = name, spec
+
+    def find_spec(self, fullname: str, path=None, target=None):  # noqa: ANN001, ANN201 - importlib protocol
+        if fullname != self.name:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_file_location(fullname, self.spec.origin,
+                                                      submodule_search_locations=self.spec.submodule_search_locations)
+
+
+_locate_subpackages()
 
 from hepframe.connectors.polars_scan import scan_root
 from hepframe.dataframe import FromParquet, FromSpec, RDataFrame, ResultPtr

@@ -62,3 +62,34 @@ def test_cli_convert_to_parquet(small_nanoaod_file: str, tmp_path) -> None:
     missing = subprocess.run([sys.executable, "-m", "hepframe.cli", "convert", str(tmp_path / "nope.root"),
                               str(tmp_path / "x.parquet")], capture_output=True, text=True, check=False)  # fmt: skip
     assert missing.returncode == 1 and "file not found" in missing.stderr and not (tmp_path / "x.parquet").exists()
+
+
+def test_package_path_holds_only_the_package() -> None:
+    """The editable install (and a checkout import) maps connectors/ and udfs/, not the repository root."""
+    import pkgutil
+
+    import hepframe
+
+    assert all(p.rstrip("/").endswith("hepframe") for p in hepframe.__path__)
+    with pytest.raises(ModuleNotFoundError):
+        __import__("hepframe.hepframe")
+    names = [m.name for m in pkgutil.walk_packages(hepframe.__path__, "hepframe.")]
+    assert "hepframe.dataframe" in names and not any(n.startswith(("hepframe.tests", "hepframe.hepframe")) for n in names)
+
+
+def test_a_source_checkout_imports_without_installation() -> None:
+    """As Spark's Python workers do (cwd = the repository root, no install): the two subpackages are found."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in str(f).lower()]\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "import hepframe, hepframe.connectors.root, hepframe.udfs.histogram\n"
+        "assert hepframe.connectors.root.__file__.endswith('connectors/root.py')\n"
+        "assert any(type(f).__name__ == '_SubpackageFinder' for f in sys.meta_path)\n"
+        "try:\n    import hepframe.hepframe\nexcept ModuleNotFoundError:\n    print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
