@@ -23,7 +23,7 @@ readers and eviction tolerate entries that another process deletes under them.
 
 Switches: ``HEPFRAME_CACHE=0`` (or ``RDataFrame(..., cache=False)``) turns it off;
 ``HEPFRAME_CACHE_DIR`` moves it (default ``$XDG_CACHE_HOME/hepframe`` or ``~/.cache/hepframe``);
-``HEPFRAME_CACHE_SIZE`` sets the limit in bytes (default 5 GB).
+``HEPFRAME_CACHE_SIZE`` sets the limit in bytes, or as ``500M``, ``5G`` (default 5 GB).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import xxhash
+
+from hepframe.errors import DataSourceError
 
 DEFAULT_LIMIT = 5 * 1024**3
 FORMAT = "hepframe-cache-v2"  # in every key: a format change never reads old entries
@@ -141,10 +143,28 @@ def _decode(data: pa.Buffer, key: str, arrow_type: pa.DataType, length: int) -> 
     return array
 
 
+def _size_from_environment() -> int:
+    """``HEPFRAME_CACHE_SIZE`` in bytes, or ``500M``, ``5G``, ``1.5GB`` (powers of 1024); a bad value is a clear error."""
+    text = os.environ.get("HEPFRAME_CACHE_SIZE", "").strip()
+    if not text:
+        return DEFAULT_LIMIT
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}  # as DEFAULT_LIMIT
+    number, unit = text.upper().rstrip("B"), ""
+    if number and number[-1] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value != value:
+        raise DataSourceError(f"HEPFRAME_CACHE_SIZE={text!r} is not a size: give bytes, or e.g. 500M, 5G")
+    return int(value)
+
+
 class ColumnCache:
     def __init__(self, directory: str | os.PathLike | None = None, limit: int | None = None):
         self.directory = Path(directory) if directory is not None else default_directory()
-        self.limit = limit if limit is not None else int(os.environ.get("HEPFRAME_CACHE_SIZE", DEFAULT_LIMIT))
+        self.limit = limit if limit is not None else _size_from_environment()
         self.hits = 0
         self.misses = 0
         if self.enabled:

@@ -412,3 +412,23 @@ def test_import_with_read_only_home_and_install(file_2k: str, tmp_path) -> None:
     assert got == [met, mu, list(hist)]
     assert proc.stderr.count("CacheWarning") == 1 and str(home / ".cache" / "hepframe") in proc.stderr
     assert not list((tmp_path / "tmp").glob("hepframe-numba-*"))  # numba's private directory is removed at exit
+
+
+@pytest.mark.parametrize(("text", "size"), [("123", 123), ("500M", 500 * 1024**2), ("1.5GB", int(1.5 * 1024**3)),
+                                            ("2k", 2048), ("", 5 * 1024**3)])  # fmt: skip
+def test_cache_size_from_the_environment(monkeypatch, tmp_path, text: str, size: int) -> None:
+    from hepframe.connectors.cache import ColumnCache
+
+    monkeypatch.setenv("HEPFRAME_CACHE_SIZE", text)
+    assert ColumnCache(tmp_path).limit == size
+
+
+@pytest.mark.parametrize("text", ["five", "-1", "nan", "5X"])
+def test_a_bad_cache_size_names_the_variable(monkeypatch, tmp_path, text: str) -> None:
+    from hepframe.connectors.cache import ColumnCache
+
+    from hepframe.errors import DataSourceError
+
+    monkeypatch.setenv("HEPFRAME_CACHE_SIZE", text)
+    with pytest.raises(DataSourceError, match="HEPFRAME_CACHE_SIZE=.*is not a size"):
+        ColumnCache(tmp_path)

@@ -276,9 +276,9 @@ def test_declare_errors_name_the_function_and_the_type(declare_file: str) -> Non
 
     Numba.Declare(["float", "int"], "float")(two)
     df = hepframe.RDataFrame("Events", declare_file)
-    with pytest.raises(ExpressionTypeError, match=r"two takes 2 arguments, got 1"):
+    with pytest.raises(ExpressionTypeError, match=r"float two\(float, int\) takes 2 arguments, got 1"):
         df.Define("y", "Numba::two(x)")
-    with pytest.raises(ExpressionTypeError, match=r"two expects float, got RVec<float>"):
+    with pytest.raises(ExpressionTypeError, match=r"float two\(float, int\): argument 1 must be float, got RVec<float>"):
         df.Define("y", "Numba::two(rend, k)")
     with pytest.raises(AnalysisError, match=r"float two\(float, int\) takes 2 arguments, got 1"):
         Numba.two(1.0)

@@ -348,11 +348,12 @@ class Binder:
     def bind_udf_call(self, udf, node: S.Call) -> ir.Expr:
         args = [self.bind(a) for a in node.args]
         if udf.args is not None:
+            signature = f"{udf.returns.short} {udf.name}({', '.join(t.short for t in udf.args)})"  # as declared
             if len(args) != len(udf.args):
-                raise self.type_error(f"{udf.name} takes {len(udf.args)} arguments, got {len(args)}", node)
-            for a, t in zip(args, udf.args, strict=True):
+                raise self.type_error(f"{signature} takes {len(udf.args)} arguments, got {len(args)}", node)
+            for i, (a, t) in enumerate(zip(args, udf.args, strict=True)):
                 if a.type.depth != t.depth or not a.type.scalar.is_arithmetic:
-                    raise self.type_error(f"{udf.name} expects {t.short}, got {a.type.short}", node)
+                    raise self.type_error(f"{signature}: argument {i + 1} must be {t.short}, got {a.type.short}", node)
             args = [self.cast(a, t) for a, t in zip(args, udf.args, strict=True)]
         return ir.Call(udf.returns, udf.op_key, tuple(args))
 
