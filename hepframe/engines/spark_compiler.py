@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from hepframe.expr import ir
@@ -46,14 +47,6 @@ def spark_type(ctype: CType) -> str:
         out = f"array<{out}>"
     return out
 
-
-#: Op keys with native rules below, per shape ("scalar"/"rvec"), for the support matrix.
-NATIVE_KEYS: dict[str, tuple[str, ...]] = {
-    **{k: ("scalar", "rvec") for k in ("column", "literal", "cast", "unary-", "+", "-", "*", "/", "%",
-                                       "<", "<=", ">", ">=", "==", "!=", "abs", "fabs", "sqrt")},
-    **{k: ("scalar",) for k in ("unary!", "&&", "||", "ternary")},
-    **{k: ("rvec",) for k in ("index", "mask", "size", "Sum", "Any", "All")},
-}  # fmt: skip
 
 _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
@@ -78,59 +71,183 @@ def may_be_undefined(node: ir.Expr) -> bool:
 
 def native(node: ir.Expr) -> bool:
     """Whether Spark computes ``node`` (given its operands) exactly as C++: see the module doc."""
-    t = node.type
-    if t.depth > 1 or any(c.type.depth > 1 for c in node.children()):
+    if node.type.depth > 1 or any(c.type.depth > 1 for c in node.children()):
         return False
-    if isinstance(node, ir.Literal):
-        if _floating(t) and node.value == 0 and math.copysign(1.0, node.value) < 0:
-            return False  # Spark's optimizer treats -0.0 and 0.0 as the same literal
-        return not _unsigned(t) or node.value >= 0
-    if isinstance(node, ir.Column):
-        return t.scalar is not Scalar.ULONG
-    if isinstance(node, ir.Cast):
-        src = node.operand.type
-        if t.scalar is Scalar.BOOL or src.scalar is Scalar.BOOL:
-            return True
-        if _unsigned(t):  # value-preserving only from a narrower unsigned type
-            return _unsigned(src) and src.scalar.dtype.itemsize <= t.scalar.dtype.itemsize
-        if _floating(src) and not _floating(t):
-            return False  # out-of-range float -> int: the kernels reproduce what ROOT does
-        if not _floating(t) and not _floating(src):
-            return t.scalar.dtype.itemsize >= src.scalar.dtype.itemsize  # widening only
+    rule = SPARK_RULES.get(node.op_key)
+    return rule is not None and rule.exact(node)
+
+
+# -- the rules table ---------------------------------------------------------------------------
+# Every native Spark rule is registered in SPARK_RULES under its op key, with the shapes it covers
+# and the type condition under which Spark's result is C++'s; the support matrix (NATIVE_KEYS) is
+# derived from it. Anything else runs in the Python task (Polars and the kernels).
+
+
+@dataclass(frozen=True)
+class SparkRule:
+    shapes: tuple[str, ...]  # "scalar" and/or "rvec" operands
+    exact: Callable[[Any], bool]  # Spark computes this node exactly as C++ does
+    build: Callable[[SparkCompiler, Any, list], Any]  # (compiler, node, compiled operands) -> Column
+    own_operands: bool = False  # build compiles the operands itself (columns, && and ||)
+
+
+SPARK_RULES: dict[str, SparkRule] = {}
+_BOTH, _SCALAR, _RVEC = ("scalar", "rvec"), ("scalar",), ("rvec",)
+
+
+def _spark_rule(*keys: str, shapes: tuple[str, ...], exact: Callable[[Any], bool], own_operands: bool = False):
+    def register(build: Callable) -> Callable:
+        for key in keys:
+            SPARK_RULES[key] = SparkRule(shapes, exact, build, own_operands)
+        return build
+
+    return register
+
+
+def _literal_exact(node: ir.Literal) -> bool:
+    t = node.type
+    if _floating(t) and node.value == 0 and math.copysign(1.0, node.value) < 0:
+        return False  # Spark's optimizer treats -0.0 and 0.0 as the same literal
+    return not _unsigned(t) or node.value >= 0
+
+
+@_spark_rule("literal", shapes=_BOTH, exact=_literal_exact)
+def _literal(c: SparkCompiler, node: ir.Literal, ops: list) -> Any:
+    return c.F.lit(node.value).cast(spark_type(node.type))
+
+
+@_spark_rule("column", shapes=_BOTH, exact=lambda node: node.type.scalar is not Scalar.ULONG, own_operands=True)
+def _column(c: SparkCompiler, node: ir.Column, ops: list) -> Any:
+    return c.resolve(node.name)
+
+
+def _cast_exact(node: ir.Cast) -> bool:
+    t, src = node.type, node.operand.type
+    if t.scalar is Scalar.BOOL or src.scalar is Scalar.BOOL:
         return True
-    if isinstance(node, ir.Unary):
-        if node.op == "!":
-            return node.operand.type == CType(Scalar.BOOL)
-        return node.op == "-" and not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
-    if isinstance(node, ir.Binary):
-        if node.op in ("&&", "||"):
-            return node.left.type == node.right.type == CType(Scalar.BOOL)
-        if node.op in _COMPARISONS:
-            return True
-        if node.op not in ("+", "-", "*", "/", "%") or _unsigned(t):
-            return False
-        if node.op == "/" and _floating(t):
-            r = node.right
-            return isinstance(r, ir.Literal) and r.value != 0
-        return _floating(t) or t.scalar.dtype.itemsize <= 4  # 32-bit: exact in bigint, then wrapped
-    if isinstance(node, ir.Ternary):
-        return t.depth == 0 and node.cond.type == CType(Scalar.BOOL)
-    if isinstance(node, ir.Index):
-        return node.value.type.depth == 1 and node.index.type.depth == 0
-    if isinstance(node, ir.Mask):
-        return node.mask.type == CType(Scalar.BOOL, 1)
-    if isinstance(node, ir.Call):
-        if node.func in ("abs", "fabs"):
-            return not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
-        if node.func == "sqrt":
-            return _floating(t)
-        if node.func == "size":
-            return len(node.args) == 1
-        if node.func == "Sum":
-            return len(node.args) == 1 and not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
-        if node.func in ("Any", "All"):
-            return len(node.args) == 1
-    return False
+    if _unsigned(t):  # value-preserving only from a narrower unsigned type
+        return _unsigned(src) and src.scalar.dtype.itemsize <= t.scalar.dtype.itemsize
+    if _floating(src) and not _floating(t):
+        return False  # out-of-range float -> int: the kernels reproduce what ROOT does
+    if not _floating(t) and not _floating(src):
+        return t.scalar.dtype.itemsize >= src.scalar.dtype.itemsize  # widening only
+    return True
+
+
+@_spark_rule("cast", shapes=_BOTH, exact=_cast_exact)
+def _cast(c: SparkCompiler, node: ir.Cast, ops: list) -> Any:
+    return c._elementwise([node.operand.type], ops, lambda x: c._cast(x, node.operand.type, node.type))
+
+
+@_spark_rule("unary!", shapes=_SCALAR, exact=lambda node: node.operand.type == CType(Scalar.BOOL))
+def _not(c: SparkCompiler, node: ir.Unary, ops: list) -> Any:
+    return ~ops[0]
+
+
+def _negate_exact(node: ir.Unary) -> bool:
+    t = node.type
+    return not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
+
+
+@_spark_rule("unary-", shapes=_BOTH, exact=_negate_exact)
+def _negate(c: SparkCompiler, node: ir.Unary, ops: list) -> Any:
+    if _floating(node.type):
+        return c._elementwise([node.operand.type], ops, lambda x: -x)
+    return c._elementwise([node.operand.type], ops, lambda x: c._wrap(-x.cast("bigint"), node.type))
+
+
+@_spark_rule("&&", "||", shapes=_SCALAR, exact=lambda node: node.left.type == node.right.type == CType(Scalar.BOOL),
+             own_operands=True)  # fmt: skip
+def _logical(c: SparkCompiler, node: ir.Binary, ops: list) -> Any:
+    terms = [c.try_compile(term) for term in ir.logical_terms(node)]
+    if any(t is None for t in terms):
+        return None
+    return c._measured(c._short_circuit(node.op, terms), 1 + sum(c._cost(t) for t in terms))
+
+
+@_spark_rule(*_COMPARISONS, shapes=_BOTH, exact=lambda node: True)
+def _comparison(c: SparkCompiler, node: ir.Binary, ops: list) -> Any:
+    return c._binary(node, ops)
+
+
+def _arithmetic_exact(node: ir.Binary) -> bool:
+    t = node.type
+    if _unsigned(t):
+        return False
+    if node.op == "/" and _floating(t):
+        r = node.right
+        return isinstance(r, ir.Literal) and r.value != 0
+    return _floating(t) or t.scalar.dtype.itemsize <= 4  # 32-bit: exact in bigint, then wrapped
+
+
+@_spark_rule("+", "-", "*", "/", "%", shapes=_BOTH, exact=_arithmetic_exact)
+def _arithmetic(c: SparkCompiler, node: ir.Binary, ops: list) -> Any:
+    return c._binary(node, ops)
+
+
+@_spark_rule("ternary", shapes=_SCALAR,
+             exact=lambda node: node.type.depth == 0 and node.cond.type == CType(Scalar.BOOL))  # fmt: skip
+def _ternary(c: SparkCompiler, node: ir.Ternary, ops: list) -> Any:
+    return c.F.when(ops[0], ops[1]).otherwise(ops[2])
+
+
+@_spark_rule("index", shapes=_RVEC, exact=lambda node: node.value.type.depth == 1 and node.index.type.depth == 0)
+def _index(c: SparkCompiler, node: ir.Index, ops: list) -> Any:
+    return c.F.get(ops[0], ops[1].cast("int"))  # null when out of range, negative included
+
+
+@_spark_rule("mask", shapes=_RVEC, exact=lambda node: node.mask.type == CType(Scalar.BOOL, 1))
+def _mask(c: SparkCompiler, node: ir.Mask, ops: list) -> Any:
+    F = c.F
+    v, m = ops
+    kept = F.filter(v, lambda _, j: F.get(m, j))
+    return F.when(F.size(v) == F.size(m), kept)
+
+
+@_spark_rule("abs", "fabs", shapes=_BOTH, exact=_negate_exact)  # the same condition as negation
+def _abs(c: SparkCompiler, node: ir.Call, ops: list) -> Any:
+    F, t, arg_type = c.F, node.type, node.args[0].type
+    if _floating(t):
+        return c._elementwise([arg_type], ops, lambda x: F.abs(x).cast(spark_type(t.element)))
+    return c._elementwise([arg_type], ops, lambda x: c._wrap(F.abs(x.cast("bigint")), t))
+
+
+@_spark_rule("sqrt", shapes=_BOTH, exact=lambda node: _floating(node.type))
+def _sqrt(c: SparkCompiler, node: ir.Call, ops: list) -> Any:  # double sqrt rounded to float is correctly rounded
+    t = node.type
+    return c._elementwise([node.args[0].type], ops, lambda x: c.F.sqrt(x.cast("double")).cast(spark_type(t.element)))
+
+
+@_spark_rule("size", shapes=_RVEC, exact=lambda node: len(node.args) == 1)
+def _size(c: SparkCompiler, node: ir.Call, ops: list) -> Any:
+    return c.F.size(ops[0]).cast(spark_type(node.type))
+
+
+def _sum_exact(node: ir.Call) -> bool:
+    t = node.type
+    return len(node.args) == 1 and not _unsigned(t) and (_floating(t) or t.scalar.dtype.itemsize <= 4)
+
+
+@_spark_rule("Sum", shapes=_RVEC, exact=_sum_exact)
+def _sum(c: SparkCompiler, node: ir.Call, ops: list) -> Any:
+    F, t = c.F, node.type
+    if _floating(t):  # sequential, in the result type: ROOT's std::accumulate
+        zero = F.lit(0).cast(spark_type(t))
+        return F.aggregate(ops[0], zero, lambda acc, x: (acc + x.cast(spark_type(t))).cast(spark_type(t)))
+    zero = F.lit(0).cast("bigint")
+    return c._wrap(F.aggregate(ops[0], zero, lambda acc, x: acc + x.cast("bigint")), t)
+
+
+@_spark_rule("Any", "All", shapes=_RVEC, exact=lambda node: len(node.args) == 1)
+def _any_all(c: SparkCompiler, node: ir.Call, ops: list) -> Any:
+    zero = c.F.lit(0).cast(spark_type(node.args[0].type.element))
+    if node.func == "Any":
+        return c.F.exists(ops[0], lambda x: x != zero)
+    return c.F.forall(ops[0], lambda x: x != zero)
+
+
+#: Op keys with native rules, per shape (the support matrix's Spark column).
+NATIVE_KEYS: dict[str, tuple[str, ...]] = {key: rule.shapes for key, rule in SPARK_RULES.items()}
 
 
 Resolve = Callable[[str], Any]
@@ -164,20 +281,17 @@ class SparkCompiler:
         """The Spark column for ``node``, or None if any part of it is not native (or too large)."""
         if not native(node):
             return None
-        if isinstance(node, ir.Column):
-            return self.resolve(node.name)
-        if isinstance(node, ir.Binary) and node.op in ("&&", "||"):
-            terms = [self.try_compile(term) for term in ir.logical_terms(node)]
-            if any(t is None for t in terms):
-                return None
-            return self._measured(self._short_circuit(node.op, terms), 1 + sum(self._cost(t) for t in terms))
+        rule = SPARK_RULES[node.op_key]
+        if rule.own_operands:
+            return rule.build(self, node, [])
         operands = []
         for child in node.children():
             compiled = self.try_compile(child)
             if compiled is None:
                 return None
             operands.append(compiled)
-        return self._measured(self._rule(node, operands), 1 + _references(node) * sum(self._cost(o) for o in operands))
+        cost = 1 + _references(node) * sum(self._cost(o) for o in operands)
+        return self._measured(rule.build(self, node, operands), cost)
 
     def _cost(self, column: Any) -> int:
         return self._costs.get(id(column), (None, 1))[1]
@@ -209,32 +323,7 @@ class SparkCompiler:
         # key % 3: 0 true, 1 false, 2 undefined; 1 / (2 - r) is 0.5, 1 or null (try_divide: ANSI-safe).
         return F.try_divide(F.lit(1.0), (F.lit(2) - first % 3).cast("double")) < F.lit(1.0)
 
-    # -- rules -------------------------------------------------------------------------------
-    def _rule(self, node: ir.Expr, ops: list) -> Any:
-        F, t = self.F, node.type
-        if isinstance(node, ir.Literal):
-            return F.lit(node.value).cast(spark_type(t))
-        if isinstance(node, ir.Cast):
-            return self._elementwise([node.operand.type], ops, lambda x: self._cast(x, node.operand.type, t))
-        if isinstance(node, ir.Unary):
-            if node.op == "!":
-                return ~ops[0]
-            if _floating(t):
-                return self._elementwise([node.operand.type], ops, lambda x: -x)
-            return self._elementwise([node.operand.type], ops, lambda x: self._wrap(-x.cast("bigint"), t))
-        if isinstance(node, ir.Binary):
-            return self._binary(node, ops)
-        if isinstance(node, ir.Ternary):
-            return F.when(ops[0], ops[1]).otherwise(ops[2])
-        if isinstance(node, ir.Index):
-            return F.get(ops[0], ops[1].cast("int"))  # null when out of range, negative included
-        if isinstance(node, ir.Mask):
-            v, m = ops
-            kept = F.filter(v, lambda _, j: F.get(m, j))
-            return F.when(F.size(v) == F.size(m), kept)
-        assert isinstance(node, ir.Call)
-        return self._call(node, ops)
-
+    # -- helpers of the rules -----------------------------------------------------------------
     def _cast(self, x, src: CType, dst: CType):
         if dst.scalar is Scalar.BOOL:
             return x != self.F.lit(0).cast(spark_type(src.element)) if src.scalar is not Scalar.BOOL else x
@@ -286,25 +375,3 @@ class SparkCompiler:
         bits = 8 * t.scalar.dtype.itemsize
         half = self.F.lit(1 << (bits - 1)).cast("bigint")
         return (self.F.pmod(wide + half, self.F.lit(1 << bits).cast("bigint")) - half).cast(spark_type(t.element))
-
-    def _call(self, node: ir.Call, ops: list) -> Any:
-        F, t = self.F, node.type
-        arg_type = node.args[0].type
-        if node.func in ("abs", "fabs") and _floating(t):
-            return self._elementwise([arg_type], ops, lambda x: F.abs(x).cast(spark_type(t.element)))
-        if node.func in ("abs", "fabs"):
-            return self._elementwise([arg_type], ops, lambda x: self._wrap(F.abs(x.cast("bigint")), t))
-        if node.func == "sqrt":  # double sqrt rounded to float is the correctly rounded float sqrt
-            return self._elementwise([arg_type], ops, lambda x: F.sqrt(x.cast("double")).cast(spark_type(t.element)))
-        if node.func == "size":
-            return F.size(ops[0]).cast(spark_type(t))
-        if node.func == "Sum" and _floating(t):  # sequential, in the result type: ROOT's std::accumulate
-            zero = F.lit(0).cast(spark_type(t))
-            return F.aggregate(ops[0], zero, lambda acc, x: (acc + x.cast(spark_type(t))).cast(spark_type(t)))
-        if node.func == "Sum":
-            zero = F.lit(0).cast("bigint")
-            return self._wrap(F.aggregate(ops[0], zero, lambda acc, x: acc + x.cast("bigint")), t)
-        zero = F.lit(0).cast(spark_type(arg_type.element))
-        if node.func == "Any":
-            return F.exists(ops[0], lambda x: x != zero)
-        return F.forall(ops[0], lambda x: x != zero)
