@@ -1,0 +1,363 @@
+"""Statistical models from booked results: pyhf workspaces, fits, tests and limits.
+
+A :class:`Model` is built from hepframe's histograms (a ``ResultPtr``, a ``hist.Hist``, or a
+``VariationsFor`` map for systematic variations), region by region (pyhf's *channels*) and
+sample by sample, with HistFactory's modifiers: ``normfactor`` (the parameter of interest),
+``lumi``, ``normsys``, ``histosys``, ``staterror`` and ``shapesys``. ``Model.workspace()`` gives
+a ``pyhf.Workspace``, validated by pyhf's schema; :func:`fit`, :func:`hypotest` and
+:func:`upper_limit` run pyhf's inference with Minuit (uncertainties and correlations from HESSE).
+
+Example:
+-------
+>>> import numpy as np, hist
+>>> from hepframe import stats
+>>> def h(values):
+...     out = hist.Hist(hist.axis.Regular(3, 0, 3), storage=hist.storage.Weight())
+...     out[...] = np.stack([values, values], axis=-1)  # values and variances
+...     return out
+>>> model = stats.Model(poi="mu")
+>>> signal_region = model.channel("SR")
+>>> _ = signal_region.sample("signal", h([5.0, 10.0, 5.0])).normfactor("mu")
+>>> _ = signal_region.sample("background", h([50.0, 50.0, 50.0])).normsys("bkg_norm", 0.9, 1.1)
+>>> signal_region.data(h([55.0, 60.0, 55.0]))
+>>> result = stats.fit(model.workspace())
+>>> round(result.value("mu"), 3)
+1.0
+
+Histograms contribute their in-range bins (flow bins are left out, as HistFactory does); every
+sample and the data of a channel must have the same bin edges. See docs/statistics.md.
+
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hepframe.errors import HepframeError
+
+
+class StatsError(HepframeError):
+    """An inconsistent statistical model: what is wrong and where (channel, sample, modifier)."""
+
+
+def _bins(histogram: Any, what: str) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None]:
+    """(contents, variances, edges of each axis or None for an array) of the in-range bins."""
+    value = histogram.GetValue() if hasattr(histogram, "GetValue") and not hasattr(histogram, "axes") else histogram
+    if isinstance(value, (list, tuple, np.ndarray)):
+        contents = np.asarray(value, dtype=np.float64).reshape(-1)
+        return contents, contents.copy(), None  # Poisson variances
+    try:
+        contents = np.asarray(value.values(), dtype=np.float64)
+        variances = value.variances()
+        edges = tuple(np.asarray(axis.edges, dtype=np.float64) for axis in value.axes)
+    except AttributeError:
+        raise StatsError(f"{what}: expected a histogram (a booked Histo1D, a hist.Hist) or an array of bin "
+                         f"contents, got {type(value).__name__}") from None  # fmt: skip
+    variances = contents.copy() if variances is None else np.asarray(variances, dtype=np.float64)
+    return contents.reshape(-1), variances.reshape(-1), edges
+
+
+def _check_rates(values: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(values)):
+        raise StatsError(f"{what} has bins that are not finite: {values.tolist()}")
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        raise StatsError(f"{what} has negative bins {negative.tolist()} ({values[negative].tolist()}): HistFactory "
+                         "expects non-negative rates; fix the weights or set those bins to zero before the fit")  # fmt: skip
+
+
+@dataclass
+class Sample:
+    """One process in one channel, with its modifiers (methods return the sample, to chain them)."""
+
+    channel: Channel
+    name: str
+    nominal: np.ndarray
+    variances: np.ndarray
+    modifiers: list[dict] = field(default_factory=list)
+
+    @property
+    def _where(self) -> str:
+        return f"sample {self.name!r} of channel {self.channel.name!r}"
+
+    def _add(self, name: str, kind: str, data: Any) -> Sample:
+        if any(m["name"] == name and m["type"] == kind for m in self.modifiers):
+            raise StatsError(f"{self._where} already has the {kind} modifier {name!r}")
+        self.modifiers.append({"name": name, "type": kind, "data": data})
+        return self
+
+    def normfactor(self, name: str) -> Sample:
+        """A free normalisation (the parameter of interest when it is the model's ``poi``)."""
+        return self._add(name, "normfactor", None)
+
+    def lumi(self, name: str = "lumi") -> Sample:
+        """Scale with the luminosity parameter (its value and uncertainty: :meth:`Model.luminosity`)."""
+        return self._add(name, "lumi", None)
+
+    def normsys(self, name: str, down: float, up: float) -> Sample:
+        """A normalisation uncertainty: the yield times ``down`` at -1 sigma and ``up`` at +1 sigma."""
+        if not (down > 0 and up > 0):
+            raise StatsError(f"normsys {name!r} of {self._where}: the factors must be positive, got {down}, {up}")
+        return self._add(name, "normsys", {"hi": float(up), "lo": float(down)})
+
+    def histosys(self, name: str, up: Any, down: Any = None, symmetrize: bool = False) -> Sample:
+        """A shape uncertainty from the +1 and -1 sigma histograms.
+
+        With only ``up`` (a one-sided variation) and ``symmetrize=True``, the down template is the
+        mirror image ``2 * nominal - up``, as cabinetry's ``symmetrize`` does.
+        """
+        hi = self._template(up, f"histosys {name!r} (up)")
+        if down is None:
+            if not symmetrize:
+                raise StatsError(f"histosys {name!r} of {self._where}: give down=, or symmetrize=True for a one-sided "
+                                 "variation")  # fmt: skip
+            lo = 2 * self.nominal - hi
+        else:
+            lo = self._template(down, f"histosys {name!r} (down)")
+        _check_rates(lo, f"histosys {name!r} (down) of {self._where}")
+        return self._add(name, "histosys", {"hi_data": hi.tolist(), "lo_data": lo.tolist()})
+
+    def variations(self, variations: Mapping[str, Any], name: str, up: str = "up", down: str = "down",
+                   symmetrize: bool = False) -> Sample:  # fmt: skip
+        """A histosys from a ``VariationsFor`` map: its ``"name:up"`` and ``"name:down"`` results."""
+        keys = list(variations.keys())
+        up_key, down_key = f"{name}:{up}", f"{name}:{down}"
+        if up_key not in keys:
+            raise StatsError(f"{self._where}: the variations have no {up_key!r} (available: {', '.join(keys)})")
+        if down_key not in keys and not symmetrize:
+            raise StatsError(f"{self._where}: the variations have no {down_key!r} (available: {', '.join(keys)}); "
+                             "symmetrize=True mirrors the up variation")  # fmt: skip
+        low = variations[down_key] if down_key in keys else None
+        return self.histosys(name, variations[up_key], low, symmetrize=symmetrize)
+
+    def staterror(self, name: str | None = None) -> Sample:
+        """The Monte-Carlo statistical uncertainty per bin, from the histogram's variances.
+
+        Samples of the channel with the same staterror name share one parameter per bin
+        (Barlow-Beeston lite).
+        """
+        return self._add(name or f"staterror_{self.channel.name}", "staterror", np.sqrt(self.variances).tolist())
+
+    def shapesys(self, name: str, uncertainties: Sequence[float] | None = None) -> Sample:
+        """An uncorrelated per-bin uncertainty (absolute; default: the histogram's sqrt(variances))."""
+        sigma = np.sqrt(self.variances) if uncertainties is None else np.asarray(uncertainties, dtype=np.float64)
+        if sigma.shape != self.nominal.shape:
+            raise StatsError(f"shapesys {name!r} of {self._where}: {sigma.size} uncertainties for {self.nominal.size} bins")
+        return self._add(name, "shapesys", sigma.tolist())
+
+    def _template(self, histogram: Any, what: str) -> np.ndarray:
+        values, _, edges = _bins(histogram, f"{what} of {self._where}")
+        self.channel._check_bins(values, edges, f"{what} of {self._where}")
+        _check_rates(values, f"{what} of {self._where}")
+        return values
+
+
+@dataclass
+class Channel:
+    """A region of the fit: samples and the observed data, all with the same bins."""
+
+    model: Model
+    name: str
+    samples: dict[str, Sample] = field(default_factory=dict)
+    observed: np.ndarray | None = None
+    edges: tuple[np.ndarray, ...] | None = None
+    nbins: int | None = None
+
+    def _check_bins(self, values: np.ndarray, edges: tuple[np.ndarray, ...] | None, what: str) -> None:
+        """Every histogram of the channel has the same bins (an array: the same number of bins)."""
+        if self.nbins is None:
+            self.nbins = len(values)
+        if len(values) != self.nbins:
+            raise StatsError(f"{what}: {len(values)} bins, but the channel {self.name!r} has {self.nbins}")
+        if edges is None:
+            return
+        if self.edges is None:
+            self.edges = edges
+        elif len(edges) != len(self.edges) or any(
+                a.shape != b.shape or not np.allclose(a, b, rtol=1e-12, atol=0) for a, b in zip(edges, self.edges, strict=False)):  # fmt: skip
+            raise StatsError(f"{what}: its bin edges differ from the other histograms of channel {self.name!r}")
+
+    def sample(self, name: str, histogram: Any) -> Sample:
+        """Add the process ``name`` with its nominal histogram (contents and variances of the in-range bins)."""
+        if name in self.samples:
+            raise StatsError(f"channel {self.name!r} already has a sample {name!r}")
+        what = f"sample {name!r} of channel {self.name!r}"
+        values, variances, edges = _bins(histogram, what)
+        self._check_bins(values, edges, what)
+        _check_rates(values, what)
+        if not values.any():
+            raise StatsError(f"{what} is empty (every bin is zero): drop it, or check the selection")
+        self.samples[name] = Sample(self, name, values, variances)
+        return self.samples[name]
+
+    def data(self, histogram: Any) -> None:
+        """The observed counts of the channel."""
+        values, _, edges = _bins(histogram, f"data of channel {self.name!r}")
+        self._check_bins(values, edges, f"data of channel {self.name!r}")
+        _check_rates(values, f"data of channel {self.name!r}")
+        self.observed = values
+
+
+class Model:
+    """A HistFactory model assembled from hepframe results (see the module doc)."""
+
+    def __init__(self, poi: str = "mu", measurement: str = "measurement") -> None:
+        self.poi, self.measurement = poi, measurement
+        self.channels: dict[str, Channel] = {}
+        self.parameters: list[dict] = []
+
+    def channel(self, name: str) -> Channel:
+        """The channel (region) ``name``, created on first use."""
+        if name not in self.channels:
+            self.channels[name] = Channel(self, name)
+        return self.channels[name]
+
+    def luminosity(self, value: float = 1.0, uncertainty: float = 0.0, name: str = "lumi") -> None:
+        """The luminosity parameter of the samples that have a ``lumi`` modifier (relative uncertainty)."""
+        if not uncertainty > 0:
+            raise StatsError(f"luminosity {name!r}: give its relative uncertainty (> 0), e.g. 0.017; for an exact "
+                             "luminosity, scale the histograms and leave out the lumi modifiers")  # fmt: skip
+        sigma = float(value) * float(uncertainty)
+        self.parameters = [p for p in self.parameters if p["name"] != name]
+        self.parameters.append({"name": name, "auxdata": [float(value)], "sigmas": [sigma],
+                                "bounds": [[max(0.0, value - 5 * sigma), value + 5 * sigma]], "inits": [float(value)]})  # fmt: skip
+
+    def spec(self, asimov: bool = False) -> dict:
+        """The pyhf JSON specification; ``asimov=True`` uses the expected yields where a channel has no data."""
+        if not self.channels:
+            raise StatsError("the model has no channel: add one with model.channel(name).sample(...)")
+        channels: list[dict[str, Any]] = []
+        observations: list[dict[str, Any]] = []
+        for channel in self.channels.values():
+            if not channel.samples:
+                raise StatsError(f"channel {channel.name!r} has no sample")
+            channels.append({"name": channel.name, "samples": [
+                {"name": s.name, "data": s.nominal.tolist(), "modifiers": list(s.modifiers)}
+                for s in channel.samples.values()]})  # fmt: skip
+            observed = channel.observed
+            if observed is None:
+                if not asimov:
+                    raise StatsError(f"channel {channel.name!r} has no data: give channel.data(...), or "
+                                     "workspace(asimov=True) for the expected yields")  # fmt: skip
+                observed = np.sum([s.nominal for s in channel.samples.values()], axis=0)
+            observations.append({"name": channel.name, "data": observed.tolist()})
+        names = {m["name"] for c in channels for s in c["samples"] for m in s["modifiers"]}
+        if self.poi not in names:
+            raise StatsError(f"no sample has the parameter of interest {self.poi!r}: add .normfactor({self.poi!r}) "
+                             "to the signal sample")  # fmt: skip
+        used_lumi = {m["name"] for c in channels for s in c["samples"] for m in s["modifiers"] if m["type"] == "lumi"}
+        missing = used_lumi - {p["name"] for p in self.parameters}
+        if missing:
+            raise StatsError(f"lumi modifier {sorted(missing)[0]!r} needs its value: model.luminosity(1.0, 0.017)")
+        config = {"poi": self.poi, "parameters": [p for p in self.parameters if p["name"] in names]}
+        return {"channels": channels, "observations": observations,
+                "measurements": [{"name": self.measurement, "config": config}], "version": "1.0.0"}  # fmt: skip
+
+    def workspace(self, asimov: bool = False) -> Any:
+        """A ``pyhf.Workspace`` (validated against pyhf's schema)."""
+        import pyhf
+
+        try:
+            return pyhf.Workspace(self.spec(asimov))
+        except pyhf.exceptions.InvalidSpecification as exc:
+            raise StatsError(f"pyhf rejects the model: {exc}") from None
+
+    def to_json(self, path: str | os.PathLike, asimov: bool = False) -> None:
+        """Write the workspace JSON to ``path`` atomically."""
+        from hepframe.datasets import atomic_path
+
+        spec = dict(self.workspace(asimov))
+        with atomic_path(path) as tmp, open(tmp, "w") as out:
+            json.dump(spec, out, indent=1, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Best-fit values, HESSE uncertainties and correlations, by parameter name."""
+
+    labels: tuple[str, ...]
+    values: np.ndarray
+    errors: np.ndarray
+    correlations: np.ndarray
+    twice_nll: float
+    poi: str
+
+    def value(self, name: str) -> float:
+        return float(self.values[self._index(name)])
+
+    def error(self, name: str) -> float:
+        return float(self.errors[self._index(name)])
+
+    def _index(self, name: str) -> int:
+        if name not in self.labels:
+            raise StatsError(f"no parameter {name!r}; the fit has {', '.join(self.labels)}")
+        return self.labels.index(name)
+
+    def to_dict(self) -> dict:
+        return {"poi": self.poi, "twice_nll": self.twice_nll,
+                "parameters": {n: {"value": float(v), "error": float(e)} for n, v, e in
+                               zip(self.labels, self.values, self.errors, strict=True)},
+                "correlations": self.correlations.tolist()}  # fmt: skip
+
+
+def _model_and_data(workspace: Any) -> tuple[Any, Any]:
+    model = workspace.model()
+    return model, workspace.data(model)
+
+
+def _minuit():
+    """Pyhf's numpy backend with Minuit (restored afterwards: pyhf's backend is global)."""
+    import contextlib
+
+    import pyhf
+
+    @contextlib.contextmanager
+    def using():
+        backend, optimizer = pyhf.get_backend()
+        pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(verbose=0))
+        try:
+            yield
+        finally:
+            pyhf.set_backend(backend, optimizer)
+
+    return using()
+
+
+def fit(workspace: Any) -> FitResult:
+    """The maximum-likelihood fit of the workspace's model to its data."""
+    import pyhf
+
+    model, data = _model_and_data(workspace)
+    with _minuit():
+        result, corr, twice_nll = pyhf.infer.mle.fit(data, model, return_uncertainties=True,
+                                                     return_correlations=True, return_fitted_val=True)  # fmt: skip
+    result = np.asarray(result)
+    return FitResult(tuple(model.config.par_names), result[:, 0], result[:, 1], np.asarray(corr), float(twice_nll),
+                     model.config.poi_name)  # fmt: skip
+
+
+def hypotest(workspace: Any, mu: float = 1.0) -> tuple[float, list[float]]:
+    """CLs of the signal strength ``mu`` (asymptotic, q~mu): (observed, expected band from -2 to +2 sigma)."""
+    import pyhf
+
+    model, data = _model_and_data(workspace)
+    with _minuit():
+        observed, expected = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True)
+    return float(observed), [float(e) for e in expected]
+
+
+def upper_limit(workspace: Any, level: float = 0.05, scan: Sequence[float] | None = None) -> tuple[float, list[float]]:
+    """The CLs upper limit on the parameter of interest at ``1 - level`` (default 95%): observed, expected band."""
+    import pyhf
+
+    model, data = _model_and_data(workspace)
+    with _minuit():
+        observed, expected = pyhf.infer.intervals.upper_limits.upper_limit(
+            data, model, scan=None if scan is None else np.asarray(scan), level=level)
+    return float(observed), [float(e) for e in expected]

@@ -1,0 +1,137 @@
+"""hepframe.stats: pyhf workspaces from booked results, fits, tests and limits (issue #18, part 1)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import numpy as np
+import pyhf
+import pytest
+
+import hepframe
+from hepframe import stats
+from hepframe.stats import StatsError
+
+BINS = ("met", "", 8, 0, 160)
+
+
+@pytest.fixture(scope="module")
+def booked(small_nanoaod_file: str) -> dict:
+    """Signal and background MET histograms from a generated file, with a MET scale variation."""
+    df = hepframe.RDataFrame("Events", small_nanoaod_file)
+    varied = df.Vary("MET_pt", "ROOT::RVecF{MET_pt * 0.9f, MET_pt * 1.1f}", ["down", "up"], "met_scale")
+    signal = varied.Filter("nMuon >= 2").Histo1D(BINS, "MET_pt")
+    background = varied.Filter("nMuon < 2").Histo1D(BINS, "MET_pt")
+    return {"signal": signal, "background": background, "variations": hepframe.VariationsFor(background)}
+
+
+def _model(booked: dict, data) -> stats.Model:
+    model = stats.Model(poi="mu")
+    model.luminosity(1.0, 0.02)
+    region = model.channel("SR")
+    region.sample("signal", booked["signal"]).normfactor("mu").lumi()
+    (region.sample("background", booked["background"]).normsys("bkg_xsec", 0.9, 1.1).lumi()
+     .variations(booked["variations"], "met_scale").staterror())  # fmt: skip
+    region.data(data)
+    return model
+
+
+def test_module_example_runs() -> None:
+    failures, tests = doctest.testmod(stats)
+    assert tests > 0 and failures == 0
+
+
+def test_workspace_is_the_one_written_by_hand(booked: dict) -> None:
+    s = booked["signal"].GetValue()
+    b = booked["background"].GetValue()
+    up, down = booked["variations"]["met_scale:up"], booked["variations"]["met_scale:down"]
+    data = (s.values() + b.values()).round()
+    spec = _model(booked, data).workspace()
+    by_hand = {
+        "channels": [{"name": "SR", "samples": [
+            {"name": "signal", "data": s.values().tolist(), "modifiers": [
+                {"name": "mu", "type": "normfactor", "data": None}, {"name": "lumi", "type": "lumi", "data": None}]},
+            {"name": "background", "data": b.values().tolist(), "modifiers": [
+                {"name": "bkg_xsec", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}},
+                {"name": "lumi", "type": "lumi", "data": None},
+                {"name": "met_scale", "type": "histosys",
+                 "data": {"hi_data": up.values().tolist(), "lo_data": down.values().tolist()}},
+                {"name": "staterror_SR", "type": "staterror", "data": np.sqrt(b.variances()).tolist()}]}]}],
+        "observations": [{"name": "SR", "data": data.tolist()}],
+        "measurements": [{"name": "measurement", "config": {"poi": "mu", "parameters": [
+            {"name": "lumi", "auxdata": [1.0], "sigmas": [0.02], "bounds": [[0.9, 1.1]], "inits": [1.0]}]}}],
+        "version": "1.0.0",
+    }  # fmt: skip
+    assert json.loads(json.dumps(dict(spec))) == json.loads(json.dumps(dict(pyhf.Workspace(by_hand))))
+    assert up.values().tolist() != b.values().tolist()  # the variation really moved events
+
+
+def test_fit_recovers_the_injected_signal_strength(booked: dict) -> None:
+    s, b = booked["signal"].GetValue().values(), booked["background"].GetValue().values()
+    asimov = stats.fit(_model(booked, 1.5 * s + b).workspace())
+    assert asimov.value("mu") == pytest.approx(1.5, abs=2e-3)
+    assert 0 < asimov.error("mu") < 1 and asimov.correlations.shape == (len(asimov.labels),) * 2
+    pseudo = np.random.default_rng(18).poisson(1.5 * s + b).astype(float)
+    result = stats.fit(_model(booked, pseudo).workspace())
+    assert abs(result.value("mu") - 1.5) < 2 * result.error("mu")
+    assert set(result.to_dict()["parameters"]) == set(result.labels)
+
+
+def test_hypotest_and_upper_limit(booked: dict) -> None:
+    b = booked["background"].GetValue().values()
+    workspace = _model(booked, b.round()).workspace()  # background only: no signal in the data
+    small_mu, _ = stats.hypotest(workspace, 0.05)
+    large_mu, expected = stats.hypotest(workspace, 8.0)
+    assert 0 <= large_mu < 0.05 < small_mu <= 1 and len(expected) == 5
+    observed, band = stats.upper_limit(workspace, scan=np.linspace(0, 10, 21))
+    assert 0 < observed < 10 and band[0] < band[2] < band[4]
+
+
+def test_to_json_round_trips(booked: dict, tmp_path) -> None:
+    s, b = booked["signal"].GetValue().values(), booked["background"].GetValue().values()
+    model = _model(booked, (s + b).round())
+    model.to_json(tmp_path / "workspace.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["workspace.json"]
+    assert pyhf.Workspace(json.loads((tmp_path / "workspace.json").read_text())) == model.workspace()
+
+
+def test_bad_models_name_what_is_wrong(booked: dict) -> None:
+    h = booked["signal"]
+    with pytest.raises(StatsError, match="no channel"):
+        stats.Model().spec()
+    empty = stats.Model()
+    empty.channel("CR")
+    with pytest.raises(StatsError, match="channel 'CR' has no sample"):
+        empty.spec()
+    model = stats.Model()
+    region = model.channel("SR")
+    region.sample("signal", h).normfactor("mu")
+    with pytest.raises(StatsError, match="channel 'SR' has no data.*asimov=True"):
+        model.spec()
+    assert model.spec(asimov=True)["observations"][0]["data"] == h.GetValue().values().tolist()
+    with pytest.raises(StatsError, match="already has a sample 'signal'"):
+        region.sample("signal", h)
+    with pytest.raises(StatsError, match=r"sample 'other' .* no 'met_scale:up' \(available: nominal, met_scale:down\)"):
+        region.sample("other", h).variations({"nominal": h, "met_scale:down": h}, "met_scale")
+    with pytest.raises(StatsError, match="empty"):
+        region.sample("nothing", np.zeros(8))
+    with pytest.raises(StatsError, match=r"negative bins \[1\]"):
+        region.sample("negative", np.array([1.0, -2.0, 1, 1, 1, 1, 1, 1]))
+    with pytest.raises(StatsError, match="3 bins, but the channel 'SR' has 8"):
+        region.sample("coarse", np.ones(3))
+    with pytest.raises(StatsError, match="give down=, or symmetrize=True"):
+        region.samples["signal"].histosys("shape", np.ones(8))
+    region.samples["signal"].histosys("shape", h.GetValue().values() * 1.1, symmetrize=True)
+    assert region.samples["signal"].modifiers[-1]["data"]["lo_data"] == pytest.approx(h.GetValue().values() * 0.9)
+    with pytest.raises(StatsError, match="normsys 'x' .* positive"):
+        region.samples["signal"].normsys("x", 0.0, 1.2)
+    no_poi = stats.Model(poi="mu")
+    no_poi.channel("SR").sample("b", h)
+    with pytest.raises(StatsError, match="parameter of interest 'mu'"):
+        no_poi.spec(asimov=True)
+    region.samples["signal"].lumi()
+    with pytest.raises(StatsError, match=r"model.luminosity"):
+        model.spec(asimov=True)
+    with pytest.raises(StatsError, match="relative uncertainty"):
+        model.luminosity(1.0, 0.0)
