@@ -311,8 +311,8 @@ def _model_and_data(workspace: Any) -> tuple[Any, Any]:
     return model, workspace.data(model)
 
 
-def _minuit():
-    """Pyhf's numpy backend with Minuit (restored afterwards: pyhf's backend is global)."""
+def _minuit(minuit: bool = True):
+    """The numpy backend of pyhf with Minuit, or scipy's SLSQP (restored afterwards: the backend is global)."""
     import contextlib
 
     import pyhf
@@ -320,7 +320,8 @@ def _minuit():
     @contextlib.contextmanager
     def using():
         backend, optimizer = pyhf.get_backend()
-        pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(verbose=0))
+        chosen = pyhf.optimize.minuit_optimizer(verbose=0) if minuit else pyhf.optimize.scipy_optimizer()
+        pyhf.set_backend("numpy", chosen)
         try:
             yield
         finally:
@@ -361,3 +362,131 @@ def upper_limit(workspace: Any, level: float = 0.05, scan: Sequence[float] | Non
         observed, expected = pyhf.infer.intervals.upper_limits.upper_limit(
             data, model, scan=None if scan is None else np.asarray(scan), level=level)
     return float(observed), [float(e) for e in expected]
+
+
+# -- after the fit: ranking and plots ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Impact:
+    """How much the POI moves when one parameter is fixed at its post-fit value +- its uncertainty."""
+
+    parameter: str
+    pull: float  # (post-fit - nominal) / pre-fit width; nan for unconstrained parameters
+    up: float  # POI shift with the parameter fixed at value + error
+    down: float  # ... at value - error
+
+
+def _constraints(model: Any) -> dict[str, tuple[float, float]]:
+    """Nominal value and pre-fit width of every constrained parameter, by label (``name[i]`` per bin)."""
+    out: dict[str, tuple[float, float]] = {}
+    for name in model.config.parameters:
+        pset = model.config.param_set(name)
+        if not getattr(pset, "constrained", False):
+            continue
+        widths = pset.width()
+        labels = [name] if pset.n_parameters == 1 else [f"{name}[{i}]" for i in range(pset.n_parameters)]
+        for label, nominal, width in zip(labels, pset.suggested_init, widths, strict=True):
+            out[label] = (float(nominal), float(width))
+    return out
+
+
+def ranking(workspace: Any, result: FitResult | None = None) -> list[Impact]:
+    """The post-fit impact of each nuisance parameter on the POI, largest first (two refits each)."""
+    import pyhf
+
+    model, data = _model_and_data(workspace)
+    result = result if result is not None else fit(workspace)
+    poi = model.config.poi_index
+    bounds = model.config.suggested_bounds()
+    fixed = list(model.config.suggested_fixed())
+    constraints = _constraints(model)
+    impacts = []
+    for i, label in enumerate(result.labels):
+        if i == poi or fixed[i]:
+            continue
+        shifts = []
+        for sign in (1.0, -1.0):
+            init = result.values.copy()
+            init[i] = min(max(init[i] + sign * result.errors[i], bounds[i][0]), bounds[i][1])
+            fix = list(fixed)
+            fix[i] = True
+            with _minuit(False):  # values only: scipy's SLSQP (Minuit's HESSE can fail at a fixed boundary)
+                pars = pyhf.infer.mle.fit(data, model, init_pars=init.tolist(), fixed_params=fix)
+            shifts.append(float(np.asarray(pars)[poi]) - float(result.values[poi]))
+        nominal, width = constraints.get(label, (float("nan"), float("nan")))
+        impacts.append(Impact(label, (float(result.values[i]) - nominal) / width, shifts[0], shifts[1]))
+    return sorted(impacts, key=lambda x: -max(abs(x.up), abs(x.down)))
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot, on the Agg backend when there is no display (batch jobs, CI)."""
+    import matplotlib
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure: Any, path: str | os.PathLike) -> None:
+    """Write a matplotlib figure atomically, in the format of ``path``'s extension."""
+    import matplotlib.pyplot as plt
+
+    from hepframe.datasets import atomic_path
+
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format=suffix)
+    plt.close(figure)
+
+
+def plot_pulls(result: FitResult, workspace: Any, path: str | os.PathLike) -> None:
+    """The pull plot: each constrained parameter's (post-fit - nominal) / pre-fit width, with its post-fit error."""
+    plt = _pyplot()
+    constraints = _constraints(workspace.model())
+    labels = [label for label in result.labels if label in constraints]
+    if not labels:
+        raise StatsError("the model has no constrained parameter to show in a pull plot")
+    pulls = [(result.value(n) - constraints[n][0]) / constraints[n][1] for n in labels]
+    errors = [result.error(n) / constraints[n][1] for n in labels]
+    figure, axes = plt.subplots(figsize=(6, 1 + 0.35 * len(labels)))
+    y = np.arange(len(labels))
+    axes.axvspan(-2, 2, color="yellow", alpha=0.4)
+    axes.axvspan(-1, 1, color="limegreen", alpha=0.4)
+    axes.errorbar(pulls, y, xerr=errors, fmt="o", color="black")
+    axes.set_yticks(y, labels)
+    axes.set_xlabel(r"$(\hat{\theta} - \theta_0) / \Delta\theta$")
+    axes.set_xlim(-3, 3)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_yields(model: Model, channel: str, path: str | os.PathLike, result: FitResult | None = None) -> None:
+    """The stacked samples of ``channel`` with the data, before the fit, or after it when ``result`` is given."""
+    import mplhep
+
+    plt = _pyplot()
+
+    if channel not in model.channels:
+        raise StatsError(f"no channel {channel!r}; the model has {', '.join(model.channels)}")
+    region = model.channels[channel]
+    workspace = model.workspace(asimov=region.observed is None)
+    pdf = workspace.model()
+    pars = pdf.config.suggested_init() if result is None else result.values
+    # expected yields per sample and bin, at the parameters (pyhf: main model, sample by sample)
+    expected = np.asarray(pdf.main_model.expected_data(np.asarray(pars), return_by_sample=True))
+    names = pdf.config.samples
+    bins = pdf.config.channel_slices[channel]
+    edges = region.edges[0] if region.edges is not None else np.arange((region.nbins or 0) + 1)
+    figure, axes = plt.subplots()
+    stack = [expected[names.index(s)][bins] for s in region.samples]
+    mplhep.histplot(stack, edges, stack=True, histtype="fill", label=list(region.samples), ax=axes)
+    if region.observed is not None:
+        mplhep.histplot(region.observed, edges, histtype="errorbar", yerr=np.sqrt(region.observed), color="black",
+                        label="data", ax=axes)  # fmt: skip
+    axes.set_title(f"{channel}: {'post-fit' if result is not None else 'pre-fit'}")
+    axes.set_ylabel("events")
+    axes.legend()
+    _save(figure, path)

@@ -135,3 +135,26 @@ def test_bad_models_name_what_is_wrong(booked: dict) -> None:
         model.spec(asimov=True)
     with pytest.raises(StatsError, match="relative uncertainty"):
         model.luminosity(1.0, 0.0)
+
+
+def test_ranking_pulls_and_yield_plots(booked: dict, tmp_path) -> None:
+    s, b = booked["signal"].GetValue().values(), booked["background"].GetValue().values()
+    model = _model(booked, s + b)  # Asimov data at mu = 1: every pull is zero
+    workspace = model.workspace()
+    result = stats.fit(workspace)
+    impacts = stats.ranking(workspace, result)
+    names = [i.parameter for i in impacts]
+    assert {"lumi", "bkg_xsec", "met_scale"} <= set(names) and "mu" not in names
+    assert len([n for n in names if n.startswith("staterror_SR[")]) == len(s)
+    sizes = [max(abs(i.up), abs(i.down)) for i in impacts]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
+    by_name = {i.parameter: i for i in impacts}
+    assert by_name["bkg_xsec"].up * by_name["bkg_xsec"].down < 0  # more background, less signal, and back
+    assert all(abs(i.pull) < 1e-2 for i in impacts)
+    stats.plot_pulls(result, workspace, tmp_path / "pulls.png")
+    stats.plot_yields(model, "SR", tmp_path / "prefit.png")
+    stats.plot_yields(model, "SR", tmp_path / "postfit.pdf", result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["postfit.pdf", "prefit.png", "pulls.png"]
+    assert (tmp_path / "pulls.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "postfit.pdf").read_bytes()[:4] == b"%PDF"
+    with pytest.raises(StatsError, match="no channel 'CR'; the model has SR"):
+        stats.plot_yields(model, "CR", tmp_path / "x.png")
