@@ -1,4 +1,4 @@
-"""The ``hepframe`` command: ``demo``, ``generate``, ``convert`` and ``support-matrix``."""
+"""The ``hepframe`` command: ``demo``, ``generate``, ``convert``, ``inspect`` (and ``support-matrix`` for developers)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,18 @@ BRANCHES_HELP = (
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="hepframe", description="RDataFrame-style analysis on Polars")
+    parser.add_argument("--version", action="version", version=f"hepframe {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the dimuon demo analysis (generates its sample)", add_help=False)
     gen = sub.add_parser("generate", help="write a NanoAOD-like sample ROOT file (or a dimuon CSV)")
     gen.add_argument("output", help="output .root file, or .csv for dimuon pairs in ROOT's df014 layout")
     gen.add_argument("--events", type=int, default=100_000)
     gen.add_argument("--seed", type=int, default=42)
-    sub.add_parser("support-matrix", help="print the per-engine support matrix (Markdown)")
+    sub.add_parser("support-matrix", help=argparse.SUPPRESS)  # for developers: docs/support-matrix.md
+    look = sub.add_parser("inspect", help="list the trees, branches, types and sizes of a ROOT file")
+    look.add_argument("file", help="a ROOT file (local or http(s)://)")
+    look.add_argument("tree", nargs="?", default=None, help="only this tree")
+    look.add_argument("--json", action="store_true", help="print one JSON document")
     conv = sub.add_parser(
         "convert",
         help="write branches of a TTree to Parquet or Arrow IPC (or ROOT), atomically",
@@ -51,12 +56,25 @@ def main(argv: list[str] | None = None) -> int:
                       args.output)  # fmt: skip
     if args.command == "convert":
         return _guard(lambda: convert(args.input, args.output, args.tree, args.branches), args.output)
+    if args.command == "inspect":
+        from hepframe.inspect_file import main as inspect_main
+
+        return _guard(lambda: inspect_main(args.file, args.tree, args.json))
     if args.command == "support-matrix":
         from hepframe.support import support_matrix_markdown
 
         sys.stdout.write(support_matrix_markdown())
         return 0
     return 2
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hepframe")
+    except PackageNotFoundError:  # a source checkout that is not installed
+        return "unknown (not installed)"
 
 
 def convert(inputs: list[str], output: str, tree: str, branches: str | None) -> int:

@@ -93,3 +93,47 @@ def test_a_source_checkout_imports_without_installation() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/")
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_cli_version_and_inspect_every_tutorial_file() -> None:
+    """``hepframe inspect`` on ROOT's own files: uproot's trees, branches and entries, or a one-line error."""
+    import json
+    from pathlib import Path
+
+    import uproot
+
+    from hepframe import cli
+
+    done = subprocess.run([sys.executable, "-m", "hepframe.cli", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("hepframe ")
+    import importlib.util
+
+    spec = importlib.util.find_spec("ROOT")
+    assert spec is not None and spec.origin
+    files = sorted(Path(spec.origin).parent.joinpath("tutorials").rglob("*.root"))
+    assert len(files) >= 10
+    for path in files:
+        info = __import__("hepframe.inspect_file", fromlist=["inspect"]).inspect(str(path))
+        handle = uproot.open(path)
+        trees = {k.split(";")[0] for k, c in handle.classnames(recursive=True).items()
+                 if c in ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")}  # fmt: skip
+        assert set(info["trees"]) == trees, path
+        for name, tree in info["trees"].items():
+            if "error" in tree:  # e.g. ROOT's pre-2000 'CS' compression: named, on one line
+                assert "\n" not in tree["error"] and tree["error"], path
+                continue
+            assert tree["entries"] == handle[name].num_entries
+            assert list(tree["branches"]) == list(handle[name].keys()), path
+    assert cli.main(["inspect", str(files[0]), "--json"]) == 0
+    assert cli.main(["inspect", str(files[0]), "no-such-tree"]) == 1
+    assert json.loads(json.dumps(info)) == info
+
+
+def test_cli_inspect_names_unreadable_files(tmp_path, capsys) -> None:
+    from hepframe import cli
+
+    bad = tmp_path / "bad.root"
+    bad.write_bytes(b"not a root file at all" * 10)
+    assert cli.main(["inspect", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open" in err and "bad.root" in err and err.count("\n") == 1
