@@ -46,21 +46,25 @@ class StatsError(HepframeError):
     """An inconsistent statistical model: what is wrong and where (channel, sample, modifier)."""
 
 
-def _bins(histogram: Any, what: str) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None]:
-    """(contents, variances, edges of each axis or None for an array) of the in-range bins."""
+def _bins(histogram: Any, what: str) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
+    """(contents, variances or None where unknown, the axes' binning or None for an array) of the in-range bins."""
     value = histogram.GetValue() if hasattr(histogram, "GetValue") and not hasattr(histogram, "axes") else histogram
     if isinstance(value, (list, tuple, np.ndarray)):
-        contents = np.asarray(value, dtype=np.float64).reshape(-1)
-        return contents, contents.copy(), None  # Poisson variances
+        return np.asarray(value, dtype=np.float64).reshape(-1), None, None
     try:
         contents = np.asarray(value.values(), dtype=np.float64)
         variances = value.variances()
-        edges = tuple(np.asarray(axis.edges, dtype=np.float64) for axis in value.axes)
-    except AttributeError:
+        # type, edges and labels of each axis: category axes are compared by their labels
+        binning = tuple((type(axis).__name__, tuple(np.asarray(axis.edges, dtype=np.float64).tolist()),
+                         tuple(axis) if "Category" in type(axis).__name__ else ()) for axis in value.axes)  # fmt: skip
+    except (AttributeError, TypeError):
         raise StatsError(f"{what}: expected a histogram (a booked Histo1D, a hist.Hist) or an array of bin "
                          f"contents, got {type(value).__name__}") from None  # fmt: skip
-    variances = contents.copy() if variances is None else np.asarray(variances, dtype=np.float64)
-    return contents.reshape(-1), variances.reshape(-1), edges
+    if variances is not None:
+        variances = np.asarray(variances, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(variances)) or (variances < 0).any():
+            raise StatsError(f"{what} has variances that are negative or not finite")
+    return contents.reshape(-1), variances, binning
 
 
 def _check_rates(values: np.ndarray, what: str) -> None:
@@ -79,7 +83,7 @@ class Sample:
     channel: Channel
     name: str
     nominal: np.ndarray
-    variances: np.ndarray
+    variances: np.ndarray | None  # None: not known (an array, or a histogram without weight storage)
     modifiers: list[dict] = field(default_factory=list)
 
     @property
@@ -89,11 +93,33 @@ class Sample:
     def _add(self, name: str, kind: str, data: Any) -> Sample:
         if any(m["name"] == name and m["type"] == kind for m in self.modifiers):
             raise StatsError(f"{self._where} already has the {kind} modifier {name!r}")
+        # One parameter, one kind (HistFactory lets a normsys and a histosys share a name: one nuisance parameter)
+        for channel in self.channel.model.channels.values():
+            for sample in channel.samples.values():
+                for m in sample.modifiers:
+                    if m["name"] == name and m["type"] != kind and {m["type"], kind} != {"normsys", "histosys"}:
+                        raise StatsError(f"{kind} {name!r} of {self._where}: {name!r} is already a {m['type']} of "
+                                         f"sample {sample.name!r} of channel {channel.name!r}")  # fmt: skip
         self.modifiers.append({"name": name, "type": kind, "data": data})
         return self
 
-    def normfactor(self, name: str) -> Sample:
-        """A free normalisation (the parameter of interest when it is the model's ``poi``)."""
+    def _sigma(self, what: str) -> np.ndarray:
+        if self.variances is None:
+            raise StatsError(f"{what} of {self._where} needs the histogram's variances (sum of w^2), which it does not "
+                             "have: book it with hepframe (Weight storage), use hist's storage=Weight(), or give the "
+                             "uncertainties")  # fmt: skip
+        return np.sqrt(self.variances)
+
+    def normfactor(self, name: str, bounds: tuple[float, float] | None = None, init: float = 1.0) -> Sample:
+        """A free normalisation (the parameter of interest when it is the model's ``poi``).
+
+        ``bounds`` (default pyhf's (0, 10)) limit the fit, the hypothesis tests and the limit scans.
+        """
+        if bounds is not None:
+            low, high = float(bounds[0]), float(bounds[1])
+            if not low <= init <= high:
+                raise StatsError(f"normfactor {name!r}: init {init} is outside the bounds ({low}, {high})")
+            self.channel.model._set_parameter({"name": name, "bounds": [[low, high]], "inits": [float(init)]})
         return self._add(name, "normfactor", None)
 
     def lumi(self, name: str = "lumi") -> Sample:
@@ -142,18 +168,20 @@ class Sample:
         Samples of the channel with the same staterror name share one parameter per bin
         (Barlow-Beeston lite).
         """
-        return self._add(name or f"staterror_{self.channel.name}", "staterror", np.sqrt(self.variances).tolist())
+        return self._add(name or f"staterror_{self.channel.name}", "staterror", self._sigma("staterror").tolist())
 
     def shapesys(self, name: str, uncertainties: Sequence[float] | None = None) -> Sample:
         """An uncorrelated per-bin uncertainty (absolute; default: the histogram's sqrt(variances))."""
-        sigma = np.sqrt(self.variances) if uncertainties is None else np.asarray(uncertainties, dtype=np.float64)
+        sigma = self._sigma(f"shapesys {name!r}") if uncertainties is None else np.asarray(uncertainties, dtype=np.float64)
         if sigma.shape != self.nominal.shape:
             raise StatsError(f"shapesys {name!r} of {self._where}: {sigma.size} uncertainties for {self.nominal.size} bins")
+        if not np.all(np.isfinite(sigma)) or (sigma < 0).any():
+            raise StatsError(f"shapesys {name!r} of {self._where}: the uncertainties must be finite and non-negative")
         return self._add(name, "shapesys", sigma.tolist())
 
     def _template(self, histogram: Any, what: str) -> np.ndarray:
-        values, _, edges = _bins(histogram, f"{what} of {self._where}")
-        self.channel._check_bins(values, edges, f"{what} of {self._where}")
+        values, _, binning = _bins(histogram, f"{what} of {self._where}")
+        self.channel._check_bins(values, binning, f"{what} of {self._where}")
         _check_rates(values, f"{what} of {self._where}")
         return values
 
@@ -166,42 +194,62 @@ class Channel:
     name: str
     samples: dict[str, Sample] = field(default_factory=dict)
     observed: np.ndarray | None = None
-    edges: tuple[np.ndarray, ...] | None = None
+    binning: tuple | None = None
     nbins: int | None = None
 
-    def _check_bins(self, values: np.ndarray, edges: tuple[np.ndarray, ...] | None, what: str) -> None:
+    def _check_bins(self, values: np.ndarray, binning: tuple | None, what: str) -> None:
         """Every histogram of the channel has the same bins (an array: the same number of bins)."""
-        if self.nbins is None:
-            self.nbins = len(values)
-        if len(values) != self.nbins:
+        if self.nbins is not None and len(values) != self.nbins:
             raise StatsError(f"{what}: {len(values)} bins, but the channel {self.name!r} has {self.nbins}")
-        if edges is None:
-            return
-        if self.edges is None:
-            self.edges = edges
-        elif len(edges) != len(self.edges) or any(
-                a.shape != b.shape or not np.allclose(a, b, rtol=1e-12, atol=0) for a, b in zip(edges, self.edges, strict=False)):  # fmt: skip
-            raise StatsError(f"{what}: its bin edges differ from the other histograms of channel {self.name!r}")
+        if binning is not None and self.binning is not None and binning != self.binning:
+            raise StatsError(f"{what}: its bin edges (or category labels) differ from the other histograms of channel "
+                             f"{self.name!r}")  # fmt: skip
+
+    def _accept_bins(self, values: np.ndarray, binning: tuple | None) -> None:
+        """Record the channel's binning from its first accepted histogram."""
+        self.nbins = len(values)
+        if binning is not None and self.binning is None:
+            self.binning = binning
+
+    @property
+    def edges(self) -> np.ndarray | None:
+        """The bin edges of the first axis (for plots), if a histogram gave them."""
+        return None if self.binning is None else np.asarray(self.binning[0][1])
 
     def sample(self, name: str, histogram: Any) -> Sample:
         """Add the process ``name`` with its nominal histogram (contents and variances of the in-range bins)."""
         if name in self.samples:
             raise StatsError(f"channel {self.name!r} already has a sample {name!r}")
         what = f"sample {name!r} of channel {self.name!r}"
-        values, variances, edges = _bins(histogram, what)
-        self._check_bins(values, edges, what)
+        values, variances, binning = _bins(histogram, what)
+        self._check_bins(values, binning, what)
         _check_rates(values, what)
         if not values.any():
             raise StatsError(f"{what} is empty (every bin is zero): drop it, or check the selection")
+        self._accept_bins(values, binning)
         self.samples[name] = Sample(self, name, values, variances)
         return self.samples[name]
 
+    def nominal_sum(self) -> np.ndarray:
+        return np.sum([s.nominal for s in self.samples.values()], axis=0)
+
     def data(self, histogram: Any) -> None:
         """The observed counts of the channel."""
-        values, _, edges = _bins(histogram, f"data of channel {self.name!r}")
-        self._check_bins(values, edges, f"data of channel {self.name!r}")
+        values, _, binning = _bins(histogram, f"data of channel {self.name!r}")
+        self._check_bins(values, binning, f"data of channel {self.name!r}")
         _check_rates(values, f"data of channel {self.name!r}")
+        self._accept_bins(values, binning)
         self.observed = values
+
+
+def _build(workspace: Any) -> Any:
+    """``workspace.model()``, with pyhf's model errors as StatsError."""
+    import pyhf
+
+    try:
+        return workspace.model()
+    except (pyhf.exceptions.InvalidModel, pyhf.exceptions.InvalidNameReuse, pyhf.exceptions.InvalidModifier) as exc:
+        raise StatsError(f"pyhf cannot build the model: {exc}") from None
 
 
 class Model:
@@ -219,14 +267,23 @@ class Model:
         return self.channels[name]
 
     def luminosity(self, value: float = 1.0, uncertainty: float = 0.0, name: str = "lumi") -> None:
-        """The luminosity parameter of the samples that have a ``lumi`` modifier (relative uncertainty)."""
+        """The luminosity parameter of the samples that have a ``lumi`` modifier (relative uncertainty).
+
+        As in HistFactory, ``value`` multiplies those samples: 1.0 for histograms already normalised to
+        the data's luminosity, the luminosity itself for histograms normalised to a unit luminosity.
+        """
+        value, uncertainty = float(value), float(uncertainty)
+        if not value > 0:
+            raise StatsError(f"luminosity {name!r}: the value must be positive, got {value}")
         if not uncertainty > 0:
             raise StatsError(f"luminosity {name!r}: give its relative uncertainty (> 0), e.g. 0.017; for an exact "
                              "luminosity, scale the histograms and leave out the lumi modifiers")  # fmt: skip
-        sigma = float(value) * float(uncertainty)
-        self.parameters = [p for p in self.parameters if p["name"] != name]
-        self.parameters.append({"name": name, "auxdata": [float(value)], "sigmas": [sigma],
-                                "bounds": [[max(0.0, value - 5 * sigma), value + 5 * sigma]], "inits": [float(value)]})  # fmt: skip
+        sigma = value * uncertainty
+        self._set_parameter({"name": name, "auxdata": [value], "sigmas": [sigma],
+                             "bounds": [[max(0.0, value - 5 * sigma), value + 5 * sigma]], "inits": [value]})  # fmt: skip
+
+    def _set_parameter(self, config: dict) -> None:
+        self.parameters = [p for p in self.parameters if p["name"] != config["name"]] + [config]
 
     def spec(self, asimov: bool = False) -> dict:
         """The pyhf JSON specification; ``asimov=True`` uses the expected yields where a channel has no data."""
@@ -241,12 +298,12 @@ class Model:
                 {"name": s.name, "data": s.nominal.tolist(), "modifiers": list(s.modifiers)}
                 for s in channel.samples.values()]})  # fmt: skip
             observed = channel.observed
-            if observed is None:
-                if not asimov:
-                    raise StatsError(f"channel {channel.name!r} has no data: give channel.data(...), or "
-                                     "workspace(asimov=True) for the expected yields")  # fmt: skip
-                observed = np.sum([s.nominal for s in channel.samples.values()], axis=0)
-            observations.append({"name": channel.name, "data": observed.tolist()})
+            if observed is None and not asimov:
+                raise StatsError(f"channel {channel.name!r} has no data: give channel.data(...), or "
+                                 "workspace(asimov=True) for the expected yields")  # fmt: skip
+            # without data: placeholders, replaced below by the expected yields at the nominal parameters
+            observations.append({"name": channel.name, "data": (channel.nominal_sum() if observed is None
+                                                                else observed).tolist()})  # fmt: skip
         names = {m["name"] for c in channels for s in c["samples"] for m in s["modifiers"]}
         if self.poi not in names:
             raise StatsError(f"no sample has the parameter of interest {self.poi!r}: add .normfactor({self.poi!r}) "
@@ -256,17 +313,35 @@ class Model:
         if missing:
             raise StatsError(f"lumi modifier {sorted(missing)[0]!r} needs its value: model.luminosity(1.0, 0.017)")
         config = {"poi": self.poi, "parameters": [p for p in self.parameters if p["name"] in names]}
-        return {"channels": channels, "observations": observations,
+        spec = {"channels": channels, "observations": observations,
                 "measurements": [{"name": self.measurement, "config": config}], "version": "1.0.0"}  # fmt: skip
+        if asimov and any(c.observed is None for c in self.channels.values()):
+            spec["observations"] = self._asimov(spec)
+        return spec
+
+    def _asimov(self, spec: dict) -> list[dict]:
+        """Observations with the expected yields (all modifiers at their nominal values) where data is missing."""
+        import pyhf
+
+        model = _build(pyhf.Workspace(spec))
+        expected = np.asarray(model.expected_actualdata(model.config.suggested_init()))
+        out = []
+        for obs in spec["observations"]:
+            channel = self.channels[obs["name"]]
+            data = obs["data"] if channel.observed is not None else expected[model.config.channel_slices[obs["name"]]].tolist()
+            out.append({"name": obs["name"], "data": data})
+        return out
 
     def workspace(self, asimov: bool = False) -> Any:
         """A ``pyhf.Workspace`` (validated against pyhf's schema)."""
         import pyhf
 
         try:
-            return pyhf.Workspace(self.spec(asimov))
+            workspace = pyhf.Workspace(self.spec(asimov))
         except pyhf.exceptions.InvalidSpecification as exc:
             raise StatsError(f"pyhf rejects the model: {exc}") from None
+        _build(workspace)  # the model too: name clashes and inconsistent modifiers fail here, not in the fit
+        return workspace
 
     def to_json(self, path: str | os.PathLike, asimov: bool = False) -> None:
         """Write the workspace JSON to ``path`` atomically."""
@@ -348,9 +423,49 @@ def hypotest(workspace: Any, mu: float = 1.0) -> tuple[float, list[float]]:
     import pyhf
 
     model, data = _model_and_data(workspace)
-    with _minuit():
-        observed, expected = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected_set=True)
+    low, high = model.config.suggested_bounds()[model.config.poi_index]
+    if not low <= mu <= high:
+        raise StatsError(f"mu = {mu} is outside the bounds ({low}, {high}) of the parameter of interest "
+                         f"{model.config.poi_name!r}: widen them with .normfactor({model.config.poi_name!r}, "
+                         "bounds=(0, 100))")  # fmt: skip
+    with _poi_bounds(model):
+        observed, expected = _profiled(lambda: pyhf.infer.hypotest(mu, data, model, test_stat="qtilde",
+                                                                   return_expected_set=True))  # fmt: skip
     return float(observed), [float(e) for e in expected]
+
+
+def _profiled(run: Any) -> Any:
+    """Run profile-likelihood fits with Minuit, or with scipy's SLSQP where Minuit fails.
+
+    Neither converges everywhere: Minuit's HESSE fails on a parameter at its boundary (pyhf then
+    stops on a missing covariance), SLSQP on some constrained models.
+    """
+    import pyhf
+
+    try:
+        with _minuit():
+            return run()
+    except (pyhf.exceptions.FailedMinimization, AttributeError):
+        with _minuit(False):
+            return run()
+
+
+def _poi_bounds(model: Any):
+    """A test or scan outside the POI's bounds is a StatsError that says how to widen them."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def check():
+        try:
+            yield
+        except ValueError as exc:
+            if "outside of its bounds" not in str(exc):
+                raise
+            low, high = model.config.suggested_bounds()[model.config.poi_index]
+            raise StatsError(f"the parameter of interest {model.config.poi_name!r} is bounded to ({low}, {high}): "
+                             f"widen it with .normfactor({model.config.poi_name!r}, bounds=(0, 100))") from None  # fmt: skip
+
+    return check()
 
 
 def upper_limit(workspace: Any, level: float = 0.05, scan: Sequence[float] | None = None) -> tuple[float, list[float]]:
@@ -358,9 +473,9 @@ def upper_limit(workspace: Any, level: float = 0.05, scan: Sequence[float] | Non
     import pyhf
 
     model, data = _model_and_data(workspace)
-    with _minuit():
-        observed, expected = pyhf.infer.intervals.upper_limits.upper_limit(
-            data, model, scan=None if scan is None else np.asarray(scan), level=level)
+    with _poi_bounds(model):
+        observed, expected = _profiled(lambda: pyhf.infer.intervals.upper_limits.upper_limit(
+            data, model, scan=None if scan is None else np.asarray(scan), level=level))
     return float(observed), [float(e) for e in expected]
 
 
@@ -479,7 +594,7 @@ def plot_yields(model: Model, channel: str, path: str | os.PathLike, result: Fit
     expected = np.asarray(pdf.main_model.expected_data(np.asarray(pars), return_by_sample=True))
     names = pdf.config.samples
     bins = pdf.config.channel_slices[channel]
-    edges = region.edges[0] if region.edges is not None else np.arange((region.nbins or 0) + 1)
+    edges = region.edges if region.edges is not None else np.arange((region.nbins or 0) + 1)
     figure, axes = plt.subplots()
     stack = [expected[names.index(s)][bins] for s in region.samples]
     mplhep.histplot(stack, edges, stack=True, histtype="fill", label=list(region.samples), ax=axes)

@@ -158,3 +158,58 @@ def test_ranking_pulls_and_yield_plots(booked: dict, tmp_path) -> None:
     assert (tmp_path / "pulls.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "postfit.pdf").read_bytes()[:4] == b"%PDF"
     with pytest.raises(StatsError, match="no channel 'CR'; the model has SR"):
         stats.plot_yields(model, "CR", tmp_path / "x.png")
+
+
+def test_review_cases_luminosity_bounds_variances_categories() -> None:
+    """Found in review: each gave a wrong workspace silently or a raw pyhf error."""
+    import hist
+
+    def unit(values):
+        out = hist.Hist(hist.axis.Regular(2, 0, 2), storage=hist.storage.Weight())
+        out[...] = np.stack([values, values], axis=-1)
+        return out
+
+    # lumi != 1 multiplies the samples: the Asimov data is the model's expectation, not the raw templates
+    model = stats.Model()
+    model.luminosity(139.0, 0.02)
+    model.channel("SR").sample("s", unit([0.1, 0.2])).normfactor("mu").lumi()
+    pdf = model.workspace(asimov=True).model()
+    assert model.workspace(asimov=True).data(pdf, include_auxdata=False) == pytest.approx([13.9, 27.8])
+    with pytest.raises(StatsError, match="must be positive"):
+        model.luminosity(0.0, 0.02)
+    # POI bounds: settable, and a scan outside them is a StatsError saying how to widen them
+    small = stats.Model()
+    region = small.channel("SR")
+    region.sample("s", unit([0.3, 0.2])).normfactor("mu")
+    region.sample("b", unit([50.0, 50.0]))
+    region.data(np.array([50.0, 50.0]))
+    with pytest.raises(StatsError, match=r"outside the bounds \(0, 10\).*bounds=\(0, 100\)"):
+        stats.hypotest(small.workspace(), mu=15.0)
+    with pytest.raises(StatsError, match=r"bounded to \(0, 10\).*bounds=\(0, 100\)"):
+        stats.upper_limit(small.workspace())
+    wide = stats.Model()
+    region = wide.channel("SR")
+    region.sample("s", unit([0.3, 0.2])).normfactor("mu", bounds=(0, 200))
+    region.sample("b", unit([50.0, 50.0]))
+    region.data(np.array([50.0, 50.0]))
+    assert 0 <= stats.hypotest(wide.workspace(), mu=15.0)[0] <= 1
+    # a name used for two kinds of parameter: refused when the modifier is added
+    clash = stats.Model().channel("SR").sample("s", unit([1.0, 2.0])).normfactor("mu")
+    with pytest.raises(StatsError, match="'mu' is already a normfactor"):
+        clash.normsys("mu", 0.9, 1.1)
+    # no variances (plain counts, or a histogram without weight storage): no silent sqrt(contents)
+    counts = hist.Hist(hist.axis.Regular(2, 0, 2))
+    counts.fill([0.5, 1.5, 1.5], weight=[2.0, 2.0, 2.0])
+    sample = stats.Model().channel("SR").sample("w", counts)
+    with pytest.raises(StatsError, match=r"needs the histogram's variances"):
+        sample.staterror()
+    sample.shapesys("explicit", [0.1, 0.2])
+    # category axes are compared by their labels
+    cats = stats.Model().channel("SR")
+    ab = hist.Hist(hist.axis.StrCategory(["a", "b"]), storage=hist.storage.Weight())
+    ab.fill(["a", "b", "b"])
+    ba = hist.Hist(hist.axis.StrCategory(["b", "a"]), storage=hist.storage.Weight())
+    ba.fill(["a", "b", "b"])
+    cats.sample("ab", ab)
+    with pytest.raises(StatsError, match="category labels"):
+        cats.data(ba)
