@@ -257,6 +257,9 @@ class RootSource(DataSource):
 
     def allow_missing(self, name: str) -> None:
         self.optional.add(name)
+        for friend in self.friends:  # a friend's branch may be missing from some of the friend's files too
+            if name.startswith(f"{friend.alias}."):
+                friend.source.allow_missing(name[len(friend.alias) + 1:])
 
     def optional_columns(self) -> set[str]:
         return self.optional
@@ -554,12 +557,13 @@ class _FriendJoin:
             qualified = f"{self.friend.alias}.{name}"
             if column.null_count and qualified not in self.main.optional:
                 entry = entry_start + int(np.flatnonzero(~column.is_valid().to_numpy(zero_copy_only=False))[0])
-                key = table[self.friend.index][entry - entry_start].as_py() if self.friend.index else None
-                raise DataSourceError(
-                    f"column {qualified!r} has no value for entry {entry}: no entry of friend tree "
-                    f"{self.friend.source.tree!r} has {self.friend.index} == {key}; use DefaultValueFor({qualified!r}, "
-                    f"value) or FilterAvailable/FilterMissing for entries without a match"
-                )  # fmt: skip
+                if self.friend.index is not None and rows is not None and not rows[entry - entry_start].is_valid:
+                    key = table[self.friend.index][entry - entry_start].as_py()
+                    why = f"no entry of friend tree {self.friend.source.tree!r} has {self.friend.index} == {key}"
+                else:
+                    why = f"friend tree {self.friend.source.tree!r} has no branch {name!r} in that entry's file"
+                raise DataSourceError(f"column {qualified!r} has no value for entry {entry}: {why}; use "
+                                      f"DefaultValueFor({qualified!r}, value) or FilterAvailable/FilterMissing")  # fmt: skip
             out[qualified] = column
         return out
 

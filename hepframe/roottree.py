@@ -18,7 +18,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
-import weakref
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,7 +35,8 @@ LEAF_TYPES = {
 _LEAF = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<size>\w+)\])?(?:/(?P<code>\w))?$")
 
 _current: TFile | None = None  # gDirectory: the writable file new TTrees belong to
-_open_writable: weakref.WeakSet[TFile] = weakref.WeakSet()
+#: Writable files not closed yet, held until Close() (or exit), as ROOT's directory list holds them.
+_open_writable: set[TFile] = set()
 
 
 @atexit.register
@@ -114,6 +115,8 @@ class TFile:
         return True
 
     def _attach(self, tree: TTree) -> None:
+        if tree.GetName() in self._trees:
+            raise AnalysisError(f"TFile({self._path!r}) already has a tree {tree.GetName()!r}; give each tree its own name")
         self._trees[tree.GetName()] = tree
 
     def Write(self, *_: Any) -> int:  # noqa: N802
@@ -122,16 +125,17 @@ class TFile:
             tree._written = True
         return 0
 
-    def Close(self) -> None:  # noqa: N802
+    def Close(self, *_: Any, discard: bool = False) -> None:  # noqa: N802
         global _current
         if self._file is not None:
             self._file.close()
             self._file = None
         if self in _open_writable:
+            if not discard:
+                self._write([t for t in self._trees.values() if t._written])  # raises: the file stays open
             _open_writable.discard(self)
             if _current is self:
                 _current = None
-            self._write([t for t in self._trees.values() if t._written])
 
     def _write(self, trees: list[TTree]) -> None:
         import uproot
@@ -151,8 +155,11 @@ class TFile:
     def __enter__(self) -> TFile:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.Close()
+    def __exit__(self, kind: object, *_: object) -> None:
+        # A block that raised leaves no file: nothing is written half (ROOT would save what it had).
+        if kind is not None and self in _open_writable:
+            warnings.warn(f"TFile({self._path!r}): not written, the with-block raised", stacklevel=2)
+        self.Close(discard=kind is not None)
 
 
 class _TKey:
@@ -197,10 +204,14 @@ class _Branch:
                 raise AnalysisError(f"TTree.Branch({name!r}, ..., {leaflist!r}): the counter branch {size!r} must "
                                     "be created before the array branch")  # fmt: skip
         try:
+            length = len(np.asarray(address))
             np.asarray(address)[0]
         except Exception:
             raise AnalysisError(f"TTree.Branch({name!r}, ...): the address must be an array.array or a numpy array "
                                 f"(PyROOT reads its first element at each Fill), got {type(address).__name__}") from None
+        if isinstance(self.size, int) and length < self.size:
+            raise AnalysisError(f"TTree.Branch({name!r}, ..., {leaflist!r}): the buffer holds {length} values, fewer "
+                                f"than {self.size}")  # fmt: skip
 
     def take(self, tree: TTree) -> None:
         if self.size is None:
@@ -209,6 +220,9 @@ class _Branch:
             self.values.append(np.array(self.address, dtype=self.dtype))
         else:
             n = self.size if isinstance(self.size, int) else int(tree._branches[self.size].address[0])
+            if not 0 <= n <= len(self.address):
+                raise AnalysisError(f"TTree.Fill(), entry {tree._entries}: branch {self.name!r} has {self.size} = {n}, "
+                                    f"but its buffer holds {len(self.address)} values")  # fmt: skip
             self.values.append(np.array(self.address[:n], dtype=self.dtype))
 
     def array(self) -> Any:
@@ -319,11 +333,18 @@ class _Indexed:
 
     def AddFriend(self, friend: Any, alias: str = "", *_: Any) -> Any:  # noqa: N802
         """Add ``friend`` (a TChain, a tree from a file, or ``("tree", "file.root")``) as ``alias.branch`` columns."""
-        if isinstance(friend, str):  # AddFriend("tree", "file.root") or AddFriend("tree")
-            name, path = (friend.split("=", 1)[::-1] if "=" in friend else (friend, alias))
+        if isinstance(friend, str):  # AddFriend("tree", "file.root"), AddFriend("alias=tree", ...), AddFriend("tree")
+            path, alias = alias, ""
+            name = friend
+            if "=" in friend:
+                alias, name = (part.strip() for part in friend.split("=", 1))
             chain = TChain(name)
-            chain.Add(path or self._inputs[0][0])
-            friend, alias = chain, ""
+            files = [path] if path else [p for p, _ in self._inputs]  # no file: the tree in the main chain's files
+            if not files:
+                raise AnalysisError(f"AddFriend({friend!r}): give the friend's file; this chain has none yet")
+            for each in files:
+                chain.Add(each)
+            friend = chain
         if not isinstance(friend, _Indexed):
             raise AnalysisError(f"AddFriend takes a TChain, a tree from a TFile or (tree name, file), got "
                                 f"{type(friend).__name__}")  # fmt: skip

@@ -178,3 +178,77 @@ def test_tree_writing_errors_are_clear(tmp_path: Path) -> None:
         t.Branch("a", 3.0, "a/F")
     with pytest.raises(AnalysisError, match="no file is open for writing"):
         t.Write()
+
+
+def test_review_cases_for_trees_and_friends(tmp_path: Path) -> None:
+    """Found in review: each lost data silently or gave a confusing error."""
+    main = HF.TChain("events")
+    main.Add(_tree(tmp_path / "m1.root", "events", idx=[1, 2], x=[10, 20]))
+    main.Add(_tree(tmp_path / "m2.root", "events", idx=[3, 4], x=[30, 40]))
+    # "alias=tree" with a file, and a friend tree that lives in the main chain's own files
+    _tree(tmp_path / "f.root", "aux", y=[100, 200, 300, 400])
+    main.AddFriend("a2 = aux", str(tmp_path / "f.root"))
+    same_files = HF.TChain("events")
+    same_files.Add(str(tmp_path / "m1.root"))
+    same_files.Add(str(tmp_path / "m2.root"))
+    same_files.AddFriend("events")  # the same tree as a positional friend: all four entries, from both files
+    assert HF.RDataFrame(same_files).AsNumpy(["events.x"])["events.x"].tolist() == [10, 20, 30, 40]
+    assert HF.RDataFrame(main).Define("z", "a2.y + x").AsNumpy(["z"])["z"].tolist() == [110, 220, 330, 440]
+
+    # a with-block that raises writes nothing
+    with pytest.warns(UserWarning, match="not written"), pytest.raises(RuntimeError):
+        with HF.TFile(str(tmp_path / "broken.root"), "RECREATE"):
+            t = HF.TTree("t", "t")
+            a = array.array("i", [0])
+            t.Branch("a", a, "a/I")
+            t.Fill()
+            t.Write()
+            raise RuntimeError("the job crashed")
+    assert not (tmp_path / "broken.root").exists()
+
+    with HF.TFile(str(tmp_path / "checks.root"), "RECREATE"):
+        t = HF.TTree("t", "t")
+        with pytest.raises(AnalysisError, match="holds 2 values, fewer than 3"):
+            t.Branch("y", np.zeros(2), "y[3]/F")
+        n, v = array.array("i", [0]), array.array("d", [0.0, 0.0])
+        t.Branch("n", n, "n/I")
+        t.Branch("v", v, "v[n]/D")
+        n[0] = 3
+        with pytest.raises(AnalysisError, match=r"entry 0: branch 'v' has n = 3, but its buffer holds 2"):
+            t.Fill()
+        with pytest.raises(AnalysisError, match="already has a tree 't'"):
+            HF.TTree("t", "again")
+
+
+def test_an_unclosed_file_is_written_at_exit(tmp_path: Path) -> None:
+    code = (
+        "import array\n"
+        "from hepframe import ROOT\n"
+        "def make(path):\n"
+        "    f = ROOT.TFile(path, 'RECREATE')\n"
+        "    t = ROOT.TTree('t', 't')\n"
+        "    a = array.array('i', [7])\n"
+        "    t.Branch('a', a, 'a/I')\n"
+        "    t.Fill()\n"
+        "    t.Write()\n"
+        f"make({str(tmp_path / 'first.root')!r})\n"
+        f"ROOT.TFile({str(tmp_path / 'second.root')!r}, 'RECREATE')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert uproot.open(tmp_path / "first.root")["t"]["a"].array(library="np").tolist() == [7]
+    assert (tmp_path / "second.root").exists()
+
+
+def test_friend_branch_missing_from_some_friend_files(tmp_path: Path) -> None:
+    main = HF.TChain("events")
+    main.Add(_tree(tmp_path / "m.root", "events", x=[1, 2, 3, 4]))
+    aux = HF.TChain("aux")
+    aux.Add(_tree(tmp_path / "a1.root", "aux", y=[10, 20]))
+    aux.Add(_tree(tmp_path / "a2.root", "aux", w=[0, 0]))
+    main.AddFriend(aux)
+    df = HF.RDataFrame(main)
+    assert df.DefaultValueFor("aux.y", -1).AsNumpy(["aux.y"])["aux.y"].tolist() == [10, 20, -1, -1]
+    assert df.FilterMissing("aux.y").Count().GetValue() == 2
+    with pytest.raises(DataSourceError, match=r"branch 'y' missing from tree 'aux' in .*a2\.root"):
+        HF.RDataFrame(main).Sum("aux.y").GetValue()
