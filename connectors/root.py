@@ -130,6 +130,11 @@ class Friend:
     alias: str
     source: RootSource
     index: str | None = None
+    #: The sorted index and the branches read, by set of branch names (filled on first use).
+    matched: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, pa.Table]] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "matched": {}}  # a copy (e.g. in a Spark task) reads its own
 
 
 @dataclass
@@ -540,13 +545,17 @@ class RootSource(DataSource):
 class _FriendJoin:
     """The columns of one friend tree for the main tree's batches, in one pass of the main tree.
 
-    An indexed friend is read once (its index and requested branches) and matched by value with
-    a sorted search; a positional friend is read batch by batch alongside the main tree.
+    An indexed friend is read once per process and set of branches (its index and the requested
+    branches, kept on the Friend: Spark tasks and repeated loops reuse it) and matched by value
+    with a sorted search; a positional friend is streamed alongside the main tree, one pass over
+    its baskets, sliced to the main tree's batches.
     """
 
     def __init__(self, main: RootSource, friend: Friend, names: list[str]) -> None:
         self.main, self.friend, self.names = main, friend, names
-        self.matched: tuple[np.ndarray, np.ndarray, pa.Table] | None = None
+        self.stream: Iterator[Batch] | None = None
+        self.pending: pa.Table | None = None
+        self.next_entry = -1
 
     def columns(self, entry_start: int, table: pa.Table) -> dict[str, pa.Array]:
         rows = self._rows(entry_start, table)
@@ -579,7 +588,8 @@ class _FriendJoin:
         return pa.array(order[pos] if len(keys) else np.zeros(len(wanted), np.int64), mask=~found)
 
     def _indexed(self) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-        if self.matched is None:
+        key = tuple(sorted(self.names))
+        if key not in self.friend.matched:
             index = self.friend.index
             assert index is not None
             names = sorted({*self.names, index})
@@ -593,8 +603,8 @@ class _FriendJoin:
             if len(dup):
                 raise DataSourceError(f"BuildIndex({index!r}) of friend tree {self.friend.source.tree!r}: "
                                       f"the key {keys[dup[0]]} appears more than once (an index needs unique keys)")  # fmt: skip
-            self.matched = keys, order, data
-        return self.matched
+            self.friend.matched[key] = keys, order, data
+        return self.friend.matched[key]
 
     def _friend_table(self, entry_start: int, n: int) -> pa.Table:
         if self.friend.index is not None:
@@ -606,8 +616,22 @@ class _FriendJoin:
                 f"{friend.num_entries} entries, fewer than the main tree {self.main.tree!r} "
                 f"(friends without an index need as many entries as the main tree)"
             )  # fmt: skip
-        batches = [b.table for b in friend.iter_batches(self.names, entry_range=(entry_start, entry_start + n))]
-        return pa.concat_tables(batches) if batches else pa.table({})
+        if self.stream is None or entry_start != self.next_entry:  # a new pass, or a jump (entry ranges)
+            self.stream = friend.iter_batches(self.names, entry_range=(entry_start, friend.num_entries))
+            self.pending = None
+        pieces, need = [], n
+        while need:
+            if self.pending is None or self.pending.num_rows == 0:
+                batch = next(self.stream, None)
+                if batch is None:  # cannot happen with the entry count checked above
+                    raise DataSourceError(f"friend tree {friend.tree!r} ended before entry {entry_start + n}")
+                self.pending = batch.table
+            take = min(need, self.pending.num_rows)
+            pieces.append(self.pending.slice(0, take))
+            self.pending, need = self.pending.slice(take), need - take
+        self.next_entry = entry_start + n
+        return pa.concat_tables(pieces) if pieces else pa.table({name: pa.array([], _arrow_type(friend.schema[name]))
+                                                                 for name in self.names})  # fmt: skip
 
 
 _READER_POOLS: dict[int, Any] = {}  # by thread count, kept for the process: threads start once

@@ -252,3 +252,25 @@ def test_friend_branch_missing_from_some_friend_files(tmp_path: Path) -> None:
     assert df.FilterMissing("aux.y").Count().GetValue() == 2
     with pytest.raises(DataSourceError, match=r"branch 'y' missing from tree 'aux' in .*a2\.root"):
         HF.RDataFrame(main).Sum("aux.y").GetValue()
+
+
+def test_friend_batches_that_do_not_line_up(tmp_path: Path) -> None:
+    """A positional friend read with other batch boundaries than the main tree, and entry ranges."""
+    import pickle
+
+    from hepframe.connectors.root import Friend, RootSource
+
+    x = list(range(23))
+    main = RootSource.open("events", _tree(tmp_path / "m.root", "events", x=x), step_size=3)
+    aux = RootSource.open("aux", _tree(tmp_path / "a.root", "aux", y=[10 * v for v in x]), step_size=4)
+    main.add_friend(Friend("aux", aux))
+    got = [b.table for b in main.iter_batches(["x", "aux.y"])]
+    assert [r for t in got for r in t["aux.y"].to_pylist()] == [10 * v for v in x]
+    part = [b.table for b in main.iter_batches(["aux.y"], entry_range=(5, 17))]
+    assert [r for t in part for r in t["aux.y"].to_pylist()] == [10 * v for v in x[5:17]]
+    indexed = RootSource.open("events", str(tmp_path / "m.root"), step_size=3)
+    idx = RootSource.open("idx", _tree(tmp_path / "i.root", "idx", x=x[::-1], z=x[::-1]))
+    friend = Friend("idx", idx, "x")
+    indexed.add_friend(friend)
+    assert [r for b in indexed.iter_batches(["idx.z"]) for r in b.table["idx.z"].to_pylist()] == x
+    assert friend.matched and not pickle.loads(pickle.dumps(friend)).matched  # cached here, not shipped
