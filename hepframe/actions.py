@@ -100,6 +100,17 @@ class CutFlowReport:
     def Print(self) -> None:  # noqa: N802 - ROOT spelling
         print(self)
 
+    def __repr__(self) -> str:
+        return str(self) if self.entries else "CutFlowReport(no named filter)"
+
+    def _repr_html_(self) -> str:
+        from hepframe.display import table
+
+        first_all = self.entries[0].all if self.entries else 0
+        rows = [[e.name, e.passed, e.all, round(e.efficiency, 2), round(100.0 * e.passed / first_all if first_all else 0.0, 2)]
+                for e in self.entries]  # fmt: skip
+        return table(["filter", "pass", "all", "eff %", "cumulative eff %"], rows, "cut flow")
+
     def __str__(self) -> str:
         lines = []
         first_all = self.entries[0].all if self.entries else 0
@@ -290,6 +301,17 @@ class DisplayTable:
 
     def AsString(self) -> str:  # noqa: N802
         return str(self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        from hepframe.display import table
+
+        numbers = range(len(next(iter(self.columns.values()), []))) if self.rows is None else self.rows
+        rows = [[int(i), *(", ".join(self._lines(v)) for v in values)]
+                for i, values in zip(numbers, zip(*self.columns.values(), strict=True), strict=True)]  # fmt: skip
+        return table(["Row", *self.columns], rows)
 
 
 # -- accumulators -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 from hepframe import graph as g
 from hepframe.connectors import RootSource
 from hepframe.connectors.root import DEFAULT_STEP_BYTES, DEFAULT_STEP_SIZE
+from hepframe.display import Text
 from hepframe.engines.base import BatchEngine, DistributedEngine, Engine, get_engine
 from hepframe.errors import AnalysisError, UnknownColumnError, did_you_mean
 from hepframe.execution import Executor
@@ -62,8 +63,22 @@ class ResultPtr(Generic[T]):
         return getattr(self.GetValue(), name)
 
     def __repr__(self) -> str:
-        state = "ready" if self.IsReady() else "lazy"
-        return f"<ResultPtr {type(self._action).__name__} ({state})>"
+        state = "ready" if self.IsReady() else "pending: the next event loop computes it"
+        action = self._action
+        what = action.label
+        if isinstance(action, g.ColumnAction) and action.kind in ("Histo", "Profile"):  # name the histogram
+            o = action.options
+            what = f"{action.kind}{len(o['axes'])}D {o['name']!r} of {', '.join(c.name for c in action.columns)}"
+        return f"<ResultPtr {what} on {self._frame._analysis.root.source.tree!r} ({state})>"
+
+    def _repr_html_(self) -> str:
+        from hepframe.display import pre
+
+        if not self.IsReady():
+            return pre(repr(self))
+        value = self.GetValue()
+        shown = getattr(type(value), "_repr_html_", None)
+        return shown(value) if shown is not None else pre(repr(value))
 
 
 class _Templated:
@@ -823,9 +838,19 @@ class RDataFrame:
 
     def explain(self) -> str:
         """The compiled engine plan for every expression upstream of this node."""
+        from hepframe.display import Text
         from hepframe.explain import explain
 
-        return explain(self)
+        return Text(explain(self))
+
+    def _repr_html_(self) -> str:
+        from hepframe.display import table
+
+        steps = [[i, node.label] for i, node in enumerate(reversed(self._node.ancestors()))]
+        booked = [a.label for a in self._analysis.actions if a.node is self._node]
+        caption = f"hepframe.RDataFrame on the {self._engine.name} engine" + (
+            f"; booked here: {', '.join(booked)}" if booked else "")  # fmt: skip
+        return table(["step", "node"], steps, caption)
 
     @property
     def passes(self) -> int:
@@ -836,7 +861,7 @@ class RDataFrame:
         return f"<hepframe.RDataFrame {type(self._node).__name__} on {self._analysis.root.source.tree!r}>"
 
 
-class Description(str):
+class Description(Text):
     """``Describe()``'s text, with ROOT's ``Print()`` and ``AsString()`` (``shortFormat``: the dataset line only)."""
 
     def AsString(self, shortFormat: bool = False) -> str:  # noqa: N802, N803

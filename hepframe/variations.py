@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from hepframe import graph as g
 from hepframe.dataframe import RDataFrame, ResultPtr
+from hepframe.display import Text
 from hepframe.errors import AnalysisError
 from hepframe.execution import Executor, run_graphs
 from hepframe.expr.ir import free_columns
@@ -28,17 +29,15 @@ def _affected_by(action: g.Action, vary: g.Vary, executor: Executor) -> bool:
     return any(c is not None and varied(c) for _, c in executor.walk_columns(stack, universe, stop=varied))
 
 
-class VariationsMap:
-    """``VariationsFor(result)``: ``{"nominal": value, "<variation>:<tag>": value, ...}``, lazily."""
+class VariationsMap(Mapping):
+    """``VariationsFor(result)``: ``{"nominal": value, "<variation>:<tag>": value, ...}``, lazily (a Mapping)."""
 
     def __init__(self, frame: RDataFrame, actions: dict[str, g.Action]):
         self._frame = frame
         self._actions = actions
 
-    def keys(self) -> list[str]:
+    def GetKeys(self) -> list[str]:  # noqa: N802 - ROOT's RResultMap spelling
         return list(self._actions)
-
-    GetKeys = keys  # ROOT's RResultMap spelling
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -53,8 +52,16 @@ class VariationsMap:
     def __len__(self) -> int:
         return len(self._actions)
 
-    def items(self):
-        return [(k, self[k]) for k in self._actions]
+    def __repr__(self) -> str:
+        ready = all(a in self._frame._analysis.results for a in self._actions.values())
+        return f"<VariationsMap {', '.join(self._actions)} ({'ready' if ready else 'pending'})>"
+
+    def _repr_html_(self) -> str:
+        from hepframe.display import table
+
+        results = self._frame._analysis.results
+        rows = [[key, "ready" if action in results else "pending"] for key, action in self._actions.items()]
+        return table(["variation", "state"], rows, "VariationsFor")
 
 
 def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spelling
@@ -115,7 +122,7 @@ def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None
 
             with atomic_path(path) as tmp, open(tmp, "w") as f:
                 f.write(text)
-        return text
+        return Text(text)
     ids = {id(n): f"n{i}" for i, n in enumerate(analysis.nodes)}
     act_ids = {id(a): f"a{i}" for i, a in enumerate(analysis.actions)}
 
@@ -143,4 +150,4 @@ def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None
 
         with atomic_path(path) as tmp, open(tmp, "w") as f:
             f.write(text)
-    return text
+    return Text(text)
