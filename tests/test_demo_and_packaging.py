@@ -137,3 +137,18 @@ def test_cli_inspect_names_unreadable_files(tmp_path, capsys) -> None:
     assert cli.main(["inspect", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "cannot open" in err and "bad.root" in err and err.count("\n") == 1
+
+
+def test_the_readme_first_snippet_runs_as_written(tmp_path) -> None:
+    import os
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert snippet is not None
+    env = {**os.environ, "MPLBACKEND": "Agg", "HEPFRAME_PROGRESS": "0"}
+    done = subprocess.run([sys.executable, "-c", snippet.group(1)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Two muons" in done.stdout and (tmp_path / "nanoaod.root").exists()
