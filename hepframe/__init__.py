@@ -54,7 +54,7 @@ class _SubpackageFinder:
 _locate_subpackages()
 
 from hepframe.connectors.polars_scan import scan_root
-from hepframe.dataframe import FromParquet, FromSpec, RDataFrame, ResultPtr
+from hepframe.dataframe import FromParquet, FromPolars, FromSpec, RDataFrame, ResultPtr
 from hepframe.errors import (
     DataSourceError,
     EventError,
@@ -79,6 +79,7 @@ __all__ = [
     "ExpressionSyntaxError",
     "ExpressionTypeError",
     "FromParquet",
+    "FromPolars",
     "FromSpec",
     "HepframeError",
     "RDataFrame",

@@ -152,6 +152,40 @@ def FromParquet(files, engine: str | Engine = "polars", progress: bool | None = 
     return RDataFrame.from_source(ParquetSource.open(files, step_size), engine=engine, progress=progress)
 
 
+def FromPolars(frame: Any, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
+               step_size: int = DEFAULT_STEP_SIZE) -> RDataFrame:  # fmt: skip
+    """An RDataFrame over a Polars ``DataFrame`` or ``LazyFrame`` (collected once, then read in batches).
+
+    Numeric columns and (nested) lists of numbers become C++ columns and RVecs with the same
+    element types; other columns (strings, structs) are left out, and a frame with none left is
+    an error. ``rdfentry_`` numbers the rows.
+
+    Examples
+    --------
+    >>> import polars as pl, hepframe
+    >>> df = hepframe.FromPolars(pl.DataFrame({"pt": [[10.0, 45.0], [50.0]], "w": [1.0, 2.0]}))
+    >>> df.Define("n", "Sum(pt > 40)").Sum("n").GetValue()
+    2.0
+
+    """
+    import polars as pl
+
+    from hepframe.connectors.memory import TableSource
+    from hepframe.connectors.parquet import ctype_of_arrow
+
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise AnalysisError(f"FromPolars takes a polars DataFrame or LazyFrame, got {type(frame).__name__}")
+    table = frame.to_arrow()
+    schema = {f.name: ctype_of_arrow(f.type) for f in table.schema}
+    kept = {name: ctype for name, ctype in schema.items() if ctype is not None}
+    if not kept and table.num_columns:
+        raise AnalysisError(f"FromPolars: no numeric or list-of-numbers column among {', '.join(schema)}")
+    source = TableSource("polars", table.select(list(kept)), kept, step_size=step_size, label="Polars")
+    return RDataFrame.from_source(source, engine=engine, progress=progress)
+
+
 class RDataFrame:
     """A lazy analysis over a TTree, in RDataFrame's vocabulary.
 
@@ -649,6 +683,18 @@ class RDataFrame:
     def AsArrow(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
         """Book the values of ``columns`` as a ``pyarrow.Table`` (RVec columns as list columns)."""
         return self._column_action("AsArrow", [columns] if isinstance(columns, str) else columns)
+
+    def AsPolars(self, columns: Iterable[str] | str | None = None) -> Any:  # noqa: N802
+        """The selected events' ``columns`` (default: all) as a Polars ``DataFrame``; runs the event loop now.
+
+        Types are kept (float32 stays Float32, RVecs become List columns), in entry order.
+        """
+        import polars as pl
+
+        names = self._snapshot_columns(columns) if columns is not None else self.GetColumnNames()
+        frame = pl.from_arrow(self.AsArrow(names).GetValue(), rechunk=True)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
 
     def AsAwkward(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
         """Book the values of ``columns`` as an awkward array of records."""
