@@ -596,7 +596,10 @@ def _progress_bar(source, enabled: bool | None):
 
     from tqdm.auto import tqdm
 
-    if enabled is None:
-        enabled = sys.stderr.isatty() and os.environ.get("HEPFRAME_PROGRESS", "1") != "0"
+    if enabled is None:  # terminals and notebooks (tqdm.auto draws a widget there); never in batch logs
+        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+        enabled = interactive and os.environ.get("HEPFRAME_PROGRESS", "1") != "0"
     total = source.num_entries if enabled else None  # sizing every file costs a metadata read
-    return tqdm(total=total, unit="ev", unit_scale=True, desc="hepframe", disable=not enabled, leave=False)
+    # Drawn once a loop has run for a second (short loops print nothing); kept afterwards with the
+    # number of events and the rate, as a record of the loop.
+    return tqdm(total=total, unit="ev", unit_scale=True, desc="hepframe", disable=not enabled, leave=True, delay=1.0)

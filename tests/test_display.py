@@ -46,3 +46,21 @@ def test_variations_are_a_mapping(small_nanoaod_file: str) -> None:
     assert len(values) == 3 and values[1].values().tolist() != values[2].values().tolist()
     assert dict(hs.items()).keys() == {"nominal", "scale:down", "scale:up"}
     assert repr(hs).endswith("(ready)>") and hs._repr_html_().count("ready") == 3
+
+
+def test_progress_bar_waits_a_second_and_stays(small_nanoaod_file: str, capsys, monkeypatch) -> None:
+    import sys
+
+    from hepframe.execution import _progress_bar
+
+    source = hepframe.RDataFrame("Events", small_nanoaod_file)._analysis.root.source
+    bar = _progress_bar(source, True)
+    assert bar.leave and bar.delay == 1.0 and bar.total == source.num_entries
+    bar.close()
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # as inside a notebook kernel
+    monkeypatch.setenv("HEPFRAME_PROGRESS", "1")
+    assert not _progress_bar(source, None).disable
+    monkeypatch.setenv("HEPFRAME_PROGRESS", "0")
+    assert _progress_bar(source, None).disable
+    hepframe.RDataFrame("Events", small_nanoaod_file, progress=True).Count().GetValue()  # well under a second
+    assert capsys.readouterr().err == ""
