@@ -19,7 +19,7 @@ import numpy as np
 
 from hepframe.engines.values import Jagged, Value
 from hepframe.errors import EventError
-from hepframe.histograms import Axis1D, Histo1DAccumulator, Histo1DModel
+from hepframe.histograms import Axis1D, Histo1DAccumulator, Histo1DModel, fill_bins
 
 
 def flatten(value: Value) -> np.ndarray:
@@ -275,6 +275,9 @@ class DisplayTable:
             return f"{float(value):f}"
         return str(int(value)) if isinstance(value, (int, np.integer)) else str(value)
 
+    def _row_numbers(self):
+        return range(len(next(iter(self.columns.values()), []))) if self.rows is None else self.rows
+
     def _lines(self, value) -> list[str]:
         if isinstance(value, np.ndarray):
             lines = [self._cell(v) for v in value[: self.max_elements]]
@@ -283,9 +286,8 @@ class DisplayTable:
 
     def __str__(self) -> str:
         names = ["Row", *self.columns]
-        numbers = range(len(next(iter(self.columns.values()), []))) if self.rows is None else self.rows
         rows = [[[str(int(i))], *(self._lines(v) for v in values)]
-                for i, values in zip(numbers, zip(*self.columns.values(), strict=True), strict=True)]  # fmt: skip
+                for i, values in zip(self._row_numbers(), zip(*self.columns.values(), strict=True), strict=True)]  # fmt: skip
         widths = [max([len(n)] + [len(line) for r in rows for line in r[k]]) for k, n in enumerate(names)]
         rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
         out = [rule, "".join(f"| {n.ljust(w)} " for n, w in zip(names, widths, strict=True)) + "| ", rule]
@@ -308,9 +310,8 @@ class DisplayTable:
     def _repr_html_(self) -> str:
         from hepframe.display import table
 
-        numbers = range(len(next(iter(self.columns.values()), []))) if self.rows is None else self.rows
         rows = [[int(i), *(", ".join(self._lines(v)) for v in values)]
-                for i, values in zip(numbers, zip(*self.columns.values(), strict=True), strict=True)]  # fmt: skip
+                for i, values in zip(self._row_numbers(), zip(*self.columns.values(), strict=True), strict=True)]  # fmt: skip
         return table(["Row", *self.columns], rows)
 
 
@@ -479,22 +480,15 @@ class HistoAcc(Accumulator):
         self.pending: tuple[np.ndarray, np.ndarray | None] | None = None
 
     def update(self, values, entries, n_rows, defer_stats: bool = False):
-        from hepframe.udfs.histogram import add_to_bins, stats_continue
+        from hepframe.udfs.histogram import stats_continue
 
         columns = broadcast_fill(values, entries, f"Histogram {self.name!r}")
         weights = columns.pop() if self.weighted else None
         if self.one_d is not None:
             self.one_d.fill(columns[0], weights, defer_stats)
             return
-        bins = [a.find_bin(c) for a, c in zip(self.axes, columns, strict=True)]
-        index = np.ravel_multi_index(tuple(bins), self.sumw.shape)
-        add_to_bins(index, weights, self.sumw, self.sumw2)  # one fill at a time, in order, as TH1::Fill
+        index, _, coords, w_in = fill_bins(self.axes, columns, weights, self.sumw, self.sumw2)
         self.entries += len(index)
-        inside = np.ones(len(index), dtype=np.bool_)
-        for a, b in zip(self.axes, bins, strict=True):
-            inside &= (b > 0) & (b <= a.nbins)
-        coords = np.stack([np.asarray(c, dtype=np.float64)[inside] for c in columns])
-        w_in = None if weights is None else np.asarray(weights, dtype=np.float64)[inside]
         if defer_stats:
             self.pending = (coords, w_in)
         else:

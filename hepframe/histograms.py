@@ -67,6 +67,25 @@ class Axis1D:
         return hist.axis.Variable(list(self.edges), name=self.name or "x", label=label)
 
 
+def fill_bins(axes: list[Axis1D], coords: list, weights: np.ndarray | None, sumw: np.ndarray, sumw2: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
+    """TH1/TH2/TH3::Fill for each point in order: adds to the bins' sums of weights and of squared weights.
+
+    Returns each fill's global cell, whether it is in range, and the in-range coordinates (ndim x n)
+    and weights, which the statistics (``udfs.histogram.stats_continue``) are computed from.
+    """
+    from hepframe.udfs.histogram import add_to_bins
+
+    bins = [a.find_bin(c) for a, c in zip(axes, coords, strict=True)]
+    index = np.ravel_multi_index(tuple(bins), sumw.shape)
+    add_to_bins(index, weights, sumw, sumw2)  # one fill at a time, in order, as TH1::Fill
+    inside = np.ones(len(index), dtype=np.bool_)
+    for a, b in zip(axes, bins, strict=True):
+        inside &= (b > 0) & (b <= a.nbins)
+    points = np.stack([np.asarray(c, dtype=np.float64)[inside] for c in coords])
+    return index, inside, points, None if weights is None else np.asarray(weights, dtype=np.float64)[inside]
+
+
 @dataclass(frozen=True)
 class Histo1DModel:
     name: str

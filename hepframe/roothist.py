@@ -457,7 +457,8 @@ class RootHist(StatsMoments, Drawable, hist.Hist, family=hist):
 
         Returns the bin of a single fill (-1 outside the axes), or the number of fills.
         """
-        from hepframe.udfs.histogram import add_to_bins, stats_continue
+        from hepframe.histograms import fill_bins
+        from hepframe.udfs.histogram import stats_continue
 
         n = self.ndim
         if len(args) not in (n, n + 1):
@@ -472,15 +473,10 @@ class RootHist(StatsMoments, Drawable, hist.Hist, family=hist):
         axes = [self._th_axis(i) for i in range(n)]
         stats, entries = self.GetStats().copy(), self.GetEntries()
         sumw, sumw2 = (a.copy() for a in self._th_arrays())
-        bins = [a.find_bin(c) for a, c in zip(axes, coords, strict=True)]
-        index = np.ravel_multi_index(tuple(bins), sumw.shape)
-        add_to_bins(index, weights, sumw, sumw2)
-        inside = np.ones(length, dtype=np.bool_)
-        for a, b in zip(axes, bins, strict=True):
-            inside &= (b > 0) & (b <= a.nbins)
+        index, inside, points, w_in = fill_bins(axes, coords, weights, sumw, sumw2)
         full = np.zeros(NSTAT)
         full[: len(stats)] = stats
-        stats_continue(np.stack([c[inside] for c in coords]), None if weights is None else weights[inside], full)
+        stats_continue(points, w_in, full)
         view: Any = self.view(flow=True)
         view["value"], view["variance"] = sumw, sumw2
         self._th_store(full, entries + length)

@@ -386,7 +386,7 @@ def _model_and_data(workspace: Any) -> tuple[Any, Any]:
     return model, workspace.data(model)
 
 
-def _minuit(minuit: bool = True):
+def _backend(minuit: bool = True):
     """The numpy backend of pyhf with Minuit, or scipy's SLSQP (restored afterwards: the backend is global)."""
     import contextlib
 
@@ -410,7 +410,7 @@ def fit(workspace: Any) -> FitResult:
     import pyhf
 
     model, data = _model_and_data(workspace)
-    with _minuit():
+    with _backend():
         result, corr, twice_nll = pyhf.infer.mle.fit(data, model, return_uncertainties=True,
                                                      return_correlations=True, return_fitted_val=True)  # fmt: skip
     result = np.asarray(result)
@@ -443,10 +443,10 @@ def _profiled(run: Any) -> Any:
     import pyhf
 
     try:
-        with _minuit():
+        with _backend():
             return run()
     except (pyhf.exceptions.FailedMinimization, AttributeError):
-        with _minuit(False):
+        with _backend(minuit=False):
             return run()
 
 
@@ -526,7 +526,7 @@ def ranking(workspace: Any, result: FitResult | None = None) -> list[Impact]:
             init[i] = min(max(init[i] + sign * result.errors[i], bounds[i][0]), bounds[i][1])
             fix = list(fixed)
             fix[i] = True
-            with _minuit(False):  # values only: scipy's SLSQP (Minuit's HESSE can fail at a fixed boundary)
+            with _backend(minuit=False):  # values only: scipy's SLSQP (Minuit's HESSE can fail at a fixed boundary)
                 pars = pyhf.infer.mle.fit(data, model, init_pars=init.tolist(), fixed_params=fix)
             shifts.append(float(np.asarray(pars)[poi]) - float(result.values[poi]))
         nominal, width = constraints.get(label, (float("nan"), float("nan")))
