@@ -17,8 +17,9 @@ the Spark session, which is started by ``use`` if none is running (with a runnin
 cannot apply: a warning names them, where PyRDF ignored them silently). PyRDF's
 ``reuse_parallel_collection`` is accepted and has no effect. Any other key is an error.
 
-``include_headers`` and ``include_shared_libraries`` declare C++: they raise
-:class:`~hepframe.errors.CppRequiredError`, naming the Python alternative. ``send_generic_files``
+``include_headers`` declares the helper functions of the headers (:func:`hepframe.declare`; they
+travel with each task); ``include_shared_libraries`` loads compiled C++ and raises
+:class:`~hepframe.errors.CppRequiredError`, naming the alternatives. ``send_generic_files``
 ships files to the Spark workers (``SparkContext.addFile``, as PyRDF did; tasks open them with
 ``pyspark.SparkFiles.get(name)``) and does nothing locally. ``initialize`` runs its function
 once, now, in this process: see :mod:`hepframe.distributed` for why not on the workers.
@@ -128,8 +129,8 @@ def initialize(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 
 def include_headers(headers_paths: str | Iterable[str]) -> None:
-    raise CppRequiredError(f"PyRDF.include_headers declares C++ headers, and hepframe runs no C++: "
-                           f"{distributed.CPP_ALTERNATIVE}")  # fmt: skip
+    """Declare the helper functions of these headers (hepframe.declare), as PyRDF does on every worker."""
+    distributed.declare_headers(headers_paths)
 
 
 def include_shared_libraries(shared_libraries_paths: str | Iterable[str]) -> None:

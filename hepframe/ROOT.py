@@ -404,13 +404,15 @@ RDF = _Namespace(
 
 
 class _Interpreter:
-    """``gInterpreter``: there is no C++ interpreter; each entry point says what to use instead."""
+    """``gInterpreter``: ``Declare`` compiles helper functions (hepframe.cpp); there is no interpreter to run C++."""
 
     def Declare(self, code: str) -> bool:  # noqa: N802
-        raise CppRequiredError(
-            "gInterpreter.Declare compiles C++, which hepframe does not run: write the helper as a vectorized "
-            "Python function (@hepframe.udf) or with @hepframe.numba_udf, and call it by name in the expression"
-        )
+        """Compile C++ helper functions (docs/cpp-helpers.md); they become callable in expression strings.
+
+        An error in the code raises a positioned error, where ROOT prints it and returns False.
+        """
+        hepframe.declare(code)
+        return True
 
     def ProcessLine(self, code: str) -> int:  # noqa: N802
         raise CppRequiredError(

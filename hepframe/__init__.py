@@ -72,6 +72,25 @@ from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
 
 __version__ = "0.1.0"
 
+
+def declare(code: str, *, path: str | None = None) -> list[str]:
+    """Compile C++ helper functions (as ``ROOT.gInterpreter.Declare``); returns their names.
+
+    The functions become callable by name in every expression string, on every engine; see
+    docs/cpp-helpers.md for the subset of C++ that hepframe compiles.
+
+    Examples
+    --------
+    >>> import hepframe
+    >>> hepframe.declare("float twice(float x) { return 2 * x; }")  # doctest: +SKIP
+    ['twice']
+
+    """
+    from hepframe.cpp import declare as _declare  # numba and the compiler load on first use
+
+    return _declare(code, path=path)
+
+
 __all__ = [
     "DataSourceError",
     "EventError",

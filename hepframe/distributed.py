@@ -15,13 +15,14 @@ numbers. Dask is not a hepframe backend: ``Dask.RDataFrame`` says so.
 What runs where, honestly:
 
 * ``initialize(fn, *args)`` runs ``fn`` once, at once, in this process (as ROOT does first).
-  It is not run again on the workers: hepframe's tasks need no per-worker setup (there is no
-  C++ to declare; Python UDFs and ``Numba.Declare``'d functions travel with each task). For
+  It is not run again on the workers: hepframe's tasks need no per-worker setup (declared C++
+  functions, Python UDFs and ``Numba.Declare``'d functions travel with each task). For
   settings of the worker processes, use Spark's own (``spark.executorEnv.NAME``).
 * ``DistributeFiles(paths)`` ships files with ``SparkContext.addFile``, as ROOT does; tasks
   find them with ``pyspark.SparkFiles.get(name)``.
-* ``DistributeHeaders``, ``DistributeSharedLibs`` and ``DistributeCppCode`` need C++ on the
-  workers: :class:`~hepframe.errors.CppRequiredError`, naming what to use instead.
+* ``DistributeHeaders`` and ``DistributeCppCode`` declare the code here
+  (:func:`hepframe.declare`); each task compiles it again from its source. Only
+  ``DistributeSharedLibs`` (compiled C++) raises :class:`~hepframe.errors.CppRequiredError`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ __all__ = [
     "initialize",
 ]
 
-CPP_ALTERNATIVE = ("write the helpers in Python instead: @ROOT.Numba.Declare([...], ...) (or @hepframe.numba_udf) "
+CPP_ALTERNATIVE = ("declare the helpers' source instead (ROOT.gInterpreter.Declare, hepframe.declare; "
+                   "docs/cpp-helpers.md), or write them in Python: @ROOT.Numba.Declare([...], ...) (or @hepframe.numba_udf) "
                     "for per-event functions called by name in expressions, @hepframe.udf for vectorized ones; "
                     "they travel to the workers with each task")  # fmt: skip
 
@@ -144,8 +146,7 @@ def initialize(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run ``fun(*args, **kwargs)`` now, in this process, as ROOT's ``initialize`` does first.
 
     ROOT also runs it at the start of every task; hepframe does not, because its tasks need no
-    setup: no C++ is declared there, and Python UDFs travel with the tasks. A function that
-    declares C++ (``ROOT.gInterpreter.Declare``) fails here, at once, with the alternative.
+    setup: declared C++ functions and Python UDFs travel with the tasks.
     """
     if not callable(fun):
         raise AnalysisError(f"initialize(fun, *args): fun must be callable, got {type(fun).__name__}")
@@ -182,8 +183,17 @@ def DistributeFiles(paths_to_files: str | os.PathLike | Iterable[str | os.PathLi
 
 
 def DistributeHeaders(paths_to_headers: Any) -> None:  # noqa: N802
-    raise CppRequiredError(f"DistributeHeaders declares C++ headers on the workers, and hepframe runs no C++: "
-                           f"{CPP_ALTERNATIVE}")  # fmt: skip
+    """Declare the helper functions of these header files (hepframe.declare); tasks get them with their source."""
+    declare_headers(paths_to_headers)
+
+
+def declare_headers(paths: Any) -> None:
+    """``hepframe.declare`` of each header file (a directory: every file below it), in order."""
+    import hepframe
+
+    for path in _paths(paths):
+        with open(path, encoding="utf-8") as f:
+            hepframe.declare(f.read(), path=os.path.abspath(path))
 
 
 def DistributeSharedLibs(paths_to_shared_libraries: Any) -> None:  # noqa: N802
@@ -192,7 +202,10 @@ def DistributeSharedLibs(paths_to_shared_libraries: Any) -> None:  # noqa: N802
 
 
 def DistributeCppCode(code_to_declare: str) -> None:  # noqa: N802
-    raise CppRequiredError(f"DistributeCppCode declares C++ on the workers, and hepframe runs no C++: {CPP_ALTERNATIVE}")
+    """Declare C++ helper functions (hepframe.declare); tasks compile them again from this source."""
+    import hepframe
+
+    hepframe.declare(code_to_declare)
 
 
 def __getattr__(name: str) -> Any:  # ROOT.RDF.Distributed.LiveVisualize, ...

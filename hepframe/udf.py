@@ -369,7 +369,19 @@ def lookup_udf(name: str) -> PythonUDF | None:
 
 
 def registered_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(n for n in _REGISTRY if "#" not in n)
+
+
+_UNUSABLE: dict[str, str] = {}
+
+
+def register_unusable(name: str, reason: str) -> None:
+    """A declared function that expression strings cannot call, and why (e.g. it returns Lorentz vectors)."""
+    _UNUSABLE[name] = reason
+
+
+def unusable_reason(name: str) -> str | None:
+    return _UNUSABLE.get(name)
 
 
 def udf(returns: str | type | CType, *, name: str | None = None, library: str = "awkward"):

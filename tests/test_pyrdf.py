@@ -175,18 +175,27 @@ def test_sending_files_to_the_spark_workers(tmp_path, spark_session) -> None:
 
 
 @pytest.mark.parametrize(("call", "construct"), [
-    (lambda: PyRDF.include_headers("helpers.h"), "PyRDF.include_headers declares C++ headers"),
     (lambda: PyRDF.include_shared_libraries(["libhelpers.so"]), "PyRDF.include_shared_libraries loads compiled C++"),
-    (lambda: distributed.DistributeHeaders(["helpers.h"]), "DistributeHeaders declares C++ headers"),
     (lambda: distributed.DistributeSharedLibs(["libhelpers.so"]), "DistributeSharedLibs loads compiled C++"),
-    (lambda: distributed.DistributeCppCode("int f() { return 1; }"), "DistributeCppCode declares C++"),
 ])  # fmt: skip
-def test_cpp_entry_points_name_the_construct_and_the_alternative(call, construct: str) -> None:
+def test_compiled_cpp_entry_points_name_the_construct_and_the_alternative(call, construct: str) -> None:
     with pytest.raises(CppRequiredError) as info:
         call()
     message = str(info.value)
     assert message.startswith(construct) and "hepframe runs no C++" in message
-    assert "Numba.Declare" in message and "@hepframe.udf" in message
+    assert "hepframe.declare" in message and "Numba.Declare" in message and "@hepframe.udf" in message
+
+
+def test_header_and_code_entry_points_declare_the_functions(tmp_path) -> None:
+    import hepframe
+
+    header = tmp_path / "pyrdf_helpers.h"
+    header.write_text("int pyrdf_header_twice(int x) { return 2 * x; }\n")
+    PyRDF.include_headers(str(header))
+    distributed.DistributeCppCode("int pyrdf_code_thrice(int x) { return 3 * x; }")
+    got = hepframe.FromPolars(__import__("polars").DataFrame({"x": [1, 2]})).Define(
+        "y", "pyrdf_header_twice(x) + pyrdf_code_thrice(x)").Take["int"]("y").GetValue()  # fmt: skip
+    assert list(got) == [5, 10]
 
 
 def test_pyrdf_without_a_running_session_starts_one_with_the_settings(monkeypatch) -> None:

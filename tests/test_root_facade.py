@@ -98,10 +98,9 @@ def test_implicit_mt_switches() -> None:
 @pytest.mark.parametrize(
     ("call", "names"),
     [
-        (lambda: HF.gInterpreter.Declare("double f(double x) { return x; }"), ["Declare", "hepframe.udf"]),
         (lambda: HF.gInterpreter.ProcessLine("gSystem->Load(\"x\")"), ["ProcessLine", "Python"]),
         (lambda: HF.TCanvas("c", "c"), ["TCanvas", "mplhep"]),
-        (lambda: HF.RDF.Experimental.Distributed.DistributeHeaders("h.hxx"), ["DistributeHeaders", "Numba.Declare"]),
+        (lambda: HF.RDF.Experimental.Distributed.DistributeSharedLibs("h.so"), ["DistributeSharedLibs", "Numba.Declare"]),
     ],
 )
 def test_cpp_only_constructs_name_the_alternative(call, names: list[str]) -> None:

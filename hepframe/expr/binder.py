@@ -278,11 +278,15 @@ class Binder:
             return ir.Literal(DOUBLE, CONSTANTS[node.callee])
         fn = lookup(node.callee)
         if fn is None:
-            from hepframe.udf import lookup_udf, registered_names
+            from hepframe.udf import lookup_udf, registered_names, unusable_reason
 
-            udf = lookup_udf(node.callee)
+            udf = lookup_udf(f"{node.callee}#{len(node.args)}") or lookup_udf(node.callee)  # C++ overloads by arity
             if udf is not None:
                 return self.bind_udf_call(udf, node)
+            reason = unusable_reason(node.callee)
+            if reason is not None:
+                raise UnsupportedSyntaxError(f"the declared function {node.callee!r} cannot be called in an expression: "
+                                             f"{reason}", self.text, node.pos)  # fmt: skip
             raise UnknownFunctionError(
                 f"unknown function {node.callee!r}{did_you_mean(node.callee, known_names() + registered_names())}",
                 self.text, node.pos, len(node.callee),

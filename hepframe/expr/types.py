@@ -28,6 +28,12 @@ class Scalar(Enum):
     FLOAT = ("float", "float32", 0)
     DOUBLE = ("double", "float64", 0)
     STRING = ("const char*", "object", 0)
+    # ROOT::Math Lorentz vectors (LorentzVector<Coordinates<double>>): values of C++ helper code
+    # (hepframe.cpp), four doubles each; never columns.
+    PTETAPHIM = ("ROOT::Math::PtEtaPhiMVector", "float64", -1)
+    PTETAPHIE = ("ROOT::Math::PtEtaPhiEVector", "float64", -2)
+    PXPYPZE = ("ROOT::Math::PxPyPzEVector", "float64", -3)
+    PXPYPZM = ("ROOT::Math::PxPyPzMVector", "float64", -4)
 
     @property
     def cpp(self) -> str:
@@ -55,10 +61,15 @@ class Scalar(Enum):
 
     @property
     def is_arithmetic(self) -> bool:
-        return self is not Scalar.STRING
+        return self is not Scalar.STRING and self.rank >= 0
+
+    @property
+    def is_vector4(self) -> bool:
+        """A ROOT::Math Lorentz vector (its rank is negative: it takes part in no arithmetic conversion)."""
+        return self.rank < 0
 
 
-_BY_DTYPE = {s.dtype: s for s in Scalar if s is not Scalar.STRING}
+_BY_DTYPE = {s.dtype: s for s in Scalar if s.is_arithmetic}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,415 @@
+"""Python source for numba from the typed program IR, compiled once and cached on disk.
+
+Every identifier in the generated module is internal (``f3``, ``v12``, ``rt.push``); numbers
+are written with ``repr`` of Python numbers. No user text reaches the module, which is written
+atomically to a file named by the hash of its source, in the cache directory, and imported from
+there, so that numba's ``cache=True`` keeps the machine code between processes.
+
+Value representations: numbers are numba scalars of the exact C++ type (every operator's result
+is converted back, as C++ would wrap or round it); a Lorentz vector is a tuple of its four
+stored doubles; ``RVec<T>`` is a 1-D array (a variable keeps a buffer and a size, so that
+``push_back`` is amortized O(1)); ``RVec<V>`` of vectors is an (n, 4) array; ``RVec<RVec<T>>``
+is a (data, row sizes) pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+
+from hepframe.cpp import program as P
+from hepframe.expr import ir
+from hepframe.expr.types import CType, Scalar
+
+_SYSTEMS = {Scalar.PTETAPHIM: "ptetaphim", Scalar.PTETAPHIE: "ptetaphie", Scalar.PXPYPZE: "pxpypze",
+            Scalar.PXPYPZM: "pxpypzm"}  # fmt: skip
+_MATH = {"sqrt": "math.sqrt", "exp": "math.exp", "expm1": "math.expm1", "sin": "math.sin", "cos": "math.cos",
+         "tan": "math.tan", "asin": "math.asin", "acos": "math.acos", "atan": "math.atan", "sinh": "math.sinh",
+         "cosh": "math.cosh", "tanh": "math.tanh", "asinh": "math.asinh", "acosh": "math.acosh",
+         "atanh": "math.atanh", "erf": "math.erf", "erfc": "math.erfc", "log": "rt.clog", "log10": "rt.clog10",
+         "log2": "rt.clog2", "log1p": "rt.clog1p", "floor": "np.floor", "ceil": "np.ceil", "trunc": "np.trunc",
+         "round": "rt.cround", "fabs": "abs", "atan2": "math.atan2", "pow": "math.pow", "hypot": "math.hypot",
+         "fmod": "np.fmod"}  # fmt: skip
+_SCALAR_VECOPS = {"Max": "rt.vmax", "Min": "rt.vmin", "ArgMax": "rt.argmax", "ArgMin": "rt.argmin", "Any": "rt.vany",
+                  "All": "rt.vall"}  # fmt: skip
+_RVEC_VECOPS = {"Sort": "rt.vsort", "Argsort": "rt.argsort", "StableArgsort": "rt.argsort", "Reverse": "rt.reverse",
+                "Nonzero": "rt.nonzero"}  # fmt: skip
+_WRAPPING = {"+", "-", "*", "<<", ">>", "&", "|", "^"}
+
+
+def supports(call: ir.Call) -> bool:
+    """Whether the generator has code for this call of the canonical function table."""
+    fn, args = call.func, call.args
+    if fn.startswith(("cpp:", "vec4.", "cpp.")) or fn in ("RVec", "size", "Combinations"):
+        return True
+    if fn == "RVecOf":
+        return call.type.depth == 1
+    if fn in _MATH or fn == "abs":
+        return all(a.type.depth == 0 for a in args)
+    if fn in _SCALAR_VECOPS or fn in _RVEC_VECOPS or fn in ("Sum", "Concatenate", "Where"):
+        return all(a.type.depth <= 1 for a in args) and (fn != "Sum" or len(args) == 1)
+    if fn == "Take":
+        return len(args) == 2 and args[1].type.depth == 1
+    if fn in ("DeltaPhi", "DeltaR"):
+        return all(a.type.depth == 0 for a in args)
+    return False
+
+
+def _dtype(t: CType) -> str:
+    return f"np.{t.scalar.dtype.name}"
+
+
+def _literal(value, t: CType) -> str:
+    if t.scalar is Scalar.BOOL:
+        return "True" if value else "False"
+    if t.scalar.is_float:
+        v = float(value)
+        text = "math.inf" if v == math.inf else "-math.inf" if v == -math.inf else "math.nan" if v != v else repr(v)
+        return text if t.scalar is Scalar.DOUBLE else f"np.float32({text})"
+    return f"{_dtype(t)}({int(value)})"
+
+
+class ModuleWriter:
+    """Emit the functions of one program as a Python module for numba."""
+
+    def __init__(self, buffers: set[str]):
+        self.lines: list[str] = []
+        self.buffers = buffers  # ids of the RVec<T> variables held as (buffer, size)
+        self.temp = 0
+
+    # -- expressions -------------------------------------------------------------------
+    def expr(self, e: ir.Expr) -> str:
+        method = getattr(self, f"expr_{type(e).__name__}")
+        return method(e)
+
+    def expr_Literal(self, e: ir.Literal) -> str:
+        return _literal(e.value, e.type)
+
+    def expr_Column(self, e: ir.Column) -> str:
+        if e.name in self.buffers:
+            return f"{e.name}[:{e.name}_n]"
+        return e.name
+
+    def expr_Cast(self, e: ir.Cast) -> str:
+        x = self.expr(e.operand)
+        t = e.type
+        if t.depth == 0:
+            return f"({x} != 0)" if t.scalar is Scalar.BOOL else f"{_dtype(t)}({x})"
+        if t.scalar is Scalar.BOOL:
+            return f"({x} != 0)"
+        return f"{x}.astype({_dtype(t)})"
+
+    def expr_Unary(self, e: ir.Unary) -> str:
+        x = self.expr(e.operand)
+        t = e.type
+        if e.op == "!":
+            return f"(not {x})" if t.depth == 0 else f"({x} == 0).astype({_dtype(t)})"
+        if t.depth:
+            return f"({e.op}{x}).astype({_dtype(t)})"
+        return f"{_dtype(t)}({e.op}{x})" if t.scalar.is_integral else f"({e.op}{x})"
+
+    def expr_Binary(self, e: ir.Binary) -> str:
+        left, right, t, op = self.expr(e.left), self.expr(e.right), e.type, e.op
+        if t.scalar.is_vector4:
+            system, other = _SYSTEMS[t.scalar], _SYSTEMS[e.right.type.scalar]
+            verb = "add" if op == "+" else "sub"
+            return f"rt.{system}_{verb}({left}, *rt.{other}_xyzt({right}))"
+        if t.depth:
+            if op in ("&&", "||"):
+                fn = "logical_and" if op == "&&" else "logical_or"
+                return f"np.{fn}({left}, {right}).astype({_dtype(t)})"
+            if op in ("/", "%") and e.left.type.scalar.is_integral:
+                raise NotImplementedError("integer division of RVecs")
+            return f"({left} {op} {right}).astype({_dtype(t)})"
+        if op in ("&&", "||"):
+            return f"({left} {'and' if op == '&&' else 'or'} {right})"
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            return f"({left} {op} {right})"
+        if t.scalar.is_integral:
+            if op == "/":
+                return f"{_dtype(t)}(rt.idiv({left}, {right}))"
+            if op == "%":
+                return f"{_dtype(t)}(rt.imod({left}, {right}))"
+            return f"{_dtype(t)}({left} {op} {right})"
+        return f"({left} {op} {right})"
+
+    def expr_Ternary(self, e: ir.Ternary) -> str:
+        return f"({self.expr(e.then)} if {self.expr(e.cond)} else {self.expr(e.other)})"
+
+    def expr_Index(self, e: ir.Index) -> str:
+        value, index = self.expr(e.value), self.expr(e.index)
+        vt = e.value.type
+        if vt.depth == 2:
+            return f"rt.row({value}, {index})"
+        if vt.scalar.is_vector4:
+            return f"rt.row4({value}, {index})"
+        return f"{value}[{index}]"
+
+    def expr_Mask(self, e: ir.Mask) -> str:
+        return f"{self.expr(e.value)}[{self.expr(e.mask)}]"
+
+    def expr_Call(self, e: ir.Call) -> str:
+        fn, t = e.func, e.type
+        args = [self.expr(a) for a in e.args]
+        joined = ", ".join(args)
+        if fn.startswith("cpp:"):
+            return f"{fn[4:]}({joined})"
+        if fn.startswith("vec4."):
+            return self.vector(e, fn[5:], args)
+        if fn == "RVec":
+            if t.scalar.is_vector4:
+                return f"rt.full4({args[0]}, {args[1]})"
+            return f"np.full({args[0]}, {args[1]}, {_dtype(t)})"
+        if fn == "RVecOf":
+            if t.scalar.is_vector4:
+                raise NotImplementedError("RVec<V>{...} of Lorentz vectors")
+            return f"np.array(({joined},), dtype={_dtype(t)})"
+        if fn == "cpp.rows":
+            return f"rt.new_rows({args[0]}, {_literal(0, t.element.element)})"
+        if fn == "size":
+            return f"np.uint64(len({args[0]}[1]))" if e.args[0].type.depth == 2 else f"np.uint64(len({args[0]}))"
+        if fn == "Combinations":
+            a, b = e.args
+            if a.type.depth == 1 and b.type.depth == 0:
+                return f"rt.combinations(len({args[0]}), {args[1]})"
+            n1 = f"len({args[0]})" if a.type.depth else args[0]
+            n2 = f"len({args[1]})" if b.type.depth else args[1]
+            return f"rt.combinations2({n1}, {n2})"
+        if fn == "abs":
+            return f"{_dtype(t)}(abs({joined}))"
+        if fn in _MATH:
+            return f"{_dtype(t)}({_MATH[fn]}({joined}))"
+        if fn == "Sum":
+            return f"{_dtype(t)}(rt.vsum({args[0]}, {_literal(0, t)}))"
+        if fn in _SCALAR_VECOPS:
+            return f"{_SCALAR_VECOPS[fn]}({joined})"
+        if fn in _RVEC_VECOPS:
+            return f"{_RVEC_VECOPS[fn]}({joined})"
+        if fn == "Take":
+            return f"rt.take({joined})"
+        if fn == "Concatenate":
+            return f"rt.concatenate({args[0]}, {args[1]})"
+        if fn == "Where":
+            return f"np.where({args[0]} != 0, {args[1]}, {args[2]}).astype({_dtype(t)})"
+        if fn == "DeltaPhi":
+            c = args[2] if len(args) > 2 else _literal(math.pi, t)
+            return f"{_dtype(t)}(rt.delta_phi({args[0]}, {args[1]}, {c}))"
+        if fn == "DeltaR":
+            c = args[4] if len(args) > 4 else _literal(math.pi, t)
+            return (f"rt.delta_r_{t.scalar.dtype.name}({args[0]}, {args[1]}, {args[2]}, {args[3]}, {c})")
+        raise NotImplementedError(fn)
+
+    def vector(self, e: ir.Call, name: str, args: list[str]) -> str:
+        t = e.type
+        if name == "new":
+            return f"rt.{_SYSTEMS[t.scalar]}_new({', '.join(args)})"
+        if name == "construct":
+            return f"rt.construct4(rt.{_SYSTEMS[t.scalar]}_new, {', '.join(args)})"
+        if name == "convert":
+            source, target = _SYSTEMS[e.args[0].type.scalar], _SYSTEMS[t.scalar]
+            if t.depth:
+                return f"rt.map4(rt.convert_{source}_to_{target}, {args[0]})"
+            return f"rt.convert_{source}_to_{target}({args[0]})"
+        if name in ("scale", "neg"):
+            return f"rt.{_SYSTEMS[t.scalar]}_{name}({', '.join(args)})"
+        if name in ("delta_r", "delta_r2", "delta_phi", "invariant_mass"):
+            (s1, s2) = (_SYSTEMS[a.type.scalar] for a in e.args)
+            if name == "invariant_mass":
+                return f"rt.vu_invariant_mass(*rt.{s1}_xyzt({args[0]}), *rt.{s2}_xyzt({args[1]}))"
+            if name == "delta_phi":
+                return f"rt.vu_delta_phi(rt.{s1}_phi({args[0]}), rt.{s2}_phi({args[1]}))"
+            return (f"rt.vu_{name}(rt.{s1}_eta({args[0]}), rt.{s1}_phi({args[0]}), rt.{s2}_eta({args[1]}), "
+                    f"rt.{s2}_phi({args[1]}))")  # fmt: skip
+        system = _SYSTEMS[e.args[0].type.scalar]
+        return f"rt.{system}_{name}({args[0]})"
+
+    # -- statements ------------------------------------------------------------------
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+    def store_rvec(self, indent: int, var_id: str, value: ir.Expr | None, t: CType) -> None:
+        if value is None:
+            buffer = "rt.empty4(8)" if t.scalar.is_vector4 else f"np.empty(8, {_dtype(t)})"
+            self.emit(indent, f"{var_id} = {buffer}")
+            self.emit(indent, f"{var_id}_n = 0")
+            return
+        code = self.expr(value)
+        if isinstance(value, (ir.Column, ir.Index, ir.Mask)) or value.type == value.type and isinstance(value, ir.Cast):
+            code = f"{code}.copy()"  # C++ copies: the new RVec must not share the other's elements
+        self.emit(indent, f"{var_id} = {code}")
+        self.emit(indent, f"{var_id}_n = len({var_id})")
+
+    def statements(self, stmts: Iterable[P.Stmt], indent: int) -> None:
+        wrote = False
+        for s in stmts:
+            wrote = True
+            self.statement(s, indent)
+        if not wrote:
+            self.emit(indent, "pass")
+
+    def statement(self, s: P.Stmt, indent: int) -> None:
+        if isinstance(s, (P.Let, P.Assign)):
+            var, value = s.var, s.value
+            if var.id in self.buffers:
+                self.store_rvec(indent, var.id, value, var.type.element)
+            elif value is None:
+                self.emit(indent, f"{var.id} = {self.zero(var.type)}")
+            else:
+                code = self.expr(value)
+                if var.type.depth == 2 and isinstance(value, (ir.Column, ir.Index)):
+                    code = f"({code}[0].copy(), {code}[1].copy())"
+                self.emit(indent, f"{var.id} = {code}")
+        elif isinstance(s, P.SetItem):
+            item = s.target
+            code = self.expr(s.value)
+            if isinstance(item.value, ir.Column) and item.value.type.scalar.is_vector4:
+                self.emit(indent, f"rt.set_row4({self.expr(item.value)}, {self.expr(item.index)}, {code})")
+            else:
+                self.emit(indent, f"{self.expr(item.value)}[{self.expr(item.index)}] = {code}")
+        elif isinstance(s, P.Append):
+            code = self.expr(s.value)
+            if isinstance(s.target, ir.Column):
+                vid = s.target.name
+                fn = "rt.push4" if s.target.type.scalar.is_vector4 else "rt.push"
+                self.emit(indent, f"{vid}, {vid}_n = {fn}({vid}, {vid}_n, {code})")
+            else:
+                assert isinstance(s.target, ir.Index) and isinstance(s.target.value, ir.Column)
+                vid = s.target.value.name
+                self.emit(indent, f"{vid} = rt.row_push({vid}, {self.expr(s.target.index)}, {code})")
+        elif isinstance(s, P.Resize):
+            resized = s.target
+            if isinstance(resized, ir.Column) and resized.name in self.buffers:
+                vid = resized.name
+                self.emit(indent, f"{vid}, {vid}_n = rt.resize({vid}, {vid}_n, {self.expr(s.size)}, {self.expr(s.fill)})")
+            elif isinstance(resized, ir.Column) and resized.type.depth == 2:
+                self.emit(indent, f"{resized.name} = rt.new_rows(0, {_literal(0, resized.type.element.element)})")
+            else:
+                raise NotImplementedError("resize of this target")
+        elif isinstance(s, P.If):
+            self.emit(indent, f"if {self.expr(s.cond)}:")
+            self.statements(s.then, indent + 1)
+            if s.other:
+                self.emit(indent, "else:")
+                self.statements(s.other, indent + 1)
+        elif isinstance(s, P.Loop):
+            self.emit(indent, f"while {self.expr(s.cond)}:")
+            self.statements((*s.body, *s.step), indent + 1)
+        elif isinstance(s, P.ForEach):
+            values = self.expr(s.range)
+            if s.var.type.scalar.is_vector4:
+                self.temp += 1
+                k = f"k{self.temp}"
+                self.emit(indent, f"for {k} in range(len({values})):")
+                self.emit(indent + 1, f"{s.var.id} = rt.row4({values}, {k})")
+            else:
+                self.emit(indent, f"for {s.var.id} in {values}:")
+            self.statements(s.body, indent + 1)
+        elif isinstance(s, P.Break):
+            self.emit(indent, "break")
+        elif isinstance(s, P.Continue):
+            for step in s.step:
+                self.statement(step, indent)
+            self.emit(indent, "continue")
+        elif isinstance(s, P.Return):
+            self.emit(indent, f"return {self.expr(s.value)}")
+        else:  # pragma: no cover - every statement kind is handled above
+            raise NotImplementedError(type(s).__name__)
+
+    def zero(self, t: CType) -> str:
+        if t.scalar.is_vector4:
+            return "(0.0, 0.0, 0.0, 0.0)"
+        if t.depth == 2:
+            return f"rt.new_rows(0, {_literal(0, t.element.element)})"
+        return _literal(0, t)
+
+    def function(self, fn: P.Function) -> None:
+        params = []
+        for p in fn.params:
+            params.append(f"{p.id}_in" if p.id in self.buffers else p.id)
+        self.emit(0, "")
+        self.emit(0, "@numba.njit(cache=True, nogil=True, boundscheck=True)")
+        self.emit(0, f"def {fn.id}({', '.join(params)}):")
+        for p in fn.params:
+            if p.id in self.buffers:
+                copy = ".copy()" if p.id in fn.copied else ""
+                self.emit(1, f"{p.id} = {p.id}_in{copy}")
+                self.emit(1, f"{p.id}_n = len({p.id})")
+        self.statements(fn.body, 1)
+
+
+def buffer_vars(functions: Iterable[P.Function]) -> set[str]:
+    """Ids of the RVec<T> (depth 1) variables and parameters: held as (buffer, size) pairs."""
+    out: set[str] = set()
+
+    def visit(stmts):
+        for s in stmts:
+            var = getattr(s, "var", None)
+            if isinstance(var, P.Var) and var.type.depth == 1:
+                out.add(var.id)
+            for name in ("then", "other", "body", "step"):
+                visit(getattr(s, name, ()))
+
+    for fn in functions:
+        out.update(p.id for p in fn.params if p.type.depth == 1)
+        visit(fn.body)
+    return out
+
+
+def module_source(functions: list[P.Function], constants: list[P.Constant]) -> str:
+    """The Python module that defines ``functions`` (callees first) and the constants they read."""
+    writer = ModuleWriter(buffer_vars(functions))
+    writer.emit(0, "# Generated by hepframe.cpp from the typed IR of declared C++ functions. Do not edit.")
+    writer.emit(0, "import math")
+    writer.emit(0, "import numba")
+    writer.emit(0, "import numpy as np")
+    writer.emit(0, "from hepframe.cpp import runtime as rt")
+    writer.emit(0, "")
+    for c in constants:
+        writer.emit(0, f"{c.var.id} = {writer.expr(c.value)}")
+    for fn in functions:
+        writer.function(fn)
+    return "\n".join(writer.lines) + "\n"
+
+
+def _module_dir() -> str:
+    from connectors.cache import default_directory
+
+    path = os.path.join(str(default_directory()), "cpp")
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+        return path
+    except OSError:  # a read-only cache: compile in a private directory (no reuse between processes)
+        private = os.path.join(tempfile.gettempdir(), f"hepframe-cpp-{os.getuid()}")
+        os.makedirs(private, mode=0o700, exist_ok=True)
+        return private
+
+
+def load_module(source: str):
+    """Import the generated ``source`` from a file named by its hash (written once, atomically)."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    name = f"hepframe_cpp_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    directory = _module_dir()
+    path = os.path.join(directory, f"{name}.py")
+    if not os.path.exists(path) or open(path, encoding="utf-8").read() != source:
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

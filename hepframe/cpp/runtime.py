@@ -1,0 +1,364 @@
+"""Compiled helpers that generated C++ helper code calls (``rt.<name>`` in the generated modules).
+
+Per-event building blocks, written once in numba: growable RVec buffers, RVec<RVec<T>> rows,
+C++ integer division, the VecOps functions helpers call, and element-wise loops that keep
+glibc's math (numpy's SIMD functions can differ in the last bit). Lorentz vectors come from
+:mod:`udfs.genvector`; both follow ROOT 6.40 operation by operation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from udfs import genvector as _gv
+from udfs.genvector import *  # noqa: F403 - the generated code calls rt.<system>_<accessor>
+from udfs.kinematics import _delta_phi_one
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def ptetaphim_xyzt(v):  # pragma: no cover - compiled
+    return _gv.ptetaphim_x(v), _gv.ptetaphim_y(v), _gv.ptetaphim_z(v), _gv.ptetaphim_t(v)
+
+
+@_jit
+def ptetaphie_xyzt(v):  # pragma: no cover - compiled
+    return _gv.ptetaphie_x(v), _gv.ptetaphie_y(v), _gv.ptetaphie_z(v), _gv.ptetaphie_t(v)
+
+
+@_jit
+def pxpypze_xyzt(v):  # pragma: no cover - compiled
+    return _gv.pxpypze_x(v), _gv.pxpypze_y(v), _gv.pxpypze_z(v), _gv.pxpypze_t(v)
+
+
+@_jit
+def pxpypzm_xyzt(v):  # pragma: no cover - compiled
+    return _gv.pxpypzm_x(v), _gv.pxpypzm_y(v), _gv.pxpypzm_z(v), _gv.pxpypzm_t(v)
+
+
+# -- RVec buffers: (values, size); capacity doubles ------------------------------------------------
+
+
+@_jit
+def push(buf, n, x):  # pragma: no cover - compiled
+    if n == len(buf):
+        grown = np.empty(max(8, 2 * len(buf)), buf.dtype)
+        grown[:n] = buf[:n]
+        buf = grown
+    buf[n] = x
+    return buf, n + 1
+
+
+@_jit
+def push4(buf, n, v):  # pragma: no cover - compiled
+    if n == len(buf):
+        grown = np.empty((max(8, 2 * len(buf)), 4), np.float64)
+        grown[:n] = buf[:n]
+        buf = grown
+    buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = v
+    return buf, n + 1
+
+
+@_jit
+def resize(buf, n, size, fill):  # pragma: no cover - compiled
+    size = np.int64(size)  # int(uint64) stays unsigned, and unsigned + int is float in numba
+    if size > len(buf):
+        grown = np.empty(size, buf.dtype)
+        grown[:n] = buf[:n]
+        buf = grown
+    for k in range(n, size):
+        buf[k] = fill
+    return buf, size
+
+
+@_jit
+def empty4(capacity):  # pragma: no cover - compiled
+    return np.empty((capacity, 4), np.float64)
+
+
+@_jit
+def full4(n, v):  # pragma: no cover - compiled
+    out = np.empty((np.int64(n), 4), np.float64)
+    for i in range(np.int64(n)):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = v
+    return out
+
+
+@_jit
+def row4(a, i):  # pragma: no cover - compiled
+    return (a[i, 0], a[i, 1], a[i, 2], a[i, 3])
+
+
+@_jit
+def set_row4(a, i, v):  # pragma: no cover - compiled
+    a[i, 0], a[i, 1], a[i, 2], a[i, 3] = v
+
+
+# -- RVec<RVec<T>>: (data, row sizes), one row per element ----------------------------------------
+
+
+@_jit
+def new_rows(n, zero):  # pragma: no cover - compiled
+    return np.full((np.int64(n), 4), zero), np.zeros(np.int64(n), np.int64)
+
+
+@_jit
+def row(rows, i):  # pragma: no cover - compiled
+    data, sizes = rows
+    if i < 0 or i >= len(sizes):
+        raise IndexError("RVec<RVec<T>> index out of range")
+    return data[i, : sizes[i]]
+
+
+@_jit
+def row_push(rows, i, x):  # pragma: no cover - compiled
+    data, sizes = rows
+    if i < 0 or i >= len(sizes):
+        raise IndexError("RVec<RVec<T>> index out of range")
+    if sizes[i] == data.shape[1]:
+        grown = np.empty((data.shape[0], max(4, 2 * data.shape[1])), data.dtype)
+        grown[:, : data.shape[1]] = data
+        data = grown
+    data[i, sizes[i]] = x
+    sizes[i] += 1
+    return data, sizes
+
+
+@_jit
+def combinations(n, k):  # pragma: no cover - compiled
+    """``Combinations(v, k)`` for ``v.size() == n``: k rows of indices, in ROOT's (lexicographic) order."""
+    n, k = np.int64(n), np.int64(k)
+    count = 0
+    if 0 < k <= n:
+        count = 1
+        for j in range(k):  # n choose k
+            count = count * (n - j) // (j + 1)
+    data = np.empty((k, count), np.uint64)
+    idx = np.empty(k, np.int64)
+    for j in range(k):
+        idx[j] = j
+    for c in range(count):
+        for j in range(k):
+            data[j, c] = idx[j]
+        j = k - 1
+        while j >= 0 and idx[j] == n - k + j:
+            j -= 1
+        if j >= 0:
+            idx[j] += 1
+            for m in range(j + 1, k):
+                idx[m] = idx[m - 1] + 1
+    return data, np.full(k, count, np.int64)
+
+
+@_jit
+def combinations2(n1, n2):  # pragma: no cover - compiled
+    """``Combinations(v1, v2)``: all (i, j) pairs, i outer."""
+    n1, n2 = np.int64(n1), np.int64(n2)
+    data = np.empty((2, n1 * n2), np.uint64)
+    for i in range(n1):
+        for j in range(n2):
+            data[0, i * n2 + j] = i
+            data[1, i * n2 + j] = j
+    return data, np.full(2, n1 * n2, np.int64)
+
+
+# -- C++ arithmetic and <cmath> ------------------------------------------------------------------------
+
+
+@_jit
+def idiv(a, b):  # pragma: no cover - compiled
+    """C++ integer division: truncates toward zero (Python's // floors)."""
+    q = abs(a) // abs(b)
+    return -q if (a < 0) != (b < 0) else q
+
+
+@_jit
+def imod(a, b):  # pragma: no cover - compiled
+    """C++ ``%``: the remainder has the dividend's sign."""
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+@_jit
+def clog(x):  # pragma: no cover - compiled
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+@_jit
+def clog10(x):  # pragma: no cover - compiled
+    return math.log10(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+@_jit
+def clog2(x):  # pragma: no cover - compiled
+    return math.log2(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+@_jit
+def clog1p(x):  # pragma: no cover - compiled
+    return math.log1p(x) if x > -1 else (-math.inf if x == -1 else math.nan)
+
+
+@_jit
+def cround(x):  # pragma: no cover - compiled
+    """std::round: halves away from zero."""
+    t = np.trunc(x)
+    if abs(x - t) >= 0.5:
+        t += 1 if x > 0 else -1
+    return t
+
+
+@_jit
+def delta_phi(v1, v2, c):  # pragma: no cover - compiled
+    """VecOps::DeltaPhi in double (the caller converts to the argument type, as C++ returns T)."""
+    return _delta_phi_one(v1, v2, c)
+
+
+@_jit
+def delta_r_float32(eta1, eta2, phi1, phi2, c):  # pragma: no cover - compiled
+    """VecOps::DeltaR(float...): DeltaPhi converted to float, then float arithmetic."""
+    dphi = np.float32(_delta_phi_one(phi1, phi2, c))
+    deta = eta1 - eta2
+    return np.float32(math.sqrt(deta * deta + dphi * dphi))
+
+
+@_jit
+def delta_r_float64(eta1, eta2, phi1, phi2, c):  # pragma: no cover - compiled
+    dphi = _delta_phi_one(phi1, phi2, c)
+    deta = eta1 - eta2
+    return math.sqrt(deta * deta + dphi * dphi)
+
+
+# -- VecOps reductions and selections (per event) -------------------------------------------------------
+
+
+@_jit
+def vsum(v, zero):  # pragma: no cover - compiled
+    acc = zero
+    for x in v:
+        acc += x
+    return acc
+
+
+@_jit
+def vmax(v):  # pragma: no cover - compiled
+    """``*std::max_element``: the first largest element (``<`` comparisons)."""
+    if len(v) == 0:
+        raise IndexError("Max of an empty RVec")
+    best = v[0]
+    for x in v[1:]:
+        if best < x:
+            best = x
+    return best
+
+
+@_jit
+def vmin(v):  # pragma: no cover - compiled
+    if len(v) == 0:
+        raise IndexError("Min of an empty RVec")
+    best = v[0]
+    for x in v[1:]:
+        if x < best:
+            best = x
+    return best
+
+
+@_jit
+def argmax(v):  # pragma: no cover - compiled
+    if len(v) == 0:
+        raise IndexError("ArgMax of an empty RVec")
+    best = 0
+    for i in range(1, len(v)):
+        if v[best] < v[i]:
+            best = i
+    return np.uint64(best)
+
+
+@_jit
+def argmin(v):  # pragma: no cover - compiled
+    if len(v) == 0:
+        raise IndexError("ArgMin of an empty RVec")
+    best = 0
+    for i in range(1, len(v)):
+        if v[i] < v[best]:
+            best = i
+    return np.uint64(best)
+
+
+@_jit
+def vany(v):  # pragma: no cover - compiled
+    for x in v:
+        if x != 0:
+            return True
+    return False
+
+
+@_jit
+def vall(v):  # pragma: no cover - compiled
+    for x in v:
+        if x == 0:
+            return False
+    return True
+
+
+@_jit
+def vsort(v):  # pragma: no cover - compiled
+    return np.sort(v)  # ascending, NaN last (as hepframe's engines)
+
+
+@_jit
+def argsort(v):  # pragma: no cover - compiled
+    return np.argsort(v, kind="mergesort").astype(np.uint64)
+
+
+@_jit
+def reverse(v):  # pragma: no cover - compiled
+    return v[::-1].copy()
+
+
+@_jit
+def take(v, idx):  # pragma: no cover - compiled
+    out = np.empty(len(idx), v.dtype)
+    for k in range(len(idx)):
+        i = np.int64(idx[k])
+        if i < 0 or i >= len(v):
+            raise IndexError("Take: index out of range")
+        out[k] = v[i]
+    return out
+
+
+@_jit
+def concatenate(a, b):  # pragma: no cover - compiled
+    out = np.empty(len(a) + len(b), a.dtype)
+    out[: len(a)] = a
+    out[len(a) :] = b
+    return out
+
+
+@_jit
+def nonzero(v):  # pragma: no cover - compiled
+    return np.nonzero(v)[0].astype(np.uint64)
+
+
+@_jit
+def construct4(make, a, b, c, d):  # pragma: no cover - compiled
+    """``Construct<V>(a, b, c, d)``: V(a[i], b[i], c[i], d[i]) for each i."""
+    n = len(a)
+    if len(b) != n or len(c) != n or len(d) != n:
+        raise ValueError("Construct: the RVecs have different sizes")
+    out = np.empty((n, 4), np.float64)
+    for i in range(n):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = make(a[i], b[i], c[i], d[i])
+    return out
+
+
+@_jit
+def map4(convert, a):  # pragma: no cover - compiled
+    out = np.empty((len(a), 4), np.float64)
+    for i in range(len(a)):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = convert((a[i, 0], a[i, 1], a[i, 2], a[i, 3]))
+    return out

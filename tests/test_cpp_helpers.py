@@ -1,0 +1,391 @@
+"""Declared C++ helper functions (hepframe.cpp): ROOT's numbers on every engine, clear errors, safe code.
+
+Each helper is declared in both ROOT (``gInterpreter.Declare``) and hepframe, in a namespace of
+its own (ROOT's interpreter cannot redefine a function), and the columns it computes are compared
+bit for bit.
+"""
+
+from __future__ import annotations
+
+import re
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+import hepframe
+from hepframe.cpp import INTERPRETER
+from hepframe.errors import ExpressionSyntaxError, ExpressionTypeError, UnsupportedSyntaxError
+from tests.conftest import ENGINES, assert_same_values
+
+# -- the ADL reference helpers, as published (root-project/opendata-benchmarks, tasks/N/rdataframe_jitted.C) --
+
+ADL_ALIASES = "template <typename T> using Vec = const ROOT::RVec<T>&;\nusing FourVector = ROOT::Math::PtEtaPhiMVector;\n"
+ADL = {
+    5: ("""
+auto compute_dimuon_masses(Vec<float> pt, Vec<float> eta, Vec<float> phi, Vec<float> mass, Vec<int> charge)
+{
+    ROOT::RVec<float> masses;
+    const auto c = ROOT::VecOps::Combinations(pt, 2);
+    for (auto i = 0u; i < c[0].size(); i++) {
+        const auto i1 = c[0][i];
+        const auto i2 = c[1][i];
+        if (charge[i1] == charge[i2]) continue;
+        const FourVector p1(pt[i1], eta[i1], phi[i1], mass[i1]);
+        const FourVector p2(pt[i2], eta[i2], phi[i2], mass[i2]);
+        masses.push_back((p1 + p2).mass());
+    }
+    return masses;
+};""", "compute_dimuon_masses(Muon_pt, Muon_eta, Muon_phi, Muon_mass, Muon_charge)"),
+    6: ("""
+using ROOT::Math::XYZTVector;
+ROOT::RVec<std::size_t> find_trijet(Vec<XYZTVector> jets) {
+  const auto c = ROOT::VecOps::Combinations(jets, 3);
+
+  float distance = 1e9;
+  const auto top_mass = 172.5;
+  std::size_t idx = 0;
+  for (auto i = 0u; i < c[0].size(); i++) {
+    auto p1 = jets[c[0][i]];
+    auto p2 = jets[c[1][i]];
+    auto p3 = jets[c[2][i]];
+    const auto tmp_mass = (p1 + p2 + p3).mass();
+    const auto tmp_distance = std::abs(tmp_mass - top_mass);
+    if (tmp_distance < distance) {
+      distance = tmp_distance;
+      idx = i;
+    }
+  }
+
+  return {c[0][idx], c[1][idx], c[2][idx]};
+}
+
+float trijet_pt(Vec<float> pt, Vec<float> eta, Vec<float> phi, Vec<float> mass, Vec<std::size_t> idx)
+{
+    auto p1 = ROOT::Math::PtEtaPhiMVector(pt[idx[0]], eta[idx[0]], phi[idx[0]], mass[idx[0]]);
+    auto p2 = ROOT::Math::PtEtaPhiMVector(pt[idx[1]], eta[idx[1]], phi[idx[1]], mass[idx[1]]);
+    auto p3 = ROOT::Math::PtEtaPhiMVector(pt[idx[2]], eta[idx[2]], phi[idx[2]], mass[idx[2]]);
+    return (p1 + p2 + p3).pt();
+}
+
+// the published query defines the XYZTVector column with a C++ lambda in Define: here a helper does it
+ROOT::RVec<std::size_t> find_trijet_of(Vec<float> pt, Vec<float> eta, Vec<float> phi, Vec<float> m) {
+    using ROOT::VecOps::Construct;
+    return find_trijet(Construct<XYZTVector>(Construct<ROOT::Math::PtEtaPhiMVector>(pt, eta, phi, m)));
+}""", "trijet_pt(Jet_pt, Jet_eta, Jet_phi, Jet_mass, find_trijet_of(Jet_pt, Jet_eta, Jet_phi, Jet_mass))"),
+    7: ("""
+ROOT::RVec<int> good_jets(Vec<float> eta1, Vec<float> phi1, Vec<float> pt2, Vec<float> eta2, Vec<float> phi2)
+{
+    ROOT::RVec<int> mask(eta1.size(), 1);
+    if (eta2.size() == 0) {
+        return mask;
+    }
+
+    const auto eta3 = eta2[pt2 > 10];
+    const auto phi3 = phi2[pt2 > 10];
+    if (eta3.size() == 0) {
+        return mask;
+    }
+
+    const auto c = ROOT::VecOps::Combinations(eta1, eta3);
+    for (auto i = 0; i < c[0].size(); i++) {
+        const auto i1 = c[0][i];
+        const auto i2 = c[1][i];
+        const auto dr = ROOT::VecOps::DeltaR(eta1[i1], phi1[i1], eta2[i2], phi2[i2]);
+        if (dr < 0.4) mask[i1] = 0;
+    }
+    return mask;
+}""", "good_jets(Jet_eta, Jet_phi, Muon_pt, Muon_eta, Muon_phi)"),
+    8: ("""
+unsigned int additional_lepton_idx(Vec<float> pt, Vec<float> eta, Vec<float> phi, Vec<float> mass, Vec<int> charge, Vec<int> flavour)
+{
+    const auto c = Combinations(pt, 2);
+    float best_mass = 99999;
+    unsigned int best_i1 = 99999;
+    unsigned int best_i2 = 99999;
+    const auto z_mass = 91.2;
+    const auto make_p4 = [&](std::size_t idx) {
+        return ROOT::Math::PtEtaPhiMVector(pt[idx], eta[idx], phi[idx], mass[idx]);
+    };
+
+    for (auto i = 0u; i < c[0].size(); i++) {
+        const auto i1 = c[0][i];
+        const auto i2 = c[1][i];
+        if (charge[i1] == charge[i2]) continue;
+        if (flavour[i1] != flavour[i2]) continue;
+        const auto tmp_mass = (make_p4(i1) + make_p4(i2)).mass();
+        if (std::abs(tmp_mass - z_mass) < std::abs(best_mass - z_mass)) {
+            best_mass = tmp_mass;
+            best_i1 = i1;
+            best_i2 = i2;
+        }
+    }
+
+    if (best_i1 == 99999) return 99999;
+
+    float max_pt = -999;
+    unsigned int lep_idx = 99999;
+    for (auto i = 0u; i < pt.size(); i++) {
+        if (i != best_i1 && i != best_i2 && pt[i] > max_pt) {
+            max_pt = pt[i];
+            lep_idx = i;
+        }
+    }
+
+    return lep_idx;
+}""", "additional_lepton_idx(Concatenate(Muon_pt, Electron_pt), Concatenate(Muon_eta, Electron_eta), "
+      "Concatenate(Muon_phi, Electron_phi), Concatenate(Muon_mass, Electron_mass), "
+      "Concatenate(Muon_charge, Electron_charge), Concatenate(ROOT::RVec<int>(nMuon, 0), ROOT::RVec<int>(nElectron, 1)))"),
+}  # fmt: skip
+
+
+def _declare_both(ROOT, code: str) -> None:  # noqa: N803
+    assert ROOT.gInterpreter.Declare(code), "ROOT could not compile the test's C++"
+    hepframe.declare(code)
+
+
+def _column_both(ROOT, path: str, expression: str, engine: str = "polars", tree: str = "Events",  # noqa: N803
+                 filter_: str = "true"):  # fmt: skip
+    ours = hepframe.RDataFrame(tree, path, engine=engine).Filter(filter_).Define("out", expression)
+    theirs = ROOT.RDataFrame(tree, path).Filter(filter_).Define("out", expression)
+    return ours.AsNumpy(["out"])["out"], theirs.AsNumpy(["out"])["out"]
+
+
+@pytest.mark.parametrize("query", sorted(ADL))
+def test_published_adl_helpers_match_root(query: int, small_nanoaod_file: str, ROOT) -> None:  # noqa: N803
+    code, expression = ADL[query]
+    namespace = f"adl_published_{query}"
+    _declare_both(ROOT, f"namespace {namespace} {{\n{ADL_ALIASES}{code}\n}}")
+    qualified = re.sub(r"\b(compute_dimuon_masses|trijet_pt|find_trijet_of|good_jets|additional_lepton_idx)\(",
+                       rf"{namespace}::\1(", expression)  # fmt: skip
+    selection = {6: "nJet >= 3", 7: "nJet > 0", 8: "nElectron + nMuon > 2"}.get(query, "nMuon >= 2")
+    ours, theirs = _column_both(ROOT, small_nanoaod_file, qualified, filter_=selection)
+    assert len(ours) > 100
+    assert_same_values(ours, np.array([np.asarray(x) for x in theirs], dtype=object) if theirs.dtype == object else
+                       theirs, f"ADL query {query}")  # fmt: skip
+
+
+def test_adl_helpers_equal_the_hand_written_kernels(small_nanoaod_file: str) -> None:
+    """benchmarks/adl's C++ helpers, compiled, equal its numba kernels (which match ROOT) bit for bit."""
+    from benchmarks.adl import queries
+
+    hepframe.declare("namespace adl_kernels_check {\n" + queries.CPP_HELPERS + "\n}")
+    df = hepframe.RDataFrame("Events", small_nanoaod_file).Filter("nJet >= 3 && nMuon >= 2")
+    calls = {"m": "dimuon_masses(Muon_pt, Muon_eta, Muon_phi, Muon_mass, Muon_charge)",
+             "t": "find_trijet(Jet_pt, Jet_eta, Jet_phi, Jet_mass)",
+             "i": "isolated_jets(Jet_eta, Jet_phi, Muon_pt, Muon_eta, Muon_phi)"}  # fmt: skip
+    for key, call in calls.items():
+        df = df.Define(f"kernel_{key}", call).Define(f"cpp_{key}", f"adl_kernels_check::{call}")
+    out = df.AsNumpy([f"{side}_{key}" for side in ("kernel", "cpp") for key in calls])
+    for key in calls:
+        assert_same_values(out[f"cpp_{key}"], out[f"kernel_{key}"], key)
+
+
+# -- the language subset, against ROOT's cling -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("cpp") / "tiny.root"
+    rng = np.random.default_rng(5)
+    n = 64
+    counts = rng.integers(0, 6, n)
+    with uproot.recreate(path) as f:
+        f["t"] = {
+            "x": rng.normal(0, 10, n).astype(np.float32), "d": rng.normal(0, 100, n),
+            "n": rng.integers(-20, 20, n).astype(np.int32), "u": rng.integers(0, 5, n).astype(np.uint32),
+            "v": ak.unflatten(rng.normal(20, 15, counts.sum()).astype(np.float32), counts),
+            "w": ak.unflatten(rng.integers(-3, 4, counts.sum()).astype(np.int32), counts),
+        }  # fmt: skip
+    return str(path)
+
+
+LANGUAGE = {
+    "loops": ("""
+int f(const ROOT::RVec<float>& v, int n) {
+    int count = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] < 0) continue;
+        if (count > 3) break;
+        count += 1;
+    }
+    int k = 0;
+    while (k < n && k < 5) { k++; }
+    for (auto x : v) count += x > 10 ? 1 : 0;
+    return count * 100 + k;
+}""", "f(v, n)"),
+    "arithmetic": ("""
+unsigned int g(unsigned int u, int n) { return u - 3 + n / 7 + n % 5; }
+double f(float x, double d, int n, unsigned int u) {
+    float y = x * 3.5f;
+    y /= 1.7f;
+    double z = d - y;
+    z *= n;
+    int q = n / 3 - n % 3 + (n << 2);
+    return z + q + g(u, n) + (x > 0 ? std::sqrt(x) : -std::pow(-x, 1.5f)) + std::abs(n) + std::floor(d);
+}""", "f(x, d, n, u)"),
+    "overloads_constants": ("""
+constexpr double scale = 2.5;
+static const int offset = 7;
+float h(float x) { return x * scale; }
+float h(float x, int n) { return h(x) + n + offset; }
+float f(float x, int n) { return h(x) - h(x, n); }""", "f(x, n) + h(x, 2)"),
+    "rvecs": ("""
+using RVecF = ROOT::RVecF;
+ROOT::RVec<float> f(const RVecF& v, const ROOT::RVec<int>& w) {
+    ROOT::RVec<float> out;
+    out.reserve(v.size());
+    for (std::size_t i = 0; i < v.size(); i++) {
+        if (w[i] > 0) out.push_back(v[i] * w[i]);
+        else out.emplace_back(-v[i]);
+    }
+    ROOT::RVec<float> copy = out;
+    copy.resize(copy.size() + 2, 0.5f);
+    RVecF sorted = Reverse(Sort(v));
+    const auto big = v[v > 15];
+    if (!big.empty()) copy.push_back(Sum(big) + Max(big) + big.front());
+    copy.push_back(sorted.size() > 0 ? sorted[0] : -1.f);
+    return copy;
+}""", "f(v, w)"),
+    "lambdas": ("""
+double f(const ROOT::RVec<float>& v, double d) {
+    const double shift = d / 100;
+    auto add = [&](float x) { return x + shift; };
+    auto twice = [=](double y) -> double { return 2 * y; };
+    auto clamp = [](float x, float lo) { if (x < lo) return lo; return x; };
+    double total = 0;
+    for (auto x : v) total += twice(add(clamp(x, 5.f)));
+    return total;
+}""", "f(v, d)"),
+    "vectors": ("""
+double f(const ROOT::RVec<float>& v, float x) {
+    if (v.size() < 2) return -1;
+    ROOT::Math::PtEtaPhiMVector a(v[0], x / 10, x, 0.105);
+    ROOT::Math::PxPyPzEVector b(v[1], x, 3.0, 400.0);
+    auto c = a + b;
+    ROOT::Math::XYZTVector d(c);
+    auto e = b - a * 2.0;
+    return c.M() + c.Pt() * c.Eta() - c.Phi() + d.E() + e.Px() + e.Py() + e.Pz() + e.M() + d.Rapidity()
+        + ROOT::Math::VectorUtil::DeltaR(a, b) + ROOT::Math::VectorUtil::InvariantMass(a, b);
+}""", "f(v, x)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", sorted(LANGUAGE))
+def test_language_subset_matches_root(case: str, engine: str, tiny_file: str, ROOT) -> None:  # noqa: N803
+    code, call = LANGUAGE[case]
+    namespace = f"lang_{case}_{engine}"
+    _declare_both(ROOT, f"namespace {namespace} {{\n{code}\n}}")
+    qualified = re.sub(r"\b(f|h)\(", rf"{namespace}::\1(", call)
+    ours, theirs = _column_both(ROOT, tiny_file, qualified, engine=engine, tree="t")
+    if theirs.dtype == object:
+        theirs = np.array([np.asarray(x) for x in theirs], dtype=object)
+    assert_same_values(ours, theirs, case)
+
+
+# -- errors: positioned, naming the construct; a failed declaration changes nothing ---------------------------
+
+
+@pytest.mark.parametrize(("code", "error", "message"), [
+    ("class A { int x; };", UnsupportedSyntaxError, "a class definition"),
+    ("int f(int* p) { return *p; }", UnsupportedSyntaxError, "a pointer"),
+    ("int f(int x) { throw 1; }", UnsupportedSyntaxError, "exception handling"),
+    ("int f(int x) { static int calls = 0; return x; }", UnsupportedSyntaxError, "a static local variable"),
+    ("int counter = 0;", UnsupportedSyntaxError, "global mutable state"),
+    ("int f(int x) { std::cout << x; return x; }", UnsupportedSyntaxError, "I/O"),
+    ("template <typename T> T f(T x) { return x; }", UnsupportedSyntaxError, "a function or class template"),
+    ("void f(float x) { }", UnsupportedSyntaxError, "void"),
+    ("int f(int& x) { x = 1; return x; }", UnsupportedSyntaxError, "non-const reference"),
+    ("int f(int x) { return x + ; }", ExpressionSyntaxError, "expected a value"),
+    ("int f(int x) { return y; }", Exception, "unknown name 'y'"),
+    ("int f(int x) { if (x > 0) return 1; }", ExpressionTypeError, "without returning"),
+    ("int f(const ROOT::RVec<int>& v) { v[0] = 1; return 0; }", ExpressionTypeError, "const"),
+    ("float f(float x) { return g(x); }", Exception, "unknown function 'g'"),
+    ("int f(int x) { break; return x; }", ExpressionTypeError, "'break' outside a loop"),
+    ('#include "no_such_header.h"\nint f(int x) { return x; }', ExpressionSyntaxError, "no such file"),
+])  # fmt: skip
+def test_errors_are_positioned_and_name_the_construct(code: str, error: type, message: str) -> None:
+    before = (dict(INTERPRETER.functions), len(INTERPRETER.history))
+    with pytest.raises(error) as info:
+        hepframe.declare(code)
+    assert message in str(info.value)
+    assert "line 1" in str(info.value) or "line 2" in str(info.value)  # where, with a caret
+    assert (dict(INTERPRETER.functions), len(INTERPRETER.history)) == before  # nothing half-declared
+
+
+def test_a_failed_declaration_registers_nothing() -> None:
+    with pytest.raises(hepframe.UnknownColumnError):
+        hepframe.declare("int cpp_half_ok(int x) { return x; }\nint cpp_half_bad(int x) { return nope; }")
+    df = hepframe.FromPolars(__import__("polars").DataFrame({"x": [1, 2]}))
+    with pytest.raises(hepframe.UnknownFunctionError, match="cpp_half_ok"):
+        df.Define("y", "cpp_half_ok(x)")
+    hepframe.declare("int cpp_half_ok(int x) { return x + 1; }")  # the same name, declared again, works
+    assert list(df.Define("y", "cpp_half_ok(x)").Take["int"]("y").GetValue()) == [2, 3]
+
+
+def test_functions_of_vectors_are_callable_from_helpers_not_from_expressions() -> None:
+    hepframe.declare("ROOT::Math::PtEtaPhiMVector cpp_p4(float pt) { return ROOT::Math::PtEtaPhiMVector(pt, 0, 0, 1); }\n"
+                     "double cpp_p4_mass(float pt) { return cpp_p4(pt).M(); }")  # fmt: skip
+    df = hepframe.FromPolars(__import__("polars").DataFrame({"x": np.array([3.0, 4.0], np.float32)}))
+    assert list(df.Define("m", "cpp_p4_mass(x)").Take["double"]("m").GetValue()) == [1.0, 1.0]
+    with pytest.raises(UnsupportedSyntaxError, match="Lorentz vectors are not column types"):
+        df.Define("p", "cpp_p4(x)")
+
+
+def test_include_reads_local_headers(tmp_path) -> None:
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "inner.h").write_text("constexpr int cpp_inc_k = 3;\nint cpp_inc_times(int x) { return cpp_inc_k * x; }\n")
+    main = tmp_path / "main.h"
+    main.write_text('#include "ROOT/RVec.hxx"\n#include <cmath>\n#include "inc/inner.h"\n'
+                    "int cpp_inc_plus(int x) { return cpp_inc_times(x) + 1; }\n")  # fmt: skip
+    from hepframe.distributed import declare_headers
+
+    declare_headers(str(main))
+    df = hepframe.FromPolars(__import__("polars").DataFrame({"x": np.array([1, 2], np.int32)}))
+    assert list(df.Define("y", "cpp_inc_plus(x)").Take["int"]("y").GetValue()) == [4, 7]
+
+
+# -- generated code: internal names only, compiled once --------------------------------------------------------
+
+
+def test_generated_code_contains_no_user_text() -> None:
+    import hepframe.cpp.codegen as codegen
+
+    code = """
+namespace evil_ns { constexpr double evil_constant = 1.5; }
+double evil_function(double subprocess, const ROOT::RVec<float>& open) {
+    double os_system = 0; // a comment: ; import os
+    for (auto getattr : open) os_system += getattr * evil_ns::evil_constant;
+    return os_system + subprocess;
+}"""
+    hepframe.declare(code)
+    fn = INTERPRETER.functions["evil_function"][2].function
+    functions, constants = INTERPRETER.closure([fn])
+    source = codegen.module_source(functions, constants)
+    for word in ("evil", "subprocess", "open", "getattr", "os_system", "comment"):
+        assert word not in source
+    identifiers = set(re.findall(r"\b[A-Za-z_][A-Za-z_0-9]*\b", source))
+    allowed = {"import", "math", "numba", "np", "from", "hepframe", "cpp", "runtime", "as", "rt", "def", "return",
+               "for", "in", "if", "else", "while", "not", "and", "or", "True", "False", "pass", "break", "continue",
+               "njit", "cache", "nogil", "boundscheck", "len", "range", "abs", "copy", "astype", "dtype", "array",
+               "Generated", "by", "the", "typed", "IR", "of", "declared", "C", "functions", "Do", "edit"}  # fmt: skip
+    internal = re.compile(r"^(f|v|g|k)\d+(_in|_n)?$|^(float|int|uint)\d+$|^bool_$")
+    unexpected = {i for i in identifiers - allowed if not internal.match(i)}
+    import math
+
+    import hepframe.cpp.runtime as rt
+
+    unexpected -= {n for n in unexpected if hasattr(np, n) or hasattr(math, n) or hasattr(rt, n)} | {"numpy"}
+    assert not unexpected, unexpected
+
+
+def test_declared_helpers_run_on_spark(small_nanoaod_file: str, spark_session) -> None:
+    code, expression = ADL[8]
+    hepframe.declare(f"namespace adl_spark {{\n{ADL_ALIASES}{code}\n}}")
+    call = expression.replace("additional_lepton_idx(", "adl_spark::additional_lepton_idx(")
+    results = [hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine).Filter("nElectron + nMuon > 2")
+               .Define("idx", call).AsNumpy(["idx"])["idx"] for engine in ("polars", "spark")]  # fmt: skip
+    assert len(results[0]) > 100
+    assert_same_values(results[1], results[0], "spark")
