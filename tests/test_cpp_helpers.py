@@ -145,11 +145,21 @@ def _declare_both(ROOT, code: str) -> None:  # noqa: N803
     hepframe.declare(code)
 
 
+def _as_arrays(values: np.ndarray) -> np.ndarray:
+    """ROOT's AsNumpy RVecs as numpy arrays (one object per event, even when all have the same length)."""
+    if values.dtype != object:
+        return values
+    out = np.empty(len(values), dtype=object)
+    for i, x in enumerate(values):
+        out[i] = np.asarray(x)
+    return out
+
+
 def _column_both(ROOT, path: str, expression: str, engine: str = "polars", tree: str = "Events",  # noqa: N803
                  filter_: str = "true"):  # fmt: skip
     ours = hepframe.RDataFrame(tree, path, engine=engine).Filter(filter_).Define("out", expression)
     theirs = ROOT.RDataFrame(tree, path).Filter(filter_).Define("out", expression)
-    return ours.AsNumpy(["out"])["out"], theirs.AsNumpy(["out"])["out"]
+    return ours.AsNumpy(["out"])["out"], _as_arrays(theirs.AsNumpy(["out"])["out"])
 
 
 @pytest.mark.parametrize("query", sorted(ADL))
@@ -162,8 +172,7 @@ def test_published_adl_helpers_match_root(query: int, small_nanoaod_file: str, R
     selection = {6: "nJet >= 3", 7: "nJet > 0", 8: "nElectron + nMuon > 2"}.get(query, "nMuon >= 2")
     ours, theirs = _column_both(ROOT, small_nanoaod_file, qualified, filter_=selection)
     assert len(ours) > 100
-    assert_same_values(ours, np.array([np.asarray(x) for x in theirs], dtype=object) if theirs.dtype == object else
-                       theirs, f"ADL query {query}")  # fmt: skip
+    assert_same_values(ours, theirs, f"ADL query {query}")
 
 
 def test_adl_helpers_equal_the_hand_written_kernels(small_nanoaod_file: str) -> None:
@@ -280,8 +289,6 @@ def test_language_subset_matches_root(case: str, engine: str, tiny_file: str, RO
     _declare_both(ROOT, f"namespace {namespace} {{\n{code}\n}}")
     qualified = re.sub(r"\b(f|h)\(", rf"{namespace}::\1(", call)
     ours, theirs = _column_both(ROOT, tiny_file, qualified, engine=engine, tree="t")
-    if theirs.dtype == object:
-        theirs = np.array([np.asarray(x) for x in theirs], dtype=object)
     assert_same_values(ours, theirs, case)
 
 
@@ -389,3 +396,148 @@ def test_declared_helpers_run_on_spark(small_nanoaod_file: str, spark_session) -
                .Define("idx", call).AsNumpy(["idx"])["idx"] for engine in ("polars", "spark")]  # fmt: skip
     assert len(results[0]) > 100
     assert_same_values(results[1], results[0], "spark")
+
+
+# -- ROOT's tutorials: df103's header and the helpers of df104-df107 ----------------------------------------------
+
+
+def _tutorial(name: str) -> str:
+    import os
+
+    import ROOT as root_module  # noqa: N811 - only for its install path
+
+    return os.path.join(os.path.dirname(root_module.__file__), "tutorials", "analysis", "dataframe", name)
+
+
+def test_df103_header_matches_root(small_nanoaod_file: str, ROOT) -> None:  # noqa: N803
+    """The header of df103 (shipped in the ROOT wheel), #included as the tutorial does, on events with its leptons."""
+    _declare_both(ROOT, f'#include "{_tutorial("df103_NanoAODHiggsAnalysis_python.h")}"')
+    mu = "Muon_pt, Muon_eta, Muon_phi, Muon_mass"
+    el = "Electron_pt, Electron_eta, Electron_phi, Electron_mass"
+    columns = {
+        "z4": ("nMuon >= 4", f"compute_z_masses_4l(reco_zz_to_4l({mu}, Muon_charge), {mu})"),
+        "h4": ("nMuon >= 4", f"compute_higgs_mass_4l(reco_zz_to_4l({mu}, Muon_charge), {mu})"),
+        "dr4": ("nMuon >= 4", "filter_z_dr(reco_zz_to_4l(" + mu + ", Muon_charge), Muon_eta, Muon_phi)"),
+        "z22": ("nMuon >= 2 && nElectron >= 2", f"compute_z_masses_2el2mu({el}, {mu})"),
+        "h22": ("nMuon >= 2 && nElectron >= 2", f"compute_higgs_mass_2el2mu({el}, {mu})"),
+        "pt": ("nMuon >= 2 && nElectron >= 2", "pt_cuts(Muon_pt, Electron_pt)"),
+        "dr": ("nMuon >= 2 && nElectron >= 2", "dr_cuts(Muon_eta, Muon_phi, Electron_eta, Electron_phi)"),
+    }
+    for key, (selection, expression) in columns.items():
+        ours, theirs = _column_both(ROOT, small_nanoaod_file, expression, filter_=selection)
+        assert len(ours) > 5, key
+        assert_same_values(ours, theirs, key)
+
+
+TUTORIAL_HELPERS = {
+    "df104": ("""
+using namespace ROOT;
+float ComputeInvariantMass(RVecF pt, RVecF eta, RVecF phi, RVecF e) {
+    ROOT::Math::PtEtaPhiEVector p1(pt[0], eta[0], phi[0], e[0]);
+    ROOT::Math::PtEtaPhiEVector p2(pt[1], eta[1], phi[1], e[1]);
+    return (p1 + p2).mass() / 1000.0;
+}""", "nJet >= 2", "ComputeInvariantMass(Jet_pt * 1000, Jet_eta, Jet_phi, Jet_pt * 2000)"),
+    "df105": ("""
+bool GoodElectronOrMuon(int type, float pt, float eta, float phi, float e, float trackd0pv, float tracksigd0pv, float z0)
+{
+    ROOT::Math::PtEtaPhiEVector p(pt / 1000.0, eta, phi, e / 1000.0);
+    if (abs(z0 * sin(p.theta())) > 0.5) return false;
+    if (type == 11 && abs(eta) < 2.46 && (abs(eta) < 1.37 || abs(eta) > 1.52)) {
+        if (abs(trackd0pv / tracksigd0pv) > 5) return false;
+        return true;
+    }
+    if (type == 13 && abs(eta) < 2.5) {
+        if (abs(trackd0pv / tracksigd0pv) > 3) return false;
+        return true;
+    }
+    return false;
+}
+
+float ComputeTransverseMass(float met_et, float met_phi, float lep_pt, float lep_eta, float lep_phi, float lep_e)
+{
+    ROOT::Math::PtEtaPhiEVector met(met_et, 0, met_phi, met_et);
+    ROOT::Math::PtEtaPhiEVector lep(lep_pt, lep_eta, lep_phi, lep_e);
+    return (met + lep).Mt() / 1000.0;
+}""", "nMuon >= 1", "ComputeTransverseMass(MET_pt * 1000, MET_phi, Muon_pt[0] * 1000, Muon_eta[0], Muon_phi[0], "
+                    "Muon_pt[0] * 1500) + GoodElectronOrMuon(Muon_charge[0] > 0 ? 11 : 13, Muon_pt[0] * 1000, "
+                    "Muon_eta[0], Muon_phi[0], Muon_pt[0] * 1500, Muon_eta[0], Muon_phi[0] + 4, Muon_mass[0] - 0.1)"),
+    "df106": ("""
+using ROOT::RVecF;
+using ROOT::RVecI;
+bool GoodElectronsAndMuons(const RVecI &type, const RVecF &pt, const RVecF &eta, const RVecF &phi, const RVecF &e, const RVecF &trackd0pv, const RVecF &tracksigd0pv, const RVecF &z0)
+{
+    for (size_t i = 0; i < type.size(); i++) {
+        ROOT::Math::PtEtaPhiEVector p(0.001*pt[i], eta[i], phi[i], 0.001*e[i]);
+        if (type[i] == 11) {
+            if (pt[i] < 7000 || abs(eta[i]) > 2.47 || abs(trackd0pv[i] / tracksigd0pv[i]) > 5 || abs(z0[i] * sin(p.Theta())) > 0.5) return false;
+        } else {
+            if (abs(trackd0pv[i] / tracksigd0pv[i]) > 5 || abs(z0[i] * sin(p.Theta())) > 0.5) return false;
+        }
+    }
+    return true;
+}
+double weights(float scaleFactor_1, float scaleFactor_2, float scaleFactor_3, float scaleFactor_4, float scale, float mcWeight, double xsecs, double sumws, double lumi)
+{
+    return scaleFactor_1 * scaleFactor_2 * scaleFactor_3 * scaleFactor_4 * scale * mcWeight * xsecs / sumws * lumi;
+}
+float ComputeInvariantMass(RVecF pt, RVecF eta, RVecF phi, RVecF e)
+{
+    ROOT::Math::PtEtaPhiEVector p1{pt[0], eta[0], phi[0], e[0]};
+    ROOT::Math::PtEtaPhiEVector p2{pt[1], eta[1], phi[1], e[1]};
+    ROOT::Math::PtEtaPhiEVector p3{pt[2], eta[2], phi[2], e[2]};
+    ROOT::Math::PtEtaPhiEVector p4{pt[3], eta[3], phi[3], e[3]};
+    return 0.001 * (p1 + p2 + p3 + p4).M();
+}""", "nJet >= 4", "ComputeInvariantMass(Jet_pt * 1000, Jet_eta, Jet_phi, Jet_pt * 3000) + weights(Jet_pt[0], Jet_pt[1], "
+                   "Jet_eta[0], Jet_eta[1], MET_pt, MET_phi, 0.5, 3.0, 10.0) + GoodElectronsAndMuons(Muon_charge * 2 + 13, "
+                   "Muon_pt * 1000, Muon_eta, Muon_phi, Muon_pt * 1100, Muon_eta, Muon_phi + 4, Muon_mass - 0.1)"),
+    "df107": ("""
+using cRVecF = const ROOT::RVecF &;
+using cRVecI = const ROOT::RVecI &;
+int FindGoodLepton(cRVecI goodlep, cRVecI type, cRVecF lep_pt, cRVecF lep_eta, cRVecF lep_phi, cRVecF lep_e, cRVecF trackd0pv, cRVecF tracksigd0pv, cRVecF z0)
+{
+    int idx = -1; // Return -1 if no good lepton is found.
+    for(auto i = 0; i < type.size(); i++) {
+        if(!goodlep[i]) continue;
+        if (type[i] == 11 && abs(lep_eta[i]) < 2.47 && (abs(lep_eta[i]) < 1.37 || abs(lep_eta[i]) > 1.52) && abs(trackd0pv[i] / tracksigd0pv[i]) < 5) {
+            const ROOT::Math::PtEtaPhiEVector p(lep_pt[i], lep_eta[i], lep_phi[i], lep_e[i]);
+            if (abs(z0[i] * sin(p.Theta())) < 0.5) {
+                if (idx == -1) idx = i;
+                else return -1; // Accept only events with exactly one good lepton
+            }
+        }
+        if (type[i] == 13 && abs(lep_eta[i]) < 2.5 && abs(trackd0pv[i] / tracksigd0pv[i]) < 3) {
+            const ROOT::Math::PtEtaPhiEVector p(lep_pt[i], lep_eta[i], lep_phi[i], lep_e[i]);
+            if (abs(z0[i] * sin(p.Theta())) < 0.5) {
+                if (idx == -1) idx = i;
+                else return -1; // Accept only events with exactly one good lepton
+            }
+        }
+    }
+    return idx;
+}
+
+float ComputeTopMass(float lep_pt, float lep_eta, float lep_phi, float lep_e, float jet_pt, float jet_eta, float jet_phi, float jet_e, float met_et, float met_phi)
+{
+    const ROOT::Math::PtEtaPhiEVector lep(lep_pt / 1000.0, lep_eta, lep_phi, lep_e / 1000.0);
+    const ROOT::Math::PtEtaPhiEVector met(met_et / 1000.0, 0, met_phi, met_et / 1000.0);
+    const ROOT::Math::PtEtaPhiEVector bjet(jet_pt / 1000.0, jet_eta, jet_phi, jet_e / 1000.0);
+    // Please note that we treat here the missing transverse energy as the neutrino, even though the z component is missing!
+    return (lep + met + bjet).M();
+}""", "nMuon >= 1 && nJet >= 1", "FindGoodLepton(Muon_pt > 10, Muon_charge * 2 + 13, Muon_pt, Muon_eta, Muon_phi, "
+                                "Muon_pt * 1.2f, Muon_eta, Muon_phi + 4, Muon_mass - 0.1) + ComputeTopMass(Muon_pt[0] * 1000, "
+                                "Muon_eta[0], Muon_phi[0], Muon_pt[0] * 1500, Jet_pt[0] * 1000, Jet_eta[0], Jet_phi[0], "
+                                "Jet_pt[0] * 1300, MET_pt * 1000, MET_phi)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tutorial", sorted(TUTORIAL_HELPERS))
+def test_tutorial_helpers_match_root(tutorial: str, small_nanoaod_file: str, ROOT) -> None:  # noqa: N803
+    """The C++ that df104-df107 declare, verbatim, on generated NanoAOD columns standing in for their branches."""
+    code, selection, expression = TUTORIAL_HELPERS[tutorial]
+    namespace = f"tutorial_{tutorial}"
+    _declare_both(ROOT, f"namespace {namespace} {{\n{code}\n}}")
+    qualified = re.sub(r"\b(ComputeInvariantMass|GoodElectronOrMuon|ComputeTransverseMass|GoodElectronsAndMuons|"
+                       r"weights|FindGoodLepton|ComputeTopMass)\(", rf"{namespace}::\1(", expression)  # fmt: skip
+    ours, theirs = _column_both(ROOT, small_nanoaod_file, qualified, filter_=selection)
+    assert len(ours) > 100
+    assert_same_values(ours, theirs, tutorial)

@@ -28,7 +28,7 @@ VECTOR_MEMBERS = {
     "Px": "x", "px": "x", "X": "x", "x": "x", "Py": "y", "py": "y", "Y": "y", "y": "y",
     "Pz": "z", "pz": "z", "Z": "z", "z": "z", "P": "p", "M2": "m2", "Mag2": "m2", "Perp2": "pt2", "Pt2": "pt2",
     "Mt": "mt", "mt": "mt", "Et": "et", "et": "et", "Rapidity": "rapidity", "Beta": "beta", "Gamma": "gamma",
-    "Theta": "theta",
+    "Theta": "theta", "theta": "theta", "rapidity": "rapidity", "beta": "beta", "gamma": "gamma", "mag2": "m2",
 }  # fmt: skip
 #: ROOT::Math::VectorUtil functions of two vectors -> canonical name.
 VECTOR_UTIL = {"DeltaR": "delta_r", "DeltaR2": "delta_r2", "DeltaPhi": "delta_phi", "InvariantMass": "invariant_mass"}

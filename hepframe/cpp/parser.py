@@ -193,15 +193,14 @@ class CppParser(Parser):
         name = self.expect_name("a name after 'using'")
         if self.at("="):
             self.advance()
-            start = self.tok
-            if self.base_type() is None and start.kind == "name":  # e.g. ROOT::RDF::RNode: unusable, harmless unused
-                self.i -= 0 if self.tok is not start else -1
-                spec = S.TypeSpec("?" + _normalize_name(start.text))
+            start = self.i
+            try:
+                spec = self.cpp_type()
+            except (ExpressionSyntaxError, UnsupportedSyntaxError):  # e.g. ROOT::RDF::RNode: harmless until used
+                self.i = start
+                spec = S.TypeSpec("?" + _normalize_name(self.tok.text))
                 while not self.at(";") and self.tok.kind != "end":
                     self.advance()
-            else:
-                self.i = self.tokens.index(start)
-                spec = self.cpp_type()
             self.expect(";", " after the alias")
             self.scope.aliases[self.qualified(name.text)] = spec
             return

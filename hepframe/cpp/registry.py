@@ -49,8 +49,8 @@ def expression_types_ok(fn: P.Function) -> str | None:
     for t in (*(p.type for p in fn.params), fn.returns):
         if t.scalar.is_vector4:
             return f"it takes or returns {t.short} (Lorentz vectors are not column types: pass their coordinates)"
-        if t.depth > 1:
-            return f"it takes or returns {t.short} (RVec<RVec<T>> columns are not supported yet)"
+        if t.depth > 2:
+            return f"it takes or returns {t.short} (columns have at most two levels of RVec)"
     return None
 
 
@@ -89,7 +89,10 @@ def _compile_now(udf: CppUDF) -> None:
     types = []
     for t in udf.args:
         scalar = numba.from_dtype(t.scalar.dtype)
-        types.append(numba.types.Array(scalar, 1, "C") if t.depth else scalar)
+        if t.depth == 2:  # what the event loop passes: (rows padded to the longest, row sizes)
+            types.append(numba.types.Tuple((numba.types.Array(scalar, 2, "C"), numba.types.Array(numba.int64, 1, "C"))))
+        else:
+            types.append(numba.types.Array(scalar, 1, "C") if t.depth else scalar)
     dispatcher: Any = udf.func
     try:
         dispatcher.compile(tuple(types))
