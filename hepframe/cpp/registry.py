@@ -86,7 +86,7 @@ def _compile_now(udf: CppUDF) -> None:
     import numba
 
     assert udf.args is not None
-    types = []
+    types: list[Any] = []
     for t in udf.args:
         scalar = numba.from_dtype(t.scalar.dtype)
         if t.depth == 2:  # what the event loop passes: (rows padded to the longest, row sizes)
