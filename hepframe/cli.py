@@ -103,7 +103,7 @@ def _selection(available: list[str], branches: str | None) -> list[str] | str | 
     if len(names) > 1 and all(re.fullmatch(r"\w+", n) for n in names):  # a regex like 'x{1,2}' has commas too
         return names
     try:
-        return select_columns(available, branches)
+        return select_columns(sorted(available), branches)
     except AnalysisError:
         globbed = glob_columns(available, branches)
         if not globbed:

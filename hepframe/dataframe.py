@@ -790,7 +790,12 @@ class RDataFrame:
     def _snapshot_columns(self, columns) -> list[str]:
         from hepframe.snapshot import select_columns  # ROOT's rules: a regular expression or a list of names
 
-        return select_columns(self.GetColumnNames(), columns)
+        # ROOT's order: the defined columns in the order of their Defines, then the dataset's columns
+        visible = set(self.GetColumnNames())
+        defined = list(dict.fromkeys(n.name for n in reversed(self._node.ancestors())
+                                     if isinstance(n, g.Define) and n.name in visible))  # fmt: skip
+        dataset = [c for c in self._node.schema() if c in visible and c not in defined]
+        return select_columns(defined + dataset, columns)
 
     def Cache(self, columns: Iterable[str] | None = None) -> RDataFrame:  # noqa: N802
         """Run the event loop once and keep ``columns`` (default: all) of the selected events in memory.

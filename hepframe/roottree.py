@@ -46,6 +46,13 @@ def _close_all() -> None:
         handle.Close()
 
 
+
+class BranchName(str):
+    """A branch in ``GetListOfBranches()``: its name, also as ``GetName()`` (as PyROOT's TBranch)."""
+
+    def GetName(self) -> str:  # noqa: N802
+        return str(self)
+
 class TFile:
     """``ROOT.TFile(path[, mode])``: ``"READ"`` (default), or ``"RECREATE"``/``"NEW"``/``"CREATE"`` to write trees."""
 
@@ -282,8 +289,8 @@ class TTree:
     def GetEntries(self) -> int:  # noqa: N802
         return self._entries
 
-    def GetListOfBranches(self) -> list[str]:  # noqa: N802
-        return list(self._branches)
+    def GetListOfBranches(self) -> list[BranchName]:  # noqa: N802
+        return [BranchName(name) for name in self._branches]
 
     def _arrays(self) -> dict[str, Any]:
         return {name: branch.array() for name, branch in self._branches.items()}
@@ -398,8 +405,10 @@ class FileTree(_Indexed):
     def GetEntries(self) -> int:  # noqa: N802
         return int(self._uproot().num_entries)
 
-    def GetListOfBranches(self) -> list[str]:  # noqa: N802
-        return list(self._uproot().keys(recursive=False))
+    def GetListOfBranches(self) -> list[BranchName]:  # noqa: N802
+        names = self._uproot().keys(recursive=False)
+        # hepframe's Snapshot writes an RVec's sizes as a counter branch, where ROOT writes a std::vector
+        return [BranchName(n) for n in names if not (n.startswith("__rdf_sizeof_") and n[13:] in names)]
 
     def __iter__(self) -> Iterator[Any]:
         """Entries one by one, branches as attributes (RVec branches as numpy arrays), read batch by batch."""

@@ -114,9 +114,9 @@ def select_columns(available: Iterable[str], columns: str | Iterable[str] | None
     prepended and ``$`` appended unless already there, then searched), so ``"MET_.*"`` selects
     the columns starting with ``MET_`` and ``"MET"`` only a column named ``MET``. Anything else:
     exactly those names (checked later, with close matches for unknown ones). Selecting nothing is
-    an error, as in ROOT.
+    an error, as in ROOT. Columns keep the order of ``available``.
     """
-    names = sorted(available)
+    names = list(available)
     if columns is None or columns == "":
         return names
     if isinstance(columns, str):

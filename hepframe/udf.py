@@ -90,7 +90,12 @@ class PythonUDF:
     def evaluate(self, inputs: list[Value], n: int, entries: np.ndarray) -> Value:
         valid = merge_valid(*(v.valid for v in inputs))
         if self.kind == "numba":
-            return Value(_run_numba(self, inputs, n), valid)
+            try:
+                return Value(_run_numba(self, inputs, n), valid)
+            except (IndexError, ValueError, ZeroDivisionError) as exc:  # raised by the compiled code (bounds checks)
+                first, last = (int(entries[0]), int(entries[-1])) if len(entries) else (0, 0)
+                raise EventError(f"{self.name} failed in the batch of entries {first}-{last}: {exc} "
+                                 "(in C++ this is undefined behaviour)") from None  # fmt: skip
         args = [_to_library(v.data, n, self.library) for v in inputs]
         try:
             result = self.func(*args)

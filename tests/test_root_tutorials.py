@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 HARNESS = Path(__file__).parent / "scripts" / "tutorial_harness.py"
 WORKING = [
     "df000_simple", "df001_introduction", "df004_cutFlowReport", "df006_ranges", "df008_createDataSetFromScratch",
-    "df003_profiles", "df010_trivialDataSource", "df012_DefinesAndFiltersAsStrings", "df014_CSVDataSource", "df017_vecOpsHEP", "df019_Cache", "df021_createTGraph",
+    "df003_profiles", "df007_snapshot", "df010_trivialDataSource", "df012_DefinesAndFiltersAsStrings", "df014_CSVDataSource", "df017_vecOpsHEP", "df019_Cache", "df021_createTGraph",
     "df031_Stats", "df032_RDFFromNumpy", "df033_Describe", "df034_SaveGraph", "df035_RDFFromPandas",
     "df036_missingBranches", "df037_TTreeEventMatching", "df102_NanoAODDimuonAnalysis",
 ]  # fmt: skip

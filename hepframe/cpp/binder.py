@@ -130,6 +130,10 @@ class FunctionBinder(Binder):
         if node.template in ("()", "{}"):  # a type used as a constructor: T(args) or T{args}
             return self.construct(callee, node)
         short = callee.split("::")[-1]
+        if short in ("Map", "Filter", "Sort") and node.args:
+            info = self.compiler.lambda_argument(node.args[-1])
+            if info is not None:
+                return self.higher_order(short, info, node)
         if short == "Construct" and node.template:
             return self.construct_rvec(node)
         args = [self.bind(a) for a in node.args]
@@ -174,6 +178,24 @@ class FunctionBinder(Binder):
             return self.convert(args[0], t, node)
         value = self.compiler.rvec_init(t, "()" if node.template == "()" else "{}", args, node)
         return value if value is not None else self.compiler.empty_rvec(t)
+
+    def higher_order(self, name: str, info: LambdaInfo, node: S.Call) -> ir.Expr:
+        """``Map(v..., f)``, ``Filter(v, pred)``, ``Sort(v, less)`` with a lambda: one call per element."""
+        rvecs = [self.bind(a) for a in node.args[:-1]]
+        if not rvecs or any(r.type.depth != 1 for r in rvecs):
+            raise self.error(f"{name} takes RVecs and then a lambda", node)
+        if name != "Map" and len(rvecs) != 1:
+            raise self.error(f"{name} takes one RVec and a lambda", node)
+        elements = [r.type.element for r in rvecs]
+        fn, captured = self.compiler.instantiate(info, elements if name != "Sort" else elements * 2, node)
+        result = fn.returns
+        if name == "Map":
+            if result.depth or not (result.scalar.is_arithmetic or result.scalar.is_vector4) or len(rvecs) > 3:
+                raise self.unsupported(f"Map over {len(rvecs)} RVecs to {result.short}", node)
+            return ir.Call(CType(result.scalar, 1), f"cpp.map:{fn.id}", (*rvecs, *captured))
+        if result.depth or not result.scalar.is_arithmetic:
+            raise self.error(f"the lambda of {name} must return a number or bool, got {result.short}", node)
+        return ir.Call(rvecs[0].type, f"cpp.{name.lower()}:{fn.id}", (rvecs[0], *captured))
 
     def construct_rvec(self, node: S.Call) -> ir.Expr:
         """``ROOT::VecOps::Construct<V>(rvecs...)``: one V per element, as V(a[i], b[i], ...)."""
@@ -320,23 +342,30 @@ class FunctionCompiler:
         body = self.block(fdef.body.statements)
         return self.finish(fdef, tuple(params), body)
 
-    def finish(self, node, params: tuple[P.Var, ...], body: tuple[P.Stmt, ...]) -> P.Function:
+    def finish(self, node, params: tuple[P.Var, ...], body: tuple[P.Stmt, ...], arity: int | None = None) -> P.Function:
         if self.returns is None:
             raise self.binder.error(f"{self.function_name} never returns a value", node)
         if not _always_returns(body):
             raise self.binder.error(f"{self.function_name} can reach its end without returning a value", node)
         copied = frozenset(p.id for p in params if p.type.is_rvec and p.id in self.modified)
         return P.Function(self.unit.new_function_id(), self.function_name, params, self.returns, body, copied,
-                          frozenset(self.calls))  # fmt: skip
+                          frozenset(self.calls), arity)  # fmt: skip
 
     def call_lambda(self, info: LambdaInfo, args: list[ir.Expr], node) -> ir.Expr:
+        fn, captured = self.instantiate(info, [a.type for a in args], node)
+        cast = [self.binder.convert(a, p.type, node, f"argument {i + 1} of the lambda")
+                for i, (a, p) in enumerate(zip(args, fn.params, strict=False))]  # fmt: skip
+        return ir.Call(fn.returns, f"cpp:{fn.id}", (*cast, *captured))
+
+    def instantiate(self, info: LambdaInfo, arg_types: list[CType], node) -> tuple[P.Function, list[ir.Expr]]:
+        """The lambda compiled for these argument types (``auto`` parameters take them), and its captures' values."""
         lam = info.node
-        if len(args) != len(lam.params):
-            raise self.binder.error(f"the lambda takes {len(lam.params)} arguments, got {len(args)}", node)
+        if len(arg_types) != len(lam.params):
+            raise self.binder.error(f"the lambda takes {len(lam.params)} arguments, got {len(arg_types)}", node)
         types = []
-        for p, a in zip(lam.params, args, strict=True):
+        for p, a in zip(lam.params, arg_types, strict=True):
             t = self.type_of(p.type, p)
-            types.append(a.type if t is None else t)
+            types.append(a if t is None else t)
         key = tuple(types)
         if key not in info.instances:
             sub = FunctionCompiler(self.unit, f"{self.function_name}::<lambda>", self.binder.text, self.namespace, info)
@@ -344,16 +373,23 @@ class FunctionCompiler:
             sub.returns = None if lam.returns is None else sub.type_of(lam.returns, lam)
             body = sub.block(lam.body.statements)
             captured = tuple(own for _, own in sub.captured.values())
-            fn = sub.finish(lam, params + captured, body)
+            fn = sub.finish(lam, params + captured, body, len(params))
             self.unit.add_lifted(fn, tuple(outer for outer, _ in sub.captured.values()))
             info.instances[key] = fn
         fn = info.instances[key]
-        outer_vars = self.unit.lifted_captures(fn.id)
-        cast = [self.binder.convert(a, p.type, node, f"argument {i + 1} of the lambda")
-                for i, (a, p) in enumerate(zip(args, fn.params, strict=False))]  # fmt: skip
-        captured_args = [self.binder.bind_Name(S.Name(node.pos, v.name)) for v in outer_vars]
         self.calls.add(fn.id)
-        return ir.Call(fn.returns, f"cpp:{fn.id}", (*cast, *captured_args))
+        captured_args = [self.binder.bind_Name(S.Name(node.pos, v.name)) for v in self.unit.lifted_captures(fn.id)]
+        return fn, captured_args
+
+    def lambda_argument(self, node: S.Node) -> LambdaInfo | None:
+        """The lambda an argument names or spells (``Map(v, pt)``, ``Map(v, [](float x) {...})``)."""
+        if isinstance(node, C.Lambda):
+            return LambdaInfo(node, self, len(self.scopes))
+        if isinstance(node, S.Name):
+            found = self.resolve(node.name, node)
+            if isinstance(found, LambdaInfo):
+                return found
+        return None
 
     # -- statements ------------------------------------------------------------------
     def block(self, statements: tuple[S.Node, ...], scope: bool = True) -> tuple[P.Stmt, ...]:

@@ -14,6 +14,7 @@ is a (data, row sizes) pair.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import math
@@ -77,10 +78,17 @@ def _literal(value, t: CType) -> str:
 class ModuleWriter:
     """Emit the functions of one program as a Python module for numba."""
 
-    def __init__(self, buffers: set[str]):
+    def __init__(self, buffers: set[str], functions: dict[str, P.Function] | None = None):
+        self.functions = functions or {}
+        self.loops: list[str] = []  # the element loops of Map/Filter/Sort calls (see element_loop)
         self.lines: list[str] = []
         self.buffers = buffers  # ids of the RVec<T> variables held as (buffer, size)
         self.temp = 0
+
+    def captures_of(self, function_id: str) -> tuple[P.Var, ...]:
+        """The parameters of a lifted lambda after its own (its captured variables)."""
+        fn = self.functions[function_id]
+        return fn.params[fn.arity:] if fn.arity is not None else ()
 
     # -- expressions -------------------------------------------------------------------
     def expr(self, e: ir.Expr) -> str:
@@ -159,6 +167,8 @@ class ModuleWriter:
         joined = ", ".join(args)
         if fn.startswith("cpp:"):
             return f"{fn[4:]}({joined})"
+        if fn.startswith(("cpp.map:", "cpp.filter:", "cpp.sort:")):
+            return f"{self.element_loop(e)}({joined})"
         if fn.startswith("vec4."):
             return self.vector(e, fn[5:], args)
         if fn == "RVec":
@@ -203,6 +213,45 @@ class ModuleWriter:
             c = args[4] if len(args) > 4 else _literal(math.pi, t)
             return (f"rt.delta_r_{t.scalar.dtype.name}({args[0]}, {args[1]}, {args[2]}, {args[3]}, {c})")
         raise NotImplementedError(fn)
+
+    def element_loop(self, e: ir.Call) -> str:
+        """A function calling a lambda once per element (Map, Filter, Sort): its name, defined in ``self.loops``.
+
+        Generated per call, calling the lambda's function by name: passing a compiled function as
+        an argument would keep numba from caching the caller.
+        """
+        kind, target = e.func[4:].split(":")
+        n = len(e.args) - len(self.captures_of(target))
+        self.temp += 1
+        name = f"h{self.temp}"
+        rvecs = [f"a{k}" for k in range(n)]
+        caps = [f"c{k}" for k in range(len(e.args) - n)]
+        rows = e.args[0].type.scalar.is_vector4
+
+        def item(a: str, i: str) -> str:
+            return f"({a}[{i}, 0], {a}[{i}, 1], {a}[{i}, 2], {a}[{i}, 3])" if rows else f"{a}[{i}]"
+
+        lines = ["", "@numba.njit(cache=True, nogil=True, boundscheck=True)", f"def {name}({', '.join(rvecs + caps)}):"]
+        body: list[str] = []
+        if kind == "map":
+            zero = "(0.0, 0.0, 0.0, 0.0)" if e.type.scalar.is_vector4 else _literal(0, e.type.element)
+            if e.type.scalar.is_vector4:
+                raise NotImplementedError("Map to Lorentz vectors")
+            for a in rvecs[1:]:
+                body += [f"if len({a}) != len(a0):", "    raise ValueError('Map: the RVecs have different sizes')"]
+            call = f"{target}({', '.join([item(a, 'i') for a in rvecs] + caps)})"
+            body += [f"out = np.full(len(a0), {zero})", "for i in range(len(a0)):", f"    out[i] = {call}", "return out"]
+        elif kind == "filter":
+            call = f"{target}({', '.join([item('a0', 'i')] + caps)})"
+            body += ["keep = np.zeros(len(a0), np.bool_)", "for i in range(len(a0)):", f"    keep[i] = {call}",
+                     "return a0[keep]"]  # fmt: skip
+        else:  # std::sort(v, less): stable insertion sort with the comparator (RVecs in helpers are short)
+            less = f"{target}({', '.join(['x', 'out[j]'] + caps)})"
+            body += ["out = a0.copy()", "for i in range(1, len(out)):", "    x = out[i]", "    j = i - 1",
+                     f"    while j >= 0 and {less}:", "        out[j + 1] = out[j]", "        j -= 1",
+                     "    out[j + 1] = x", "return out"]  # fmt: skip
+        self.loops.extend(lines + ["    " + line for line in body])
+        return name
 
     def vector(self, e: ir.Call, name: str, args: list[str]) -> str:
         t = e.type
@@ -342,6 +391,51 @@ class ModuleWriter:
         self.statements(fn.body, 1)
 
 
+def batch_function(fn: P.Function) -> list[str]:
+    """``b<id>``: ``fn`` over a batch of events, its arguments gathered per event.
+
+    Scalars arrive as one array per argument, RVecs as (values, offsets), RVec<RVec<T>> as (values,
+    inner offsets, outer offsets). A number result fills ``out``; an RVec result fills ``offsets``
+    and returns the values (a buffer doubled when full); an RVec<RVec<T>> result also fills the
+    inner sizes. Generated, not a generic loop: explicit arguments compile to a tight loop, and
+    the module's disk cache keeps it.
+    """
+    params: list[str] = []
+    args: list[str] = []
+    for k, p in enumerate(fn.params):
+        if p.type.depth == 2:
+            params += [f"p{k}", f"p{k}_in", f"p{k}_out"]
+            args.append(f"rt.event_rows(p{k}, p{k}_in, p{k}_out, i)")
+        elif p.type.depth == 1:
+            params += [f"p{k}", f"p{k}_off"]
+            args.append(f"p{k}[p{k}_off[i] : p{k}_off[i + 1]]")
+        else:
+            params.append(f"p{k}")
+            args.append(f"p{k}[i]")
+    call = f"{fn.id}({', '.join(args)})"
+    depth = fn.returns.depth
+    outputs = {0: ["out"], 1: ["offsets", "values"], 2: ["outer", "counts", "values"]}[depth]
+    lines = ["", "@numba.njit(cache=True, nogil=True)", f"def b{fn.id[1:]}(n, {', '.join(params + outputs)}):"]
+    if depth == 0:
+        return lines + ["    for i in range(n):", f"        out[i] = {call}"]
+    grow = ["            if pos + m > len(values):",
+            "                grown = np.empty(max(2 * len(values), pos + m), values.dtype)",
+            "                for k in range(pos):",
+            "                    grown[k] = values[k]",
+            "                values = grown"]  # fmt: skip
+    if depth == 1:
+        return lines + ["    pos = 0", "    for i in range(n):", f"        r = {call}", "        m = len(r)",
+                        *[g[4:] for g in grow], "        for k in range(m):", "            values[pos + k] = r[k]",
+                        "        pos += m", "        offsets[i + 1] = pos", "    return values[:pos]"]  # fmt: skip
+    return lines + ["    rows = 0", "    pos = 0", "    for i in range(n):", f"        data, sizes = {call}",
+                    "        for r in range(len(sizes)):", "            if rows == len(counts):",
+                    "                grown_counts = np.empty(2 * len(counts), np.int64)",
+                    "                grown_counts[:rows] = counts[:rows]", "                counts = grown_counts",
+                    "            m = sizes[r]", *grow, "            for k in range(m):",
+                    "                values[pos + k] = data[r, k]", "            counts[rows] = m", "            rows += 1",
+                    "            pos += m", "        outer[i + 1] = rows", "    return counts[:rows], values[:pos]"]  # fmt: skip
+
+
 def buffer_vars(functions: Iterable[P.Function]) -> set[str]:
     """Ids of the RVec<T> (depth 1) variables and parameters: held as (buffer, size) pairs."""
     out: set[str] = set()
@@ -360,10 +454,16 @@ def buffer_vars(functions: Iterable[P.Function]) -> set[str]:
     return out
 
 
-def module_source(functions: list[P.Function], constants: list[P.Constant]) -> str:
-    """The Python module that defines ``functions`` (callees first) and the constants they read."""
-    writer = ModuleWriter(buffer_vars(functions))
+def module_source(functions: list[P.Function], constants: list[P.Constant], exported: Iterable[P.Function] = ()) -> str:
+    """The Python module defining ``functions`` (callees first) and the constants they read.
+
+    Each ``exported`` function also gets its batch function (``b<id>``, :func:`batch_function`).
+    """
+    writer = ModuleWriter(buffer_vars(functions), {fn.id: fn for fn in functions})
     writer.emit(0, "# Generated by hepframe.cpp from the typed IR of declared C++ functions. Do not edit.")
+    # numba's cache does not see changes in the functions a cached one calls: naming the runtime's
+    # version here gives a new module (and a fresh cache) whenever the runtime changes.
+    writer.emit(0, f"# runtime {runtime_version()}")
     writer.emit(0, "import math")
     writer.emit(0, "import numba")
     writer.emit(0, "import numpy as np")
@@ -373,11 +473,25 @@ def module_source(functions: list[P.Function], constants: list[P.Constant]) -> s
         writer.emit(0, f"{c.var.id} = {writer.expr(c.value)}")
     for fn in functions:
         writer.function(fn)
-    return "\n".join(writer.lines) + "\n"
+    batches = [line for fn in exported for line in batch_function(fn)]
+    return "\n".join(writer.lines + writer.loops + batches) + "\n"
+
+
+@functools.cache
+def runtime_version() -> str:
+    """A hash of the sources the generated code calls into (runtime, GenVector and kinematics ports)."""
+    from hepframe.cpp import runtime
+    from hepframe.udfs import genvector, kinematics
+
+    digest = hashlib.sha256()
+    for module in (runtime, genvector, kinematics):
+        with open(module.__file__, "rb") as f:  # type: ignore[arg-type]
+            digest.update(f.read())
+    return digest.hexdigest()[:16]
 
 
 def _module_dir() -> str:
-    from connectors.cache import default_directory
+    from hepframe.connectors.cache import default_directory
 
     path = os.path.join(str(default_directory()), "cpp")
     try:

@@ -112,6 +112,7 @@ class Function:
     body: tuple[Stmt, ...]
     copied: frozenset[str]  # ids of by-value RVec parameters the body modifies: copied on entry
     calls: frozenset[str]  # ids of the functions it calls
+    arity: int | None = None  # a lifted lambda: its own parameters, before those holding its captures
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import math
 import numba
 import numpy as np
 
-from udfs import genvector as _gv
-from udfs.genvector import *  # noqa: F403 - the generated code calls rt.<system>_<accessor>
-from udfs.kinematics import _delta_phi_one
+from hepframe.udfs import genvector as _gv
+from hepframe.udfs.genvector import *  # noqa: F403 - the generated code calls rt.<system>_<accessor>
+from hepframe.udfs.kinematics import _delta_phi_one
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -125,6 +125,23 @@ def row_push(rows, i, x):  # pragma: no cover - compiled
         data = grown
     data[i, sizes[i]] = x
     sizes[i] += 1
+    return data, sizes
+
+
+@_jit
+def event_rows(values, inner, outer, i):  # pragma: no cover - compiled
+    """Event i's RVec<RVec<T>> from a column's (values, inner offsets, outer offsets): (padded rows, sizes)."""
+    first, n = outer[i], outer[i + 1] - outer[i]
+    width = 4
+    for r in range(first, first + n):
+        width = max(width, inner[r + 1] - inner[r])
+    data = np.zeros((n, width), values.dtype)
+    sizes = np.empty(n, np.int64)
+    for k in range(n):
+        start, m = inner[first + k], inner[first + k + 1] - inner[first + k]
+        sizes[k] = m
+        for j in range(m):
+            data[k, j] = values[start + j]
     return data, sizes
 
 
@@ -362,3 +379,4 @@ def map4(convert, a):  # pragma: no cover - compiled
     for i in range(len(a)):
         out[i, 0], out[i, 1], out[i, 2], out[i, 3] = convert((a[i, 0], a[i, 1], a[i, 2], a[i, 3]))
     return out
+

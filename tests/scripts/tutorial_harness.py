@@ -106,10 +106,18 @@ def _written_trees(before: set[Path]) -> dict:
                 if cls != "TTree":
                     continue
                 arrays = f[key].arrays(library="np")
-                out[f"{path.name}:{key.split(';')[0]}"] = {
-                    name: {"values": [_number(v) for v in np.asarray(a, dtype=np.float64)], "dtype": str(a.dtype)}
-                    for name, a in sorted(arrays.items()) if a.dtype != object
-                }  # fmt: skip
+                tree = {}
+                for name, a in sorted(arrays.items()):
+                    if name.startswith("__rdf_sizeof_") and name[13:] in arrays:
+                        continue  # the sizes of a counted array, which ROOT keeps inside a std::vector branch
+                    if a.dtype == object:  # one array per entry: sizes and flat values
+                        parts = [np.asarray(x) for x in a]
+                        flat = np.concatenate(parts) if parts else np.zeros(0)
+                        tree[name] = {"sizes": [len(x) for x in parts], "dtype": str(flat.dtype),
+                                      "values": [_number(v) for v in flat.astype(np.float64)]}  # fmt: skip
+                    else:
+                        tree[name] = {"values": [_number(v) for v in np.asarray(a, dtype=np.float64)], "dtype": str(a.dtype)}
+                out[f"{path.name}:{key.split(';')[0]}"] = tree
     return out
 
 
