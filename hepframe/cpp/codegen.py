@@ -109,6 +109,10 @@ class ModuleWriter:
         if t.depth == 0:
             return f"({x} != 0)" if t.scalar is Scalar.BOOL else f"{_dtype(t)}({x})"
         if t.scalar is Scalar.BOOL:
+            operand = e.operand
+            if isinstance(operand, ir.Binary) and operand.op in ("<", "<=", ">", ">=", "==", "!="):
+                # a mask from a comparison (RVec<int> in C++): the comparison's booleans, without the int copy
+                return f"({self.expr(operand.left)} {operand.op} {self.expr(operand.right)})"
             return f"({x} != 0)"
         return f"{x}.astype({_dtype(t)})"
 
@@ -150,6 +154,10 @@ class ModuleWriter:
         return f"({self.expr(e.then)} if {self.expr(e.cond)} else {self.expr(e.other)})"
 
     def expr_Index(self, e: ir.Index) -> str:
+        inner = e.value
+        if isinstance(inner, ir.Index) and inner.value.type.depth == 2 and not e.type.scalar.is_vector4:
+            # m[k][i]: one element of a row, without making the row's view
+            return f"rt.item2({self.expr(inner.value)}, {self.expr(inner.index)}, {self.expr(e.index)})"
         value, index = self.expr(e.value), self.expr(e.index)
         vt = e.value.type
         if vt.depth == 2:
@@ -182,7 +190,10 @@ class ModuleWriter:
         if fn == "cpp.rows":
             return f"rt.new_rows({args[0]}, {_literal(0, t.element.element)})"
         if fn == "size":
-            return f"np.uint64(len({args[0]}[1]))" if e.args[0].type.depth == 2 else f"np.uint64(len({args[0]}))"
+            sized = e.args[0]
+            if isinstance(sized, ir.Index) and sized.value.type.depth == 2:  # m[k].size(): the row's size
+                return f"np.uint64(rt.row_size({self.expr(sized.value)}, {self.expr(sized.index)}))"
+            return f"np.uint64(len({args[0]}[1]))" if sized.type.depth == 2 else f"np.uint64(len({args[0]}))"
         if fn == "Combinations":
             a, b = e.args
             if a.type.depth == 1 and b.type.depth == 0:
@@ -288,7 +299,7 @@ class ModuleWriter:
             self.emit(indent, f"{var_id}_n = 0")
             return
         code = self.expr(value)
-        if isinstance(value, (ir.Column, ir.Index, ir.Mask)) or value.type == value.type and isinstance(value, ir.Cast):
+        if isinstance(value, (ir.Column, ir.Index)):
             code = f"{code}.copy()"  # C++ copies: the new RVec must not share the other's elements
         self.emit(indent, f"{var_id} = {code}")
         self.emit(indent, f"{var_id}_n = len({var_id})")
@@ -312,6 +323,8 @@ class ModuleWriter:
                 code = self.expr(value)
                 if var.type.depth == 2 and isinstance(value, (ir.Column, ir.Index)):
                     code = f"({code}[0].copy(), {code}[1].copy())"
+                elif var.type.depth == 1 and isinstance(value, (ir.Column, ir.Index)):
+                    code = f"{code}.copy()"  # C++ copies: the new RVec must not share the other's elements
                 self.emit(indent, f"{var.id} = {code}")
         elif isinstance(s, P.SetItem):
             item = s.target
@@ -370,6 +383,8 @@ class ModuleWriter:
             raise NotImplementedError(type(s).__name__)
 
     def zero(self, t: CType) -> str:
+        if t.depth == 1:
+            return "rt.empty4(0)" if t.scalar.is_vector4 else f"np.empty(0, {_dtype(t)})"
         if t.scalar.is_vector4:
             return "(0.0, 0.0, 0.0, 0.0)"
         if t.depth == 2:
@@ -377,16 +392,14 @@ class ModuleWriter:
         return _literal(0, t)
 
     def function(self, fn: P.Function) -> None:
-        params = []
-        for p in fn.params:
-            params.append(f"{p.id}_in" if p.id in self.buffers else p.id)
+        entry = [p for p in fn.params if p.id in self.buffers or p.id in fn.copied]
+        params = [f"{p.id}_in" if p in entry else p.id for p in fn.params]
         self.emit(0, "")
         self.emit(0, "@numba.njit(cache=True, nogil=True, boundscheck=True)")
         self.emit(0, f"def {fn.id}({', '.join(params)}):")
-        for p in fn.params:
+        for p in entry:  # by-value RVec parameters the body changes: a copy, as C++ passes them
+            self.emit(1, f"{p.id} = {p.id}_in.copy()")
             if p.id in self.buffers:
-                copy = ".copy()" if p.id in fn.copied else ""
-                self.emit(1, f"{p.id} = {p.id}_in{copy}")
                 self.emit(1, f"{p.id}_n = len({p.id})")
         self.statements(fn.body, 1)
 
@@ -437,19 +450,20 @@ def batch_function(fn: P.Function) -> list[str]:
 
 
 def buffer_vars(functions: Iterable[P.Function]) -> set[str]:
-    """Ids of the RVec<T> (depth 1) variables and parameters: held as (buffer, size) pairs."""
+    """Ids of the RVec<T> variables that grow or shrink (push_back, resize): held as (buffer, size) pairs.
+
+    Every other RVec variable is a plain array: its reads need no slicing.
+    """
     out: set[str] = set()
 
     def visit(stmts):
         for s in stmts:
-            var = getattr(s, "var", None)
-            if isinstance(var, P.Var) and var.type.depth == 1:
-                out.add(var.id)
+            if isinstance(s, (P.Append, P.Resize)) and isinstance(s.target, ir.Column) and s.target.type.depth == 1:
+                out.add(s.target.name)
             for name in ("then", "other", "body", "step"):
                 visit(getattr(s, name, ()))
 
     for fn in functions:
-        out.update(p.id for p in fn.params if p.type.depth == 1)
         visit(fn.body)
     return out
 

@@ -115,6 +115,23 @@ def row(rows, i):  # pragma: no cover - compiled
 
 
 @_jit
+def item2(rows, k, i):  # pragma: no cover - compiled
+    """``m[k][i]`` of an RVec<RVec<T>>, both indices checked."""
+    data, sizes = rows
+    if k < 0 or k >= len(sizes) or i < 0 or i >= sizes[k]:
+        raise IndexError("RVec<RVec<T>> index out of range")
+    return data[k, i]
+
+
+@_jit
+def row_size(rows, k):  # pragma: no cover - compiled
+    sizes = rows[1]
+    if k < 0 or k >= len(sizes):
+        raise IndexError("RVec<RVec<T>> index out of range")
+    return sizes[k]
+
+
+@_jit
 def row_push(rows, i, x):  # pragma: no cover - compiled
     data, sizes = rows
     if i < 0 or i >= len(sizes):
