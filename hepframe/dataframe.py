@@ -14,7 +14,7 @@ from hepframe.connectors import RootSource
 from hepframe.connectors.root import DEFAULT_STEP_BYTES, DEFAULT_STEP_SIZE
 from hepframe.display import Text
 from hepframe.engines.base import BatchEngine, DistributedEngine, Engine, get_engine
-from hepframe.errors import AnalysisError, UnknownColumnError, did_you_mean
+from hepframe.errors import AnalysisError, UnknownColumnError, UnsupportedSyntaxError, did_you_mean
 from hepframe.execution import Executor
 from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN, compile_expression
@@ -186,6 +186,19 @@ def FromPolars(frame: Any, engine: str | Engine = "polars", progress: bool | Non
     return RDataFrame.from_source(source, engine=engine, progress=progress)
 
 
+def _as_cpp_function(text: str, schema, refused: UnsupportedSyntaxError) -> ir.Expr:
+    """What the expression compiler refuses, compiled as a C++ function of the columns (hepframe.cpp).
+
+    The expression compiler's error stands when the text needs what neither supports (gRandom,
+    strings, ...); otherwise the C++ compiler's error, which knows more of C++, is the one raised.
+    """
+    if "gRandom" in text or '"' in text:
+        raise refused
+    from hepframe.cpp import compile_define
+
+    return compile_define(text, schema)
+
+
 class RDataFrame:
     """A lazy analysis over a TTree, in RDataFrame's vocabulary.
 
@@ -277,7 +290,11 @@ class RDataFrame:
     def _compile(self, text: str) -> ir.Expr:
         if not isinstance(text, str):
             raise AnalysisError(f"an expression must be a C++ string or a Python callable, got {type(text).__name__}")
-        expr = bind_draws(compile_expression(text, self._node.schema()), text, self._analysis)
+        try:
+            compiled = compile_expression(text, self._node.schema())
+        except UnsupportedSyntaxError as refused:
+            compiled = _as_cpp_function(text, self._node.schema(), refused)
+        expr = bind_draws(compiled, text, self._analysis)
         assert isinstance(self._engine, Engine)
         self._engine.check(expr, text)
         return expr

@@ -559,3 +559,19 @@ def test_an_index_out_of_range_is_an_error_naming_the_function_and_entries() -> 
                                                             schema={"v": __import__("polars").List(__import__("polars").Float32)}))  # fmt: skip
     with pytest.raises(hepframe.EventError, match=r"cpp_third.*entries 0-1.*undefined behaviour"):
         df.Define("t", "cpp_third(v)").Sum("t").GetValue()
+
+
+DEFINE_STRINGS = [
+    "return ROOT::VecOps::Map(v, [](float x) { return 2 * x + 1; });",
+    "int k = 0; while (k < n && k < 7) k += 2; return k",
+    "auto f = [&](float y) { return y * x; }; double s = 0; for (auto e : v) s += f(e); return s;",
+    "ROOT::RVec<int> out; for (std::size_t i = 0; i < w.size(); ++i) { if (w[i] < 0) break; out.push_back(w[i] * n); } return out;",
+    "return ROOT::VecOps::Filter(v, [](float e) { return e > 20; }).size() + rdfentry_ % 3;",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", DEFINE_STRINGS)
+def test_define_strings_beyond_expressions_compile_as_cpp_functions(text: str, tiny_file: str, ROOT) -> None:  # noqa: N803
+    """What the expression compiler does not lower (lambdas, while, break, push_back) compiles as ROOT compiles it."""
+    ours, theirs = _column_both(ROOT, tiny_file, text, tree="t")
+    assert_same_values(ours, theirs, text)

@@ -9,14 +9,18 @@ are restored, and nothing is registered (nothing is half-compiled).
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 
 from hepframe.cpp import program as P
 from hepframe.cpp import syntax as C
 from hepframe.cpp.binder import Declared, FunctionCompiler
-from hepframe.cpp.parser import Scope, parse_unit
+from hepframe.cpp.parser import CppParser, Scope, parse_unit
 from hepframe.expr import ir
+from hepframe.expr import syntax as S
+
+_DEFINE = "define:"  # a history entry of a Define string: the path field holds its parameters
 
 
 @dataclass
@@ -87,6 +91,42 @@ class Interpreter:
 
     def history_snapshot(self) -> tuple[tuple[str, str | None], ...]:
         return tuple(self.history)
+
+    def replay(self, code: str, path: str | None) -> None:
+        """One entry of another interpreter's history (a Spark task rebuilding the driver's functions)."""
+        if path is not None and path.startswith(_DEFINE):
+            params = [tuple(p.split(":", 1)) for p in path[len(_DEFINE) :].split(";") if p]
+            self.declare_define(code, [(name, type_name) for name, type_name in params])
+        else:
+            self.declare(code, path)
+
+    def declare_define(self, text: str, params: list[tuple[str, str]]) -> P.Function:
+        """A Define or Filter string compiled as the body of a function of the columns it names.
+
+        As ROOT does with every expression: ``auto f(columns...) { return text; }`` (or the text
+        itself when it has statements). ``params`` are (column, canonical C++ type) pairs; errors
+        point into ``text``.
+        """
+        name = "__define_" + hashlib.sha256(repr((text, params)).encode()).hexdigest()[:16]
+        if name in self.functions:
+            return next(iter(self.functions[name].values())).function
+        signature = ";".join(f"{n}:{t}" for n, t in params)
+        self.history.append((text, _DEFINE + signature))
+        try:
+            body = CppParser(text, self.scope).function_body()
+            fdef = C.FunctionDef(0, name, tuple(C.Param(0, S.TypeSpec(t, const=True, reference="&" if t.startswith("RVec") else ""), n)
+                                                for n, t in params), S.TypeSpec("auto"), body, text)  # fmt: skip
+            fn = FunctionCompiler(self, name, text, "").function(fdef)
+            self.functions.setdefault(name, {})[len(params)] = Declared(fn)
+            self.by_id[fn.id] = fn
+            from hepframe.cpp.registry import compile_and_register
+
+            compile_and_register(self, [fn])
+        except BaseException:
+            self.functions.pop(name, None)
+            self.history.pop()
+            raise
+        return fn
 
     def _declare(self, code: str, path: str | None) -> list[P.Function]:
         defined: list[P.Function] = []

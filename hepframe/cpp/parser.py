@@ -421,6 +421,28 @@ class CppParser(Parser):
     def declaration_ahead(self) -> bool:
         return self.is_type_start()
 
+    def function_body(self) -> S.Block:
+        """A Define/Filter string as a function body: its statements, or ``return text;``."""
+        if self.tok.kind == "end":
+            raise self.error("empty expression")
+        if any(t.kind == "name" and t.text == "return" for t in self.tokens):
+            last = self.tokens[-2]
+            if not (last.kind == "op" and last.text in (";", "}")):  # ROOT appends ';}': the last ';' is optional
+                self.tokens.insert(len(self.tokens) - 1, Token("op", ";", len(self.text)))
+            statements: list[S.Node] = []
+            while self.tok.kind != "end":
+                if self.at(";") and self.peek().kind == "end":
+                    self.advance()
+                    break
+                statements.extend(self.statement())
+            return S.Block(0, tuple(statements))
+        value = self.expression(0)
+        if self.at(";"):
+            self.advance()
+        if self.tok.kind != "end":
+            raise self.error(f"unexpected {self.tok.text!r} after a complete expression")
+        return S.Block(0, (S.Return(0, value),))
+
     # -- statements ----------------------------------------------------------
     def _statement(self) -> tuple[S.Node, ...]:
         tok = self.tok

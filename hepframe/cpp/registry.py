@@ -104,7 +104,7 @@ def _rebuild(history, files, name: str, arity: int) -> CppUDF:
         interp = Interpreter()
         interp.scope.files.update(dict(files))
         for code, path in history:
-            interp.declare(code, path)
+            interp.replay(code, path)
         _REPLAYED[key] = interp
     return interp.udfs[(name, arity)]  # type: ignore[attr-defined,return-value]
 
