@@ -195,8 +195,14 @@ def _as_cpp_function(text: str, schema, refused: UnsupportedSyntaxError) -> ir.E
     if "gRandom" in text or '"' in text:
         raise refused
     from hepframe.cpp import compile_define
+    from hepframe.errors import ExpressionTypeError
 
-    return compile_define(text, schema)
+    try:
+        return compile_define(text, schema)
+    except ExpressionTypeError as exc:
+        if "not a column type" in str(exc):  # e.g. a declared function of Lorentz vectors: the first error says why
+            raise refused from None
+        raise
 
 
 class RDataFrame:

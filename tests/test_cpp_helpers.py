@@ -575,3 +575,30 @@ def test_define_strings_beyond_expressions_compile_as_cpp_functions(text: str, t
     """What the expression compiler does not lower (lambdas, while, break, push_back) compiles as ROOT compiles it."""
     ours, theirs = _column_both(ROOT, tiny_file, text, tree="t")
     assert_same_values(ours, theirs, text)
+
+
+EDGE_CASES = {  # found by tests/test_cpp_properties.py's probes; each against ROOT
+    "int_min_division": ("int f(int n) { int a = -2147483647 - 1; a /= 2; return a + (n - n); }", "f(n)"),
+    "int_min_remainder": ("int f(int n) { int a = -2147483647 - 1; return a % 7 + (n - n); }", "f(n)"),
+    "long_min_remainder": ("long f(int n) { long a = -9223372036854775807L - 1; return a % 10 + n; }", "f(n)"),
+    "negative_division": ("int f(int n) { return n / 3 + n % 3 + (-n) / 4 + (-n) % 4; }", "f(n)"),
+    "negated_unsigned_constant": ("unsigned long f(int n) { return - -1000ul + -static_cast<std::size_t>(-1) + n * 0; }",
+                                  "f(n)"),
+    "float_division_by_zero": ("float f(float x, double d) { return x / (d - d) + x / 0.f; }", "f(x, d)"),
+    "float_literal_rounding": ("float f(float x) { return 16777217.000000001f + 1.00000017881393432617187499f * x; }", "f(x)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_arithmetic_edge_cases_match_root(case: str, tiny_file: str, ROOT) -> None:  # noqa: N803
+    code, call = EDGE_CASES[case]
+    namespace = f"edge_{case}"
+    _declare_both(ROOT, f"namespace {namespace} {{\n{code}\n}}")
+    ours, theirs = _column_both(ROOT, tiny_file, call.replace("f(", f"{namespace}::f("), tree="t")
+    assert_same_values(ours, theirs, case)
+
+
+@pytest.mark.parametrize("text", ["- -1000ul + n", "16777217.000000001f + x", "1.00000017881393432617187499f * x"])
+def test_the_same_edge_cases_in_expression_strings(text: str, tiny_file: str, ROOT) -> None:  # noqa: N803
+    ours, theirs = _column_both(ROOT, tiny_file, text, tree="t")
+    assert_same_values(ours, theirs, text)

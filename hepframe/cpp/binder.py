@@ -210,8 +210,8 @@ class FunctionBinder(Binder):
             return ir.Call(CType(target.scalar, 1), "vec4.convert", (args[0],))
         if len(args) != 4 or any(not a.type.scalar.is_arithmetic for a in args):
             raise self.error(f"Construct<{target.short}> takes 4 RVecs of coordinates or one RVec of vectors", node)
-        return ir.Call(CType(target.scalar, 1), "vec4.construct",
-                       tuple(self.cast(a, CType(Scalar.DOUBLE, 1)) for a in args))  # fmt: skip
+        # each element converts to double in the vector's constructor, as C++ converts V(a[i], ...)'s arguments
+        return ir.Call(CType(target.scalar, 1), "vec4.construct", tuple(args))
 
     def vector_call(self, short: str, args: list[ir.Expr], node: S.Call) -> ir.Expr:
         name = VECTOR_UTIL.get(short)

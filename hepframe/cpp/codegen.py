@@ -242,7 +242,7 @@ class ModuleWriter:
         def item(a: str, i: str) -> str:
             return f"({a}[{i}, 0], {a}[{i}, 1], {a}[{i}, 2], {a}[{i}, 3])" if rows else f"{a}[{i}]"
 
-        lines = ["", "@numba.njit(cache=True, nogil=True, boundscheck=True)", f"def {name}({', '.join(rvecs + caps)}):"]
+        lines = ["", '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")', f"def {name}({', '.join(rvecs + caps)}):"]
         body: list[str] = []
         if kind == "map":
             zero = "(0.0, 0.0, 0.0, 0.0)" if e.type.scalar.is_vector4 else _literal(0, e.type.element)
@@ -395,7 +395,7 @@ class ModuleWriter:
         entry = [p for p in fn.params if p.id in self.buffers or p.id in fn.copied]
         params = [f"{p.id}_in" if p in entry else p.id for p in fn.params]
         self.emit(0, "")
-        self.emit(0, "@numba.njit(cache=True, nogil=True, boundscheck=True)")
+        self.emit(0, '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")')
         self.emit(0, f"def {fn.id}({', '.join(params)}):")
         for p in entry:  # by-value RVec parameters the body changes: a copy, as C++ passes them
             self.emit(1, f"{p.id} = {p.id}_in.copy()")

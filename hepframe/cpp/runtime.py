@@ -205,16 +205,17 @@ def combinations2(n1, n2):  # pragma: no cover - compiled
 
 @_jit
 def idiv(a, b):  # pragma: no cover - compiled
-    """C++ integer division: truncates toward zero (Python's // floors)."""
-    q = abs(a) // abs(b)
-    return -q if (a < 0) != (b < 0) else q
+    """C++ integer division: truncates toward zero (Python's // floors). No abs(): INT_MIN / 2 is exact."""
+    q = a // b
+    if q * b != a and (a < 0) != (b < 0):
+        q += 1
+    return q
 
 
 @_jit
 def imod(a, b):  # pragma: no cover - compiled
     """C++ ``%``: the remainder has the dividend's sign."""
-    r = abs(a) % abs(b)
-    return -r if a < 0 else r
+    return a - b * idiv(a, b)
 
 
 @_jit

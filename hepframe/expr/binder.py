@@ -67,6 +67,10 @@ def convert_literal(value: int | float | bool, scalar: Scalar) -> int | float | 
     """Convert a literal value as a C++ conversion to ``scalar`` would."""
     if scalar is Scalar.BOOL:
         return bool(value)
+    if not isinstance(value, float) and scalar.is_integral:  # integer to integer: modulo 2^bits, as C++ (from C++20)
+        bits = scalar.dtype.itemsize * 8
+        wrapped = int(value) % (1 << bits)
+        return wrapped - (1 << bits) if not scalar.is_unsigned and wrapped >= 1 << (bits - 1) else wrapped
     source = np.array(value, dtype=np.float64 if isinstance(value, float) else (np.uint64 if value > 2**63 - 1 else np.int64))
     with np.errstate(all="ignore"):
         converted = source.astype(scalar.dtype)

@@ -142,6 +142,24 @@ def _character_hint(char: str) -> str:
     return ""
 
 
+def _nearest_float32(decimal: str, double: float) -> float:
+    """The float32 nearest to the decimal number (ties to even), rounded once, as C++ rounds ``1.5f``.
+
+    Rounding to double first and then to float can differ in the last bit (16777217.000000001f).
+    """
+    from fractions import Fraction
+
+    with np.errstate(over="ignore"):
+        guess = np.float32(double)
+    if not np.isfinite(guess):
+        return float(guess)
+    exact = Fraction(decimal)
+    candidates = [np.nextafter(guess, np.float32(-np.inf)), guess, np.nextafter(guess, np.float32(np.inf))]
+    finite = [c for c in candidates if np.isfinite(c)]
+    best = min(finite, key=lambda c: (abs(Fraction(float(c)) - exact), int(np.float32(c).view(np.uint32)) & 1))
+    return float(best)
+
+
 def _parse_number(tok: Token, text: str) -> S.Number:
     raw = tok.text
     lower = raw.lower().replace("'", "")  # digit separators do not change the value ([lex.icon])
@@ -154,8 +172,7 @@ def _parse_number(tok: Token, text: str) -> S.Number:
             raise ExpressionSyntaxError(f"invalid floating-point literal {raw!r}", text, tok.pos, len(raw))
         value = float(body)
         if suffix == "f":  # a float literal is the float nearest to the decimal number
-            with np.errstate(over="ignore"):
-                value = float(np.float32(value))
+            value = _nearest_float32(body, value)
         return S.Number(tok.pos, raw, value, Scalar.FLOAT if suffix == "f" else Scalar.DOUBLE)
     if suffix not in ("", "u", "l", "ll", "ul", "lu", "ull", "llu"):
         raise ExpressionSyntaxError(f"invalid integer literal {raw!r}", text, tok.pos, len(raw))
