@@ -186,6 +186,10 @@ def test_adl_helpers_equal_the_hand_written_kernels(small_nanoaod_file: str) -> 
              "i": "isolated_jets(Jet_eta, Jet_phi, Muon_pt, Muon_eta, Muon_phi)"}  # fmt: skip
     for key, call in calls.items():
         df = df.Define(f"kernel_{key}", call).Define(f"cpp_{key}", f"adl_kernels_check::{call}")
+    calls["p"] = "trijet_pt(Jet_pt, Jet_eta, Jet_phi, Jet_mass, kernel_t)"
+    df = df.Define("kernel_p", calls["p"]).Define("cpp_p", f"adl_kernels_check::{calls['p']}")
+    calls["l"] = "additional_lepton_idx(Muon_pt, Muon_eta, Muon_phi, Muon_mass, Muon_charge, Muon_charge * 0)"
+    df = df.Define("kernel_l", calls["l"]).Define("cpp_l", f"adl_kernels_check::{calls['l']}")
     out = df.AsNumpy([f"{side}_{key}" for side in ("kernel", "cpp") for key in calls])
     for key in calls:
         assert_same_values(out[f"cpp_{key}"], out[f"kernel_{key}"], key)

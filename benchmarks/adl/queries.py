@@ -22,6 +22,7 @@ import math
 
 import numba
 import numpy as np
+from hepframe.udfs import genvector as gv
 
 import hepframe
 
@@ -143,69 +144,23 @@ def _prepare(df) -> None:
         _declared = True
 
 
-# -- numba ports of ROOT::Math (hepframe side) ---------------------------------------------
+# -- ROOT::Math, from hepframe's GenVector port (hepframe side) -----------------------------
 
 _PI = 3.14159265358979323846  # TMath::Pi()
-_ETA_MAX = 22756.0  # ROOT::Math::etaMax<double>()
-
-
-@numba.njit(cache=True, nogil=True)
-def _restrict_phi(phi):  # PtEtaPhiM4D::RestrictPhi
-    if phi <= -_PI or phi > _PI:
-        phi = phi - math.floor(phi / (2 * _PI) + 0.5) * 2 * _PI
-    return phi
-
-
-@numba.njit(cache=True, nogil=True)
-def _p(pt, eta):  # PtEtaPhiM4D::P
-    if pt > 0:
-        return pt * math.cosh(eta)
-    return eta - _ETA_MAX if eta > _ETA_MAX else (-eta - _ETA_MAX if eta < -_ETA_MAX else 0.0)
+_ptetaphim = gv.ptetaphim_new  # the coordinates a PtEtaPhiMVector(pt, eta, phi, m) built from floats stores
+_from_xyzt = gv.ptetaphim_from_xyzt  # what SetXYZT leaves in a PtEtaPhiMVector
 
 
 @numba.njit(cache=True, nogil=True)
 def _xyzt(pt, eta, phi, m):
     """x(), y(), z(), t() of a PtEtaPhiM4D<double> holding (pt, eta, phi, m)."""
-    pz = pt * math.sinh(eta) if pt > 0 else (0.0 if eta == 0 else (eta - _ETA_MAX if eta > 0 else eta + _ETA_MAX))
-    p = _p(pt, eta)
-    e2 = p * p + (m * m if m >= 0 else -m * m)
-    return pt * math.cos(phi), pt * math.sin(phi), pz, math.sqrt(e2 if e2 > 0 else 0.0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _ptetaphim(pt, eta, phi, m):
-    """The coordinates a PtEtaPhiMVector(pt, eta, phi, m) built from floats stores, in double."""
-    # New names: a numba variable keeps the type of its first value (float32 here), so `pt = float(pt)` would not do.
-    dpt, deta, dphi, dm = np.float64(pt), np.float64(eta), np.float64(phi), np.float64(m)
-    if dm < 0:  # RestrictNegMass
-        p = _p(dpt, deta)
-        if p * p - dm * dm < 0:
-            dm = -p
-    return dpt, deta, _restrict_phi(dphi), dm
+    v = (pt, eta, phi, m)
+    return gv.ptetaphim_x(v), gv.ptetaphim_y(v), gv.ptetaphim_z(v), gv.ptetaphim_t(v)
 
 
 @numba.njit(cache=True, nogil=True)
 def _mass(x, y, z, t):  # PxPyPzE4D::M
-    mm = t * t - x * x - y * y - z * z
-    return math.sqrt(mm) if mm >= 0 else -math.sqrt(-mm)
-
-
-@numba.njit(cache=True, nogil=True)
-def _from_xyzt(x, y, z, t):
-    """PtEtaPhiM4D(PxPyPzE4D(x, y, z, t)): what SetXYZT leaves in a PtEtaPhiMVector."""
-    rho = math.sqrt(x * x + y * y)
-    if rho > 0:  # Impl::Eta_FromRhoZ
-        zs = z / rho
-        if abs(zs) < 8192.0:  # pow(epsilon<double>, -0.25)
-            eta = math.log(zs + math.sqrt(zs * zs + 1.0))
-        else:
-            eta = math.log(2.0 * zs + 0.5 / zs) if z > 0 else -math.log(-2.0 * zs)
-    elif z == 0:
-        eta = 0.0
-    else:
-        eta = z + _ETA_MAX if z > 0 else z - _ETA_MAX
-    phi = 0.0 if x == 0.0 and y == 0.0 else math.atan2(y, x)
-    return rho, eta, _restrict_phi(phi), _mass(x, y, z, t)
+    return gv.pxpypze_m((x, y, z, t))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -275,9 +230,8 @@ def _find_trijet_kernel(off, pt, eta, phi, m, out):
 @numba.njit(cache=True, nogil=True)
 def _xy(pt, phi):
     """x(), y() of a PtEtaPhiMVector built from float (pt, phi): what a pT needs of it."""
-    dpt = np.float64(pt)
-    dphi = _restrict_phi(np.float64(phi))
-    return dpt * math.cos(dphi), dpt * math.sin(dphi)
+    v = gv.ptetaphim_new(pt, 0.0, phi, 0.0)
+    return gv.ptetaphim_x(v), gv.ptetaphim_y(v)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -290,8 +244,7 @@ def _trijet_pt_kernel(off, pt, eta, phi, m, idx, out):
         x, y = _xy(pt[b + idx[3 * ev]], phi[b + idx[3 * ev]])
         x2, y2 = _xy(pt[b + idx[3 * ev + 1]], phi[b + idx[3 * ev + 1]])
         x, y = x + x2, y + y2
-        rho = math.sqrt(x * x + y * y)  # PtEtaPhiM4D(PxPyPzE4D(p1 + p2)): rho and phi
-        phi12 = _restrict_phi(0.0 if x == 0.0 and y == 0.0 else math.atan2(y, x))
+        rho, phi12 = gv.pxpypze_pt((x, y, 0.0, 0.0)), gv.pxpypze_phi((x, y, 0.0, 0.0))  # of PxPyPzE4D(p1 + p2)
         x2, y2 = _xy(pt[b + idx[3 * ev + 2]], phi[b + idx[3 * ev + 2]])
         x, y = rho * math.cos(phi12) + x2, rho * math.sin(phi12) + y2
         out[ev] = np.float32(math.sqrt(x * x + y * y))
