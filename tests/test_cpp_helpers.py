@@ -280,6 +280,16 @@ ROOT::RVec<float> f(const ROOT::RVec<float>& v, const ROOT::RVec<int>& w, float 
     auto desc = Sort(both, [](float a, float b) { return a > b; });
     return Concatenate(big, desc);
 }""", "f(v, w, x)"),
+    "copies": ("""
+ROOT::RVec<float> f(const ROOT::RVec<float>& v, float x) {
+    auto a = v * 2.f;
+    auto b = v * 2.f;                   // the same value: computed once, stored twice
+    auto c = x > 0 ? v * 2.f : v;       // a copy either way
+    const auto m1 = v[v > 10];
+    const auto m2 = a[v > 10];          // the shared mask
+    if (!a.empty()) { a[0] = 7; c[0] = -1; }
+    return Concatenate(Concatenate(a, b), Concatenate(c, Concatenate(m1, m2)));
+}""", "f(v, x)"),
     "vectors": ("""
 double f(const ROOT::RVec<float>& v, float x) {
     if (v.size() < 2) return -1;
@@ -390,7 +400,7 @@ double evil_function(double subprocess, const ROOT::RVec<float>& open) {
     identifiers = set(re.findall(r"\b[A-Za-z_][A-Za-z_0-9]*\b", source.split("\n", 2)[2]))
     allowed = {"import", "math", "numba", "np", "from", "hepframe", "cpp", "runtime", "as", "rt", "def", "return",
                "for", "in", "if", "else", "while", "not", "and", "or", "True", "False", "pass", "break", "continue",
-               "njit", "cache", "nogil", "boundscheck", "len", "range", "abs", "copy", "astype", "dtype", "array",
+               "njit", "cache", "nogil", "boundscheck", "error_model", "len", "range", "abs", "copy", "astype", "dtype", "array",
                "Generated", "by", "the", "typed", "IR", "of", "declared", "C", "functions", "Do", "edit"}  # fmt: skip
     internal = re.compile(r"^(f|v|g|k)\d+(_in|_n)?$|^(float|int|uint)\d+$|^bool_$")
     unexpected = {i for i in identifiers - allowed if not internal.match(i)}

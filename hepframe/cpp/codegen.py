@@ -81,6 +81,7 @@ class ModuleWriter:
     def __init__(self, buffers: set[str], functions: dict[str, P.Function] | None = None):
         self.functions = functions or {}
         self.loops: list[str] = []  # the element loops of Map/Filter/Sort calls (see element_loop)
+        self.shared: dict[ir.Expr, str] = {}  # values computed once for several declarations (see declarations)
         self.lines: list[str] = []
         self.buffers = buffers  # ids of the RVec<T> variables held as (buffer, size)
         self.temp = 0
@@ -92,6 +93,9 @@ class ModuleWriter:
 
     # -- expressions -------------------------------------------------------------------
     def expr(self, e: ir.Expr) -> str:
+        shared = self.shared.get(e)
+        if shared is not None:
+            return shared
         method = getattr(self, f"expr_{type(e).__name__}")
         return method(e)
 
@@ -299,18 +303,65 @@ class ModuleWriter:
             self.emit(indent, f"{var_id}_n = 0")
             return
         code = self.expr(value)
-        if isinstance(value, (ir.Column, ir.Index)):
+        if not self.fresh(value):
             code = f"{code}.copy()"  # C++ copies: the new RVec must not share the other's elements
         self.emit(indent, f"{var_id} = {code}")
         self.emit(indent, f"{var_id}_n = len({var_id})")
 
     def statements(self, stmts: Iterable[P.Stmt], indent: int) -> None:
-        wrote = False
-        for s in stmts:
-            wrote = True
-            self.statement(s, indent)
-        if not wrote:
+        stmts = list(stmts)
+        if not stmts:
             self.emit(indent, "pass")
+        k = 0
+        while k < len(stmts):
+            if not isinstance(stmts[k], P.Let):
+                self.statement(stmts[k], indent)
+                k += 1
+                continue
+            run = [stmts[k]]
+            while k + len(run) < len(stmts) and isinstance(stmts[k + len(run)], P.Let):
+                run.append(stmts[k + len(run)])
+            self.declarations(run, indent)  # type: ignore[arg-type]
+            k += len(run)
+
+    def fresh(self, value: ir.Expr) -> bool:
+        """Whether an RVec value is a new array (else a variable that stores it must copy it, as C++ does)."""
+        if value in self.shared or isinstance(value, (ir.Column, ir.Index)):
+            return False
+        if isinstance(value, ir.Ternary):
+            return self.fresh(value.then) and self.fresh(value.other)
+        return True
+
+    def declarations(self, run: list[P.Let], indent: int) -> None:
+        """Consecutive declarations; an RVec computation two of them repeat is computed once, before them.
+
+        ``eta2[pt2 > 10]`` and ``phi2[pt2 > 10]`` share the mask. Declarations change no existing
+        variable and calls have no side effects, so the value is the same at each use, provided it
+        reads no variable the run declares.
+        """
+        declared = {s.var.id for s in run}
+        seen: dict[ir.Expr, int] = {}
+        for s in run:
+            if s.value is None:
+                continue
+            for node in set(s.value.walk()):
+                if (node.type.depth and isinstance(node, (ir.Binary, ir.Call, ir.Mask, ir.Cast))
+                        and not ir.free_columns(node) & declared and node not in self.shared):  # fmt: skip
+                    seen[node] = seen.get(node, 0) + 1
+        repeated = [node for node, count in seen.items() if count > 1]
+        # outermost first: a repeated node inside a repeated node is computed once inside it anyway
+        repeated = [n for n in repeated if not any(n is not m and n in set(m.walk()) for m in repeated)]
+        added = []
+        for node in repeated:
+            self.temp += 1
+            name = f"k{self.temp}"
+            self.emit(indent, f"{name} = {self.expr(node)}")
+            self.shared[node] = name
+            added.append(node)
+        for s in run:
+            self.statement(s, indent)
+        for node in added:
+            del self.shared[node]
 
     def statement(self, s: P.Stmt, indent: int) -> None:
         if isinstance(s, (P.Let, P.Assign)):
@@ -321,9 +372,9 @@ class ModuleWriter:
                 self.emit(indent, f"{var.id} = {self.zero(var.type)}")
             else:
                 code = self.expr(value)
-                if var.type.depth == 2 and isinstance(value, (ir.Column, ir.Index)):
+                if var.type.depth == 2 and not self.fresh(value):
                     code = f"({code}[0].copy(), {code}[1].copy())"
-                elif var.type.depth == 1 and isinstance(value, (ir.Column, ir.Index)):
+                elif var.type.depth == 1 and not self.fresh(value):
                     code = f"{code}.copy()"  # C++ copies: the new RVec must not share the other's elements
                 self.emit(indent, f"{var.id} = {code}")
         elif isinstance(s, P.SetItem):
