@@ -412,11 +412,14 @@ double evil_function(double subprocess, const ROOT::RVec<float>& open) {
     assert not unexpected, unexpected
 
 
-def test_declared_helpers_run_on_spark(small_nanoaod_file: str, spark_session) -> None:
-    code, expression = ADL[8]
-    hepframe.declare(f"namespace adl_spark {{\n{ADL_ALIASES}{code}\n}}")
-    call = expression.replace("additional_lepton_idx(", "adl_spark::additional_lepton_idx(")
-    results = [hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine).Filter("nElectron + nMuon > 2")
+@pytest.mark.parametrize("query", [6, 8])
+def test_declared_helpers_run_on_spark(query: int, small_nanoaod_file: str, spark_session) -> None:
+    code, expression = ADL[query]
+    namespace = f"adl_spark_{query}"
+    hepframe.declare(f"namespace {namespace} {{\n{ADL_ALIASES}{code}\n}}")
+    call = re.sub(r"\b(trijet_pt|find_trijet_of|additional_lepton_idx)\(", rf"{namespace}::\1(", expression)
+    selection = "nJet >= 3" if query == 6 else "nElectron + nMuon > 2"
+    results = [hepframe.RDataFrame("Events", small_nanoaod_file, engine=engine).Filter(selection)
                .Define("idx", call).AsNumpy(["idx"])["idx"] for engine in ("polars", "spark")]  # fmt: skip
     assert len(results[0]) > 100
     assert_same_values(results[1], results[0], "spark")
