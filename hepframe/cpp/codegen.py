@@ -268,14 +268,33 @@ class ModuleWriter:
         self.loops.extend(lines + ["    " + line for line in body])
         return name
 
+    def construct_loop(self, system: str, convert_to: str | None, args: tuple[ir.Expr, ...]) -> str:
+        """A generated ``Construct<V>(a, b, c, d)`` (then converted to ``convert_to``), one vector per element."""
+        self.temp += 1
+        name = f"h{self.temp}"
+        make = f"rt.{system}_new(a[i], b[i], c[i], d[i])"
+        if convert_to is not None:
+            make = f"rt.convert_{system}_to_{convert_to}({make})"
+        self.loops.extend(["", '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")',
+                           f"def {name}(a, b, c, d):", "    n = len(a)",
+                           "    if len(b) != n or len(c) != n or len(d) != n:",
+                           "        raise ValueError('Construct: the RVecs have different sizes')",
+                           "    out = np.empty((n, 4), np.float64)", "    for i in range(n):",
+                           f"        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = {make}", "    return out"])  # fmt: skip
+        return name
+
     def vector(self, e: ir.Call, name: str, args: list[str]) -> str:
         t = e.type
         if name == "new":
             return f"rt.{_SYSTEMS[t.scalar]}_new({', '.join(args)})"
         if name == "construct":
-            return f"rt.construct4(rt.{_SYSTEMS[t.scalar]}_new, {', '.join(args)})"
+            return f"{self.construct_loop(_SYSTEMS[t.scalar], None, e.args)}({', '.join(args)})"
         if name == "convert":
             source, target = _SYSTEMS[e.args[0].type.scalar], _SYSTEMS[t.scalar]
+            inner = e.args[0]
+            if t.depth and isinstance(inner, ir.Call) and inner.func == "vec4.construct" and inner not in self.shared:
+                # Construct<V2>(Construct<V1>(pt, eta, phi, m)): both in one pass, one allocation
+                return f"{self.construct_loop(source, target, inner.args)}({', '.join(self.expr(a) for a in inner.args)})"
             if t.depth:
                 return f"rt.map4(rt.convert_{source}_to_{target}, {args[0]})"
             return f"rt.convert_{source}_to_{target}({args[0]})"

@@ -380,18 +380,6 @@ def nonzero(v):  # pragma: no cover - compiled
 
 
 @_jit
-def construct4(make, a, b, c, d):  # pragma: no cover - compiled
-    """``Construct<V>(a, b, c, d)``: V(a[i], b[i], c[i], d[i]) for each i."""
-    n = len(a)
-    if len(b) != n or len(c) != n or len(d) != n:
-        raise ValueError("Construct: the RVecs have different sizes")
-    out = np.empty((n, 4), np.float64)
-    for i in range(n):
-        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = make(a[i], b[i], c[i], d[i])
-    return out
-
-
-@_jit
 def map4(convert, a):  # pragma: no cover - compiled
     out = np.empty((len(a), 4), np.float64)
     for i in range(len(a)):
