@@ -304,12 +304,17 @@ double f(const ROOT::RVec<float>& v, float x) {
 }  # fmt: skip
 
 
+_DECLARED: set[str] = set()
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", sorted(LANGUAGE))
 def test_language_subset_matches_root(case: str, engine: str, tiny_file: str, ROOT) -> None:  # noqa: N803
     code, call = LANGUAGE[case]
-    namespace = f"lang_{case}_{engine}"
-    _declare_both(ROOT, f"namespace {namespace} {{\n{code}\n}}")
+    namespace = f"lang_{case}"
+    if namespace not in _DECLARED:  # once for both engines: compiling is what costs
+        _declare_both(ROOT, f"namespace {namespace} {{\n{code}\n}}")
+        _DECLARED.add(namespace)
     qualified = re.sub(r"\b(f|h)\(", rf"{namespace}::\1(", call)
     ours, theirs = _column_both(ROOT, tiny_file, qualified, engine=engine, tree="t")
     assert_same_values(ours, theirs, case)
