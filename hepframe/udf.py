@@ -92,10 +92,10 @@ class PythonUDF:
         if self.kind == "numba":
             try:
                 return Value(_run_numba(self, inputs, n), valid)
-            except (IndexError, ValueError, ZeroDivisionError) as exc:  # raised by the compiled code (bounds checks)
+            except (IndexError, ValueError, ZeroDivisionError) as exc:  # raised inside the compiled function
                 first, last = (int(entries[0]), int(entries[-1])) if len(entries) else (0, 0)
-                raise EventError(f"{self.name} failed in the batch of entries {first}-{last}: {exc} "
-                                 "(in C++ this is undefined behaviour)") from None  # fmt: skip
+                raise EventError(f"numba function {self.name!r} raised {type(exc).__name__}: {exc} "
+                                 f"(batch of entries {first}-{last})") from None  # fmt: skip
         args = [_to_library(v.data, n, self.library) for v in inputs]
         try:
             result = self.func(*args)
@@ -182,36 +182,18 @@ _DECLARE_CONTAINERS = ("ROOT::VecOps::RVec<", "ROOT::RVec<", "RVec<", "std::vect
 
 
 @functools.cache
-def _drivers() -> tuple[Callable, Callable, Callable]:
-    """``(scalar_loop, rvec_loop, rows_loop)``: compiled once per process, on first use (numba imports slowly)."""
+def _drivers() -> tuple[Callable, Callable]:
+    """``(scalar_loop, rvec_loop)``: compiled once per process, on first use (numba imports slowly)."""
     import numba
     from numba.extending import overload
 
     def event_value(col, i):  # pragma: no cover - replaced by the overload below
         raise NotImplementedError
 
-    @numba.njit(nogil=True)
-    def event_rows(values, inner, outer, i):  # pragma: no cover - compiled
-        # One event's RVec<RVec<T>> as hepframe.cpp represents it: (rows padded to the longest, row sizes).
-        first, n = outer[i], outer[i + 1] - outer[i]
-        width = 4
-        for r in range(first, first + n):
-            width = max(width, inner[r + 1] - inner[r])
-        data = np.zeros((n, width), values.dtype)
-        sizes = np.empty(n, np.int64)
-        for k in range(n):
-            start, m = inner[first + k], inner[first + k + 1] - inner[first + k]
-            sizes[k] = m
-            for j in range(m):
-                data[k, j] = values[start + j]
-        return data, sizes
-
     @overload(event_value)
     def _event_value(col, i):
         if isinstance(col, numba.types.Array):
             return lambda col, i: col[i]
-        if len(col) == 3:  # RVec<RVec<T>>: (values, inner offsets, outer offsets)
-            return lambda col, i: event_rows(col[0], col[1], col[2], i)
         return lambda col, i: col[0][col[1][i] : col[1][i + 1]]
 
     def event_args(cols, i):  # pragma: no cover - replaced by the overload below
@@ -248,52 +230,20 @@ def _drivers() -> tuple[Callable, Callable, Callable]:
             offsets[i + 1] = pos
         return values[:pos]
 
-    @numba.njit(nogil=True)
-    def rows_loop(fn, cols, outer, inner_counts, values):  # pragma: no cover - compiled
-        # Results (data, row sizes) per event: rows appended to inner_counts, elements to values.
-        rows = 0
-        pos = 0
-        for i in range(len(outer) - 1):
-            data, sizes = fn(*event_args(cols, i))
-            for k in range(len(sizes)):
-                if rows == len(inner_counts):
-                    grown_counts = np.empty(2 * len(inner_counts), np.int64)
-                    grown_counts[:rows] = inner_counts[:rows]
-                    inner_counts = grown_counts
-                m = sizes[k]
-                if pos + m > len(values):
-                    grown = np.empty(max(2 * len(values), pos + m), values.dtype)
-                    grown[:pos] = values[:pos]
-                    values = grown
-                for j in range(m):
-                    values[pos + j] = data[k, j]
-                inner_counts[rows] = m
-                rows += 1
-                pos += m
-            outer[i + 1] = rows
-        return inner_counts[:rows], values[:pos]
-
-    return scalar_loop, rvec_loop, rows_loop
+    return scalar_loop, rvec_loop
 
 
 def _run_numba(udf: PythonUDF, inputs: list[Value], n: int) -> np.ndarray | Jagged:
     assert udf.args is not None
     want = udf.returns.scalar.dtype
     if n == 0:  # nothing to compile for (e.g. Spark's planning pass)
-        if udf.returns.depth == 2:
-            return Jagged.from_offsets(np.zeros(1, np.int64), Jagged(np.zeros(0, np.int64), np.empty(0, want)))
         return Jagged.from_offsets(np.zeros(1, np.int64), np.empty(0, want)) if udf.returns.is_rvec else np.empty(0, want)
     cols: list = []
     for value, t in zip(inputs, udf.args, strict=True):
         data = value.data
         # Writable, contiguous arrays of the declared type: the compiled signature takes exactly
         # these (numba cannot pass a read-only Arrow view where a mutable array is declared).
-        if t.depth == 2:  # hepframe.cpp functions take RVec<RVec<T>>
-            assert isinstance(data, Jagged) and isinstance(data.values, Jagged)
-            cols.append((np.require(data.values.values, t.scalar.dtype, ["C", "W"]),
-                         np.require(data.values.offsets, np.int64, ["C", "W"]),
-                         np.require(data.offsets, np.int64, ["C", "W"])))  # fmt: skip
-        elif t.is_rvec:
+        if t.is_rvec:
             assert isinstance(data, Jagged)
             cols.append((np.require(data.values, t.scalar.dtype, ["C", "W"]),
                          np.require(data.offsets, np.int64, ["C", "W"])))  # fmt: skip
@@ -301,13 +251,8 @@ def _run_numba(udf: PythonUDF, inputs: list[Value], n: int) -> np.ndarray | Jagg
             cols.append(np.require(np.broadcast_to(np.asarray(data), (n,)), t.scalar.dtype, ["C", "W"]))
     from numba.core.errors import NumbaError
 
-    scalar_loop, rvec_loop, rows_loop = _drivers()
+    scalar_loop, rvec_loop = _drivers()
     try:
-        if udf.returns.depth == 2:
-            outer = np.zeros(n + 1, dtype=np.int64)
-            counts, values = rows_loop(udf.func, tuple(cols), outer, np.empty(max(n, 16), np.int64),
-                                       np.empty(max(n, 16), dtype=want))  # fmt: skip
-            return Jagged.from_offsets(outer, Jagged(counts, values))
         if not udf.returns.is_rvec:
             out = np.empty(n, dtype=want)
             scalar_loop(udf.func, tuple(cols), out)

@@ -260,7 +260,8 @@ class CppParser(Parser):
         self.expect(";", " after the constant")
         return C.GlobalConst(name.pos, replace(spec, const=True), self.qualified(name.text), value, self.text)
 
-    def function(self, returns: S.TypeSpec, name, start) -> C.FunctionDef:
+    def parameters(self) -> list[C.Param]:
+        """``(T a, const U& b)`` of a function or a lambda (``(void)`` is none)."""
         self.expect("(")
         params: list[C.Param] = []
         if self.tok.kind == "name" and self.tok.text == "void" and self.peek().text == ")":
@@ -272,6 +273,10 @@ class CppParser(Parser):
             elif not self.at(")"):
                 raise self.error("expected ',' or ')' in the parameter list")
         self.advance()
+        return params
+
+    def function(self, returns: S.TypeSpec, name, start) -> C.FunctionDef:
+        params = self.parameters()
         if self.tok.kind == "name" and self.tok.text in ("const", "noexcept", "override"):
             self.advance()
         if self.at("->"):
@@ -605,16 +610,7 @@ class CppParser(Parser):
             elif not self.at("]"):
                 raise self.error("expected ',' or ']' in the lambda capture list")
         self.advance()
-        params: list[C.Param] = []
-        if self.at("("):
-            self.advance()
-            while not self.at(")"):
-                params.append(self.param())
-                if self.at(","):
-                    self.advance()
-                elif not self.at(")"):
-                    raise self.error("expected ',' or ')' in the lambda's parameters")
-            self.advance()
+        params = self.parameters() if self.at("(") else []
         if self.tok.kind == "name" and self.tok.text == "mutable":
             raise self.unsupported("a mutable lambda", self.tok)
         returns = None
