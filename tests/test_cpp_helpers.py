@@ -624,3 +624,21 @@ def test_arithmetic_edge_cases_match_root(case: str, tiny_file: str, ROOT) -> No
 def test_the_same_edge_cases_in_expression_strings(text: str, tiny_file: str, ROOT) -> None:  # noqa: N803
     ours, theirs = _column_both(ROOT, tiny_file, text, tree="t")
     assert_same_values(ours, theirs, text)
+
+
+@pytest.mark.parametrize("text", ["std::min(x, 0.f)", "std::max(n, 2)", "std::max(0.f, x) + std::min(d, 1e-3)",
+                                  "TMath::Max(x, 0.f) + TMath::Min(d, 0.5)", "std::min(u, 2u) + TMath::Max(n, -3)",
+                                  "std::max(x / (x - x), 1.f) + TMath::Min(x / (x - x), 1.f)"])  # fmt: skip
+def test_min_and_max_match_root(text: str, tiny_file: str, ROOT) -> None:  # noqa: N803
+    """std::min/max and TMath::Min/Max, NaN and signed zeros included, in expressions (and so in helpers)."""
+    ours, theirs = _column_both(ROOT, tiny_file, text, tree="t")
+    assert_same_values(ours, theirs, text)
+
+
+def test_min_and_max_in_a_helper_match_root(tiny_file: str, ROOT) -> None:  # noqa: N803
+    _declare_both(ROOT, "namespace minmax_helper { float f(float x, int n) { float lo = std::min(x, 2.5f); "
+                        "return std::max(lo, static_cast<float>(n)) + TMath::Max(lo, 0.f); } }")  # fmt: skip
+    ours, theirs = _column_both(ROOT, tiny_file, "minmax_helper::f(x, n)", tree="t")
+    assert_same_values(ours, theirs, "helper")
+    with pytest.raises(ExpressionTypeError, match="does not compile in C"):
+        hepframe.declare("float minmax_bad(float x) { return std::min(x, 1.0); }")

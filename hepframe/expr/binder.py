@@ -46,6 +46,7 @@ _INTEGER_ONLY = {"%", "&", "|", "^"}
 _SHIFTS = {"<<", ">>"}
 _COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
 _LOGICAL = {"&&", "||"}
+_MIN_MAX = {"std::min": "min", "std::max": "max", "TMath::Min": "min", "TMath::Max": "max"}
 #: RVec logical chains nest one level per operand (see bind_Chain).
 MAX_RVEC_CHAIN = 32
 
@@ -280,6 +281,8 @@ class Binder:
             return self.bind_rvec_list(node)
         if node.callee in CONSTANTS and not node.args:
             return ir.Literal(DOUBLE, CONSTANTS[node.callee])
+        if node.callee in _MIN_MAX:
+            return self.bind_min_max(node)
         fn = lookup(node.callee)
         if fn is None:
             from hepframe.udf import lookup_udf, registered_names, unusable_reason
@@ -308,6 +311,30 @@ class Binder:
             raise self.type_error(str(exc), node) from None
         cast_args = tuple(self.cast(a, t) for a, t in zip(args, arg_types, strict=True))
         return ir.Call(result, fn.name, cast_args)
+
+    def bind_min_max(self, node: S.Call) -> ir.Expr:
+        """``std::min``/``std::max`` and ``TMath::Min``/``TMath::Max`` of two numbers, as their headers compute them.
+
+        <algorithm>: ``min(a, b)`` is ``(b < a) ? b : a``, ``max(a, b)`` is ``(a < b) ? b : a``, and one T
+        is deduced from both arguments (``std::min(x, 1.0)`` with a float ``x`` does not compile).
+        TMath.h: ``Min(a, b)`` is ``a <= b ? a : b``, ``Max(a, b)`` is ``a >= b ? a : b`` (NaN picks
+        the other argument), overloaded for each type: mixed types are ambiguous there.
+        """
+        name = node.callee
+        if len(node.args) != 2:
+            raise self.type_error(f"{name} takes 2 arguments here, got {len(node.args)}", node)
+        a, b = (self.bind(x) for x in node.args)
+        for x in (a, b):
+            if x.type.depth or not x.type.scalar.is_arithmetic:
+                raise self.type_error(f"{name} takes two numbers, got {a.type.short} and {b.type.short}", node)
+        t = a.type
+        if a.type != b.type:
+            raise self.type_error(f"{name}({a.type.short}, {b.type.short}) does not compile in C++ (one type is "
+                                  f"deduced, or the overload is ambiguous); convert one, e.g. {name}(x, 1.f)", node)  # fmt: skip
+        if name.startswith("std::"):
+            test = ir.Binary(BOOL, "<", b, a) if _MIN_MAX[name] == "min" else ir.Binary(BOOL, "<", a, b)
+            return ir.Ternary(t, test, b, a)
+        return ir.Ternary(t, ir.Binary(BOOL, "<=" if _MIN_MAX[name] == "min" else ">=", a, b), a, b)
 
     def bind_rvec_constructor(self, node: S.Call) -> ir.Expr:
         """``ROOT::RVec<T>()``, ``RVec<T>(n)``, ``RVec<T>(n, value)`` and ``RVec<T>(other_rvec)``."""
