@@ -70,9 +70,4 @@ def compile_define(text: str, schema: Mapping[str, CType]) -> ir.Expr:
     return ir.Call(fn.returns, udf.op_key, tuple(columns.values()))
 
 
-def unusable_reason(name: str) -> str | None:
-    """Why a declared function cannot be called from an expression string, if that is the case."""
-    return INTERPRETER.unusable.get(name)
-
-
-__all__ = ["INTERPRETER", "compile_define", "declare", "unusable_reason"]
+__all__ = ["INTERPRETER", "compile_define", "declare"]

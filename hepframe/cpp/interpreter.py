@@ -32,7 +32,6 @@ class Interpreter:
     lifted: dict[str, tuple[P.Var, ...]] = field(default_factory=dict)  # lambda instance -> captured outer vars
     history: list[tuple[str, str | None]] = field(default_factory=list)  # (code, path) of each Declare, in order
     udfs: dict[tuple[str, int], object] = field(default_factory=dict)  # (name, arity) -> its CppUDF
-    unusable: dict[str, str] = field(default_factory=dict)  # functions expressions cannot call, and why
     _ids: itertools.count = field(default_factory=itertools.count)
 
     # -- identifiers and lookups (used by the binder) ---------------------------------

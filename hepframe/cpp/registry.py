@@ -124,7 +124,6 @@ def compile_and_register(interp, defined: list[P.Function]) -> None:
     for fn in defined:
         reason = expression_types_ok(fn)
         if reason is not None:
-            interp.unusable[fn.name] = reason
             register_unusable(fn.name, reason)
     functions, constants = interp.closure(defined)
     module = codegen.load_module(codegen.module_source(functions, constants, exported))
