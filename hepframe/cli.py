@@ -23,10 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"hepframe {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the dimuon demo analysis (generates its sample)", add_help=False)
-    gen = sub.add_parser("generate", help="write a NanoAOD-like sample ROOT file (or a dimuon CSV)")
-    gen.add_argument("output", help="output .root file, or .csv for dimuon pairs in ROOT's df014 layout")
-    gen.add_argument("--events", type=int, default=100_000)
+    gen = sub.add_parser("generate", help="write a NanoAOD-like sample ROOT file (or a dimuon CSV, or the AGC samples)")
+    gen.add_argument("output", help="output .root file, or .csv for dimuon pairs in ROOT's df014 layout, or with "
+                     "--schema agc a directory")  # fmt: skip
+    gen.add_argument("--schema", choices=["nanoaod", "agc"], default="nanoaod",
+                     help="nanoaod: one file of dilepton resonances (default); agc: the Analysis Grand Challenge's "
+                     "ttbar samples, one file each, and spec.json")  # fmt: skip
+    gen.add_argument("--events", type=int, default=100_000, help="events (per sample with --schema agc)")
     gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--signal-strength", type=float, default=1.0,
+                     help="--schema agc: the ttbar yield of the pseudo-data, in units of the expected one")  # fmt: skip
     sub.add_parser("support-matrix", help=argparse.SUPPRESS)  # for developers: docs/support-matrix.md
     look = sub.add_parser("inspect", help="list the trees, branches, types and sizes of a ROOT file")
     look.add_argument("file", help="a ROOT file (local or http(s)://)")
@@ -50,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         from hepframe.datasets import generate_dimuon_csv, generate_nanoaod
 
+        if args.schema == "agc":
+            from hepframe.agc_samples import generate_agc
+
+            return _guard(lambda: print(generate_agc(args.output, args.events, args.seed, args.signal_strength,
+                                                     progress=True)) or 0)  # fmt: skip
         if args.output.endswith(".csv"):  # dimuon pairs in ROOT's df014 tutorial layout
             return _guard(lambda: print(generate_dimuon_csv(args.output, args.events, args.seed)) or 0, args.output)
         return _guard(lambda: print(generate_nanoaod(args.output, args.events, args.seed, progress=True)) or 0,

@@ -76,7 +76,7 @@ class Executor:
                 elif isinstance(n, g.Define):
                     assert n.parent is not None
                     out[n.name] = ScopedColumn(n.name, f"{n.name}@{index[id(n)]}", n.expr, n.parent, n.text)
-                elif isinstance(n, g.Vary) and universe.split(":", 1)[0] == n.variation:
+                elif isinstance(n, g.Vary) and universe.partition(":")[::2] in n.universes:
                     assert n.parent is not None
                     k = n.tags.index(universe.split(":", 1)[1])
                     element = ir.Index(n.expr.type.element, n.expr, ir.Literal(LONG, k))

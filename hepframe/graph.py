@@ -120,6 +120,11 @@ class Vary(Node):
     def label(self) -> str:
         return f"Vary {self.variation}: {self.column} -> [{', '.join(self.tags)}]"
 
+    @property
+    def universes(self) -> set[tuple[str, str]]:
+        """The (variation, tag) pairs this node varies."""
+        return {(self.variation, t) for t in self.tags}
+
 
 # -- actions -------------------------------------------------------------------------
 

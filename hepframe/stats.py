@@ -149,6 +149,48 @@ class Sample:
         _check_rates(lo, f"histosys {name!r} (down) of {self._where}")
         return self._add(name, "histosys", {"hi_data": hi.tolist(), "lo_data": lo.tolist()})
 
+    def normplusshape(self, name: str, up: Any, down: Any = None, symmetrize: bool = False,
+                      negative: str = "error") -> Sample:  # fmt: skip
+        """A variation split into its normalisation (a ``normsys``) and its shape (a ``histosys`` of the same name).
+
+        The shape templates are the variations scaled to the nominal yield; with ``symmetrize=True``
+        (only ``up`` given) the normalisation is mirrored (``lo = 2 - hi``) and so is the shape
+        (``2 * nominal - up``). This is cabinetry's ``NormPlusShape`` (and TRExFitter's default), to
+        the order of its floating-point operations; a one-bin channel gets only the ``normsys``.
+        A mirrored template can have negative bins where the Monte Carlo is sparse. ``negative``
+        says what to do with them: ``"error"`` (the default), ``"zero"`` (set them to zero) or
+        ``"keep"`` (as cabinetry does: only the total expected rate of a bin must stay positive,
+        which the fit checks). Either way they are listed in :attr:`Model.negative_bins`.
+        """
+        if negative not in ("error", "zero", "keep"):
+            raise StatsError(f"normplusshape {name!r}: negative= must be 'error', 'zero' or 'keep', got {negative!r}")
+        hi_data = self._template(up, f"normplusshape {name!r} (up)")
+        total = sum(self.nominal.tolist())  # summed in order, as cabinetry sums
+        hi = sum(hi_data.tolist()) / total
+        if down is None:
+            if not symmetrize:
+                raise StatsError(f"normplusshape {name!r} of {self._where}: give down=, or symmetrize=True for a "
+                                 "one-sided variation")  # fmt: skip
+            hi_data = hi_data / hi
+            lo, lo_data = 2 - hi, 2 * self.nominal - hi_data
+        else:
+            lo_data = self._template(down, f"normplusshape {name!r} (down)")
+            lo = sum(lo_data.tolist()) / total
+            hi_data, lo_data = hi_data / hi, lo_data / lo
+        if not (hi > 0 and lo > 0):
+            raise StatsError(f"normplusshape {name!r} of {self._where}: the variation changes the yield by factors "
+                             f"{lo:.4g} (down) and {hi:.4g} (up); HistFactory needs positive ones")  # fmt: skip
+        self._add(name, "normsys", {"hi": hi, "lo": lo})
+        if len(self.nominal) > 1:
+            below = np.flatnonzero(lo_data < 0)
+            if len(below) and negative != "error":
+                self.channel.model.negative_bins.append((self.channel.name, self.name, name, below.tolist()))
+                lo_data = np.where(lo_data < 0, 0.0, lo_data) if negative == "zero" else lo_data
+            else:
+                _check_rates(lo_data, f"normplusshape {name!r} (down) of {self._where}")
+            self._add(name, "histosys", {"hi_data": hi_data.tolist(), "lo_data": lo_data.tolist()})
+        return self
+
     def variations(self, variations: Mapping[str, Any], name: str, up: str = "up", down: str = "down",
                    symmetrize: bool = False) -> Sample:  # fmt: skip
         """A histosys from a ``VariationsFor`` map: its ``"name:up"`` and ``"name:down"`` results."""
@@ -258,6 +300,8 @@ class Model:
     def __init__(self, poi: str = "mu", measurement: str = "measurement") -> None:
         self.poi, self.measurement = poi, measurement
         self.channels: dict[str, Channel] = {}
+        #: (channel, sample, modifier, bins) of normplusshape templates with negative bins (kept or set to zero)
+        self.negative_bins: list[tuple[str, str, str, list[int]]] = []
         self.parameters: list[dict] = []
 
     def channel(self, name: str) -> Channel:

@@ -126,9 +126,11 @@ def test_user_strings_are_never_executed(nanoaod_file: str, tmp_path, monkeypatc
     def forbidden(*args, **kwargs):
         raise AssertionError("user text reached eval/exec/compile")
 
+    import hepframe.cpp  # noqa: F401 - imported first: importing a module compiles its source (without .pyc files)
+
+    df = hepframe.RDataFrame("Events", nanoaod_file)
     for name in ("eval", "exec", "compile"):
         monkeypatch.setattr(builtins, name, forbidden)
-    df = hepframe.RDataFrame("Events", nanoaod_file)
     sentinel = tmp_path / "pwned"
     for text in (f"__import__('os').system('touch {sentinel}')", "exec(\"1\")", "().__class__.__bases__"):
         with pytest.raises(hepframe.HepframeError):

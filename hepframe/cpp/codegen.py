@@ -55,7 +55,7 @@ def supports(call: ir.Call) -> bool:
     if fn in _SCALAR_VECOPS or fn in _RVEC_VECOPS or fn in ("Sum", "Concatenate", "Where"):
         return all(a.type.depth <= 1 for a in args) and (fn != "Sum" or len(args) == 1)
     if fn == "Take":
-        return len(args) == 2 and args[1].type.depth == 1
+        return len(args) == 2 and args[0].type.depth == 1 and args[1].type.depth <= 1
     if fn in ("DeltaPhi", "DeltaR"):
         return all(a.type.depth == 0 for a in args)
     return False
@@ -216,7 +216,7 @@ class ModuleWriter:
         if fn in _RVEC_VECOPS:
             return f"{_RVEC_VECOPS[fn]}({joined})"
         if fn == "Take":
-            return f"rt.take({joined})"
+            return f"rt.take_n({joined})" if e.args[1].type.depth == 0 else f"rt.take({joined})"
         if fn == "Concatenate":
             return f"rt.concatenate({args[0]}, {args[1]})"
         if fn == "Where":

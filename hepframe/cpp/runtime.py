@@ -367,6 +367,15 @@ def take(v, idx):  # pragma: no cover - compiled
 
 
 @_jit
+def take_n(v, n):  # pragma: no cover - compiled
+    """Take(v, n): the first n elements, or the last |n| for n < 0; more than v has is an error, as in ROOT."""
+    m = abs(np.int64(n))
+    if m > len(v):
+        raise IndexError("Take: more elements requested than the RVec holds")
+    return v[:m].copy() if n >= 0 else v[len(v) - m :].copy()
+
+
+@_jit
 def concatenate(a, b):  # pragma: no cover - compiled
     out = np.empty(len(a) + len(b), a.dtype)
     out[: len(a)] = a

@@ -367,6 +367,9 @@ class Binder:
         assert node.template is not None
         element = template_ctype(node.template)
         args = [self.bind(a) for a in node.args]
+        same = CType(element.scalar, element.depth + 1)
+        if len(args) == 1 and args[0].type == same:  # RVecD{v} of an RVecD v is a copy (C++'s copy constructor)
+            return args[0]
         if any(a.type.depth != element.depth for a in args):
             raise self.type_error(
                 f"the items of RVec<{node.template}>{{...}} must be {CType(element.scalar, element.depth).short}", node

@@ -474,6 +474,10 @@ class Parser:
             if self.at("{"):  # braced list: ROOT::RVecF{a, b, c}
                 return S.Call(tok.pos, "RVecOf", self.braced_list(name), template=element)
             self.expect("(", f" to construct {name}")
+            if self.at("{"):  # from an initializer list: ROOT::RVecF({a, b})
+                items = self.braced_list(name)
+                self.expect(")", f" after {name}({{...}}")
+                return S.Call(tok.pos, "RVecOf", items, template=element)
             return S.Call(tok.pos, "RVec", self.arguments(), template=element)
         if name in _TYPE_PREFIXES:
             type_name = self.type_name()
@@ -486,6 +490,8 @@ class Parser:
             raise self.unsupported("a declaration", tok)
         if name == "gRandom" and self.peek().kind == "op" and self.peek().text in ("->", "."):
             return self.random_call()
+        if name.split("::")[-1] == "Construct" and self.peek().text == "<":  # of Lorentz vectors: C++ helpers compile it
+            raise self.unsupported("Construct<...>(...)", tok)
         self.advance()
         if self.at("("):
             self.advance()
