@@ -6,7 +6,9 @@ repository root, as a user's script: import, ``gInterpreter.Declare`` of the hel
 the event loops, reading every histogram. hepframe runs on Polars (``POLARS_MAX_THREADS=2``)
 with its column cache off; ROOT with ``EnableImplicitMT(2)``. The time is the wall time of the
 whole process (what a physicist waits for), and separately the event loops (``RunGraphs``). The
-histograms of the two must be equal bin for bin (AssertionError otherwise). hepframe also runs a
+histograms of the two must be equal bin for bin to 1e-12 (AssertionError otherwise; ROOT's two threads
+add their partial sums of weights in another order, so the last bits differ; the tests compare
+ROOT single-threaded, bit for bit). hepframe also runs a
 second time, on the kernels that its first run compiled and cached on disk.
 
 The samples (``hepframe generate --schema agc``, ``--events`` per sample, 10 files) are written
@@ -100,7 +102,8 @@ def main() -> int:
     root, theirs = run("root", spec, env)
     assert set(ours) == set(theirs)
     for key, (values, variances) in ours.items():
-        np.testing.assert_array_equal(values, theirs[key][0], err_msg=key)
+        # ROOT's threads sum the weights of their own events, then add the sums: the last bits differ
+        np.testing.assert_allclose(values, theirs[key][0], rtol=1e-12, atol=0, err_msg=key)
         np.testing.assert_allclose(variances, theirs[key][1], rtol=1e-12, atol=0, err_msg=key)
     nominal = sum(1 for _ in json.loads(Path(spec).read_text())["samples"])
     print(f"AGC, {args.events:,} events per sample ({nominal} samples), {len(ours)} histograms, equal to ROOT's")

@@ -327,6 +327,7 @@ class RootSource(DataSource):
     def _open_tree_from_disk(self, path: str):
         import uproot
 
+        _fast_inflate()
         try:
             options: dict[str, Any] = {"array_cache": None}  # memory bounded by the step size, not the file
             if path.startswith(("http://", "https://")):
@@ -737,6 +738,25 @@ def _read_error(tree_name: str, path: str, columns: list[str], entry: int, hi: i
         f"cannot read entries {entry}-{hi} of tree {tree_name!r} in {path!r} "
         f"(branches {', '.join(columns)}): {type(exc).__name__}: {exc}"
     )
+
+
+def _fast_inflate() -> None:
+    """Inflate ZLIB baskets with ISA-L (the ``isal`` package): the same bytes as zlib, about twice as fast.
+
+    Most of the time of reading a ZLIB-compressed NanoAOD file goes to inflating it. uproot can
+    use ISA-L, but reads the choice from a class attribute of its decompressor (``ZLIB.library``
+    only sets it for compressing), so it is set there.
+    """
+    import uproot
+
+    decompressor = getattr(uproot.compression, "_DecompressZLIB", None)
+    if decompressor is None or decompressor.library != "zlib":
+        return
+    try:
+        import isal.isal_zlib  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency; without it, zlib
+        return
+    decompressor.library = "isal"
 
 
 def _arrow_type(ctype: CType) -> pa.DataType:

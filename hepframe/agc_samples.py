@@ -221,9 +221,9 @@ def _jets(rng: np.random.Generator, process: Process, n: int, objects: _Objects)
     jet_counts, jets = _grouped(n, merged.pop("event"), merged["pt"], merged)
     types = {"pt": np.float32, "eta": np.float32, "phi": np.float32, "mass": np.float32, "btagCSVV2": np.float32,
              "jetId": np.int32, "genJetIdx": np.int32}  # fmt: skip
-    out = {f"Jet_{k}": ak.unflatten(jets[k].astype(t), jet_counts) for k, t in types.items()}
-    for k in ("pt", "eta", "phi", "mass"):
-        out[f"GenJet_{k}"] = ak.unflatten(gen[k].astype(np.float32), counts)
+    out = {f"Jet_{key}": ak.unflatten(jets[key].astype(t), jet_counts) for key, t in types.items()}
+    for key in ("pt", "eta", "phi", "mass"):
+        out[f"GenJet_{key}"] = ak.unflatten(gen[key].astype(np.float32), counts)
     return out
 
 
@@ -262,8 +262,8 @@ def _leptons(rng: np.random.Generator, n: int, objects: _Objects) -> dict[str, a
         counts, cols = _grouped(n, event[sel], cols["pt"], cols)
         types = {"pt": np.float32, "eta": np.float32, "phi": np.float32, "mass": np.float32, "charge": np.int32,
                  "sip3d": np.float32, "cutBased": np.int32, "tightId": np.bool_, "pfRelIso04_all": np.float32}  # fmt: skip
-        for k, v in cols.items():
-            out[f"{name}_{k}"] = ak.unflatten(v.astype(types[k]), counts)
+        for key, v in cols.items():
+            out[f"{name}_{key}"] = ak.unflatten(v.astype(types[key]), counts)
     return out
 
 

@@ -542,8 +542,8 @@ class RDataFrame:
         if isinstance(expr, ir.Call) and expr.func == "RVecOf" and len(expr.args) != len(tags):
             raise AnalysisError(f"Vary({column!r}): {len(expr.args)} values for {len(tags)} tags {tags}")
         for n in self._analysis.nodes:  # one name may hold several Vary calls' tags, as in ROOT, but not twice one tag
-            clash = [t for t in tags if isinstance(n, g.Vary) and (name, t) in n.universes]
-            if clash:
+            clash = [t for t in tags if (name, t) in n.universes] if isinstance(n, g.Vary) else []
+            if isinstance(n, g.Vary) and clash:
                 raise AnalysisError(f"the variation {name}:{clash[0]} already exists (Vary of {n.column!r})")
         return self._derive(g.Vary(self._node, column, expr, expression, tags, name))
 

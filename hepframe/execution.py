@@ -42,6 +42,7 @@ class ScopedColumn:
     expr: ir.Expr
     scope: g.Node  # where the expression's own names resolve
     text: str
+    varied: bool = False  # depends on a varied column: its frame column is the universe's own
 
 
 def universe_of(variation: str, tag: str) -> str:
@@ -75,18 +76,29 @@ class Executor:
                     out.pop(n.name, None)
                 elif isinstance(n, g.Define):
                     assert n.parent is not None
-                    out[n.name] = ScopedColumn(n.name, f"{n.name}@{index[id(n)]}", n.expr, n.parent, n.text)
+                    # Universes share a batch's frame: a column computed from a varied one is the universe's own.
+                    varied = any(out[c].varied for c in free_columns(n.expr) if c in out)
+                    internal = f"{n.name}@{index[id(n)]}" + (f"|{universe}" if varied else "")
+                    out[n.name] = ScopedColumn(n.name, internal, n.expr, n.parent, n.text, varied)
                 elif isinstance(n, g.Vary) and universe.partition(":")[::2] in n.universes:
                     assert n.parent is not None
                     k = n.tags.index(universe.split(":", 1)[1])
-                    element = ir.Index(n.expr.type.element, n.expr, ir.Literal(LONG, k))
-                    out[n.column] = ScopedColumn(n.column, f"{n.column}@{index[id(n)]}:{k}", element, n.parent,
-                                                 f"{n.text}[{k}]")  # fmt: skip
+                    internal = f"{n.column}@{index[id(n)]}:{k}"
+                    if isinstance(n.expr, ir.Call) and n.expr.func == "RVecOf" and len(n.expr.args) == len(n.tags):
+                        # RVecF{a, b}: the universe's value is its own item (no list of all the variations)
+                        out[n.column] = ScopedColumn(n.column, internal, n.expr.args[k], n.parent, n.text, True)
+                        continue
+                    # All the node's variations are one column (computed once for its universes); each takes its own.
+                    every = f"\0vary{index[id(n)]}"
+                    out[every] = ScopedColumn(every, f"{n.column}@{index[id(n)]}:*", n.expr, n.parent, n.text, True)
+                    element = ir.Index(n.expr.type.element, ir.Column(n.expr.type, every), ir.Literal(LONG, k))
+                    out[n.column] = ScopedColumn(n.column, internal, element, n, f"{n.text}[{k}]", True)
             # An alias means its column as seen where it is used (below a Vary, the varied one).
             for alias, target in aliases.items():
                 resolved = out.get(target)
                 if resolved is not None:
-                    out[alias] = ScopedColumn(alias, resolved.internal, resolved.expr, resolved.scope, resolved.text)
+                    out[alias] = ScopedColumn(alias, resolved.internal, resolved.expr, resolved.scope, resolved.text,
+                                              resolved.varied)  # fmt: skip
                 else:  # a source column, or rdfentry_ (not in any schema)
                     t = SIZE_T if target == ENTRY_COLUMN else self.analysis.root.schema()[target]
                     out[alias] = ScopedColumn(alias, target, ir.Column(t, target), self.analysis.root, target)
@@ -158,6 +170,7 @@ class Executor:
     def start(self, actions: list[g.Action]) -> None:
         self.actions = actions
         self.plans = self.plan(actions)
+        self.order = {n: k for k, n in enumerate(self.analysis.nodes)}
         self.accumulators = {a: a.make_accumulator() for a in actions if not isinstance(a, g.Report)}
         self.counts: dict[tuple[g.Filter, str], list[int]] = defaultdict(lambda: [0, 0])
         self.range_seen: dict[tuple[g.Range, str], int] = defaultdict(int)
@@ -169,8 +182,7 @@ class Executor:
                     self.report_weights[(f, a.universe)].add(a.weight)
 
     def process(self, batch) -> None:
-        for universe, (children, actions_at) in self.plans.items():
-            self._walk(self.analysis.root, self.engine.make_frame(batch), universe, children, actions_at)
+        self._walk(self.analysis.root, self.engine.make_frame(batch), tuple(self.plans))
 
     # Results of a batch (cut-flow counts, accumulator updates) go through ``_apply``: at once,
     # or, for a batch computed on a worker thread, recorded and applied later in batch order.
@@ -250,6 +262,7 @@ class Executor:
         """An executor for a worker thread: this one's plans, its own scope caches, deferred results."""
         part = Executor(self.analysis, self.engine, progress=False)
         part.plans, part.report_weights, part.deferred = self.plans, self.report_weights, []
+        part.order = self.order
         part.shared_accumulators = self.accumulators  # read only there: for Accumulator.partial
         return part
 
@@ -302,27 +315,45 @@ class Executor:
             self._missing_columns(frame, column.scope, free_columns(column.expr), universe, order)
             order.append(column)
 
-    def _walk(self, node: g.Node, frame, universe: str, children: dict, actions_at: dict) -> None:
+    def _walk(self, node: g.Node, frame, universes: tuple[str, ...]) -> None:
+        """Walk the universes' graphs below ``node`` on one frame, sharing what they compute alike.
+
+        Universes whose scoped filter is the same expression (a variation that does not reach the
+        filter) filter once and walk on together; their actions are evaluated in one engine call.
+        """
         engine = self.engine
-        for action in actions_at.get(node, []):
-            frame = self._accumulate(action, frame, universe)
-        for child in children.get(node, []):
+        booked = [(a, u) for u in universes for a in self.plans[u][1].get(node, ())]
+        if booked:
+            frame = self._accumulate(booked, frame)
+        walked: dict[g.Node, list[str]] = {}
+        for u in universes:
+            for child in self.plans[u][0].get(node, ()):
+                walked.setdefault(child, []).append(u)
+        for child in sorted(walked, key=self.order.__getitem__):  # the order the user booked
+            members = walked[child]
             if isinstance(child, g.Range):
-                narrowed = self._apply_range(child, frame, universe)
-            else:
-                frame_c = self._ensure(frame, child, free_columns(child.expr), universe)
-                present = engine.column_names(frame_c)
-                kept = frame_c if present is None else engine.select_columns(
-                    frame_c, self._used_from(child, universe, children, actions_at, present))
-                narrowed, n_pass = engine.apply_filter(kept, self.scoped(child.expr, child, universe), child.text)
-                self._apply(("counts", (child, universe), n_pass, engine.num_rows(frame_c)))
-                for weight in self.report_weights.get((child, universe), ()):
-                    frame_c = self._ensure(frame_c, child, [weight], universe)
-                    narrowed = self._ensure(narrowed, child, [weight], universe)
-                    self._apply(("weighted", (child, universe, weight),
-                                 self._weight_sum(narrowed, child, weight, universe),
-                                 self._weight_sum(frame_c, child, weight, universe)))  # fmt: skip
-            self._walk(child, narrowed, universe, children, actions_at)
+                for u in members:  # each universe counts its own entries
+                    self._walk(child, self._apply_range(child, frame, u), (u,))
+                continue
+            assert isinstance(child, g.Filter)
+            groups: dict[ir.Expr, list[str]] = {}
+            for u in members:
+                groups.setdefault(self.scoped(child.expr, child, u), []).append(u)
+            for expr, group in groups.items():
+                frame = self._ensure(frame, child, free_columns(child.expr), group[0])
+                present = engine.column_names(frame)
+                kept = frame if present is None else engine.select_columns(frame, frozenset().union(
+                    *(self._used_from(child, u, *self.plans[u], present) for u in group)))  # fmt: skip
+                narrowed, n_pass = engine.apply_filter(kept, expr, child.text)
+                total = engine.num_rows(frame)
+                for u in group:
+                    self._apply(("counts", (child, u), n_pass, total))
+                    for weight in self.report_weights.get((child, u), ()):
+                        frame = self._ensure(frame, child, [weight], u)
+                        narrowed = self._ensure(narrowed, child, [weight], u)
+                        self._apply(("weighted", (child, u, weight), self._weight_sum(narrowed, child, weight, u),
+                                     self._weight_sum(frame, child, weight, u)))  # fmt: skip
+                self._walk(child, narrowed, tuple(group))
 
     def walk_columns(self, wanted: Iterable[tuple[g.Node, str]], universe: str,
                      stop: Callable[[ScopedColumn], bool]) -> Iterator[tuple[str, ScopedColumn | None]]:  # fmt: skip
@@ -388,22 +419,36 @@ class Executor:
         keep &= (position - node.begin) % node.stride == 0
         return self.engine.take_rows(frame, keep)
 
-    def _accumulate(self, action: g.Action, frame, universe: str):
+    def _accumulate(self, booked: list[tuple[g.Action, str]], frame):
+        """Evaluate the (action, universe) pairs' expressions in one engine call and feed their accumulators."""
         engine = self.engine
-        if isinstance(action, g.Report):
-            return frame
-        exprs = action.expressions()
-        if exprs:
-            frame = self._ensure(frame, action.node, [e.name for e in exprs if isinstance(e, ir.Column)], universe)
-        requests = [(self.scoped(e, action.node, universe), getattr(e, "name", "")) for e in exprs]
+        requests: list[tuple[ir.Expr, str]] = []
+        slot: dict[ir.Expr, int] = {}  # an expression that several universes see alike is evaluated once
+        wanted: list[tuple[g.Action, list[int]]] = []
+        for action, universe in booked:
+            if isinstance(action, g.Report):
+                continue
+            exprs = action.expressions()
+            if exprs:
+                frame = self._ensure(frame, action.node, [e.name for e in exprs if isinstance(e, ir.Column)], universe)
+            slots = []
+            for e in exprs:
+                scoped = self.scoped(e, action.node, universe)
+                if scoped not in slot:
+                    slot[scoped] = len(requests)
+                    requests.append((scoped, getattr(e, "name", "")))
+                slots.append(slot[scoped])
+            wanted.append((action, slots))
         values = engine.evaluate(frame, requests) if requests else []
         n_rows = engine.num_rows(frame)
         entries = _LazyEntries(engine, frame, n_rows)
-        # On a worker thread, an accumulator that can (unweighted histograms) fills this batch's own
-        # copy here, in parallel; the loop thread then only adds it, still in entry order.
-        partial = None if self.shared_accumulators is None else self.shared_accumulators[action].partial(
-            values, entries, n_rows)  # fmt: skip
-        self._apply(("update", action, values, entries, n_rows) if partial is None else ("merge", action, partial))
+        for action, slots in wanted:
+            mine = [values[k] for k in slots]
+            # On a worker thread, an accumulator that can (unweighted histograms) fills this batch's own
+            # copy here, in parallel; the loop thread then only adds it, still in entry order.
+            partial = None if self.shared_accumulators is None else self.shared_accumulators[action].partial(
+                mine, entries, n_rows)  # fmt: skip
+            self._apply(("update", action, mine, entries, n_rows) if partial is None else ("merge", action, partial))
         return frame
 
 
@@ -457,12 +502,14 @@ def _anchor(node: g.Node) -> g.Node:
     return node
 
 
-def event_loop(executors: list[Executor], source, batches: Iterable, progress: bool | None) -> None:
+def event_loop(executors: list[Executor], source, batches: Iterable, progress: bool | None, bar=None) -> None:
     """Feed every batch to every (started) executor: on the compute threads where all allow it.
 
     ``RunGraphs`` passes several executors sharing one read of each batch; ``Executor.run`` one.
+    ``bar``: a progress bar shared with other loops (not closed here).
     """
-    bar = _progress_bar(source, progress)
+    own = bar is None
+    bar = _progress_bar(source, progress) if own else bar
     try:
         workers = min(ex._compute_threads(ex.analysis.root.source) for ex in executors)  # each graph's own
         if workers > 1:
@@ -473,7 +520,8 @@ def event_loop(executors: list[Executor], source, batches: Iterable, progress: b
                     ex.process(batch)
                 bar.update(batch.table.num_rows)
     finally:
-        bar.close()
+        if own:
+            bar.close()
 
 
 def _run_parallel(executors: list[Executor], batches: Iterable, n: int, bar) -> None:
@@ -535,16 +583,53 @@ def run_graphs(jobs: list[tuple[g.Analysis, Engine, list[g.Action], bool | None]
         if isinstance(src, RootSource) and not src.optional and src.single_tree:
             key = ("root", src.tree, tuple(src.files), src.step_size)
         groups[key].append((ex, acts))
+    loops = []
     for members in groups.values():
-        source = members[0][0].analysis.root.source
         columns: set[str] = set()
         for ex, acts in members:
             ex.start(acts)
             columns |= ex.branches(acts)
-        executors = [ex for ex, _ in members]
-        event_loop(executors, source, source.iter_batches(sorted(columns)), executors[0].progress)
-        for ex, _ in members:
+        loops.append(([ex for ex, _ in members], sorted(columns)))
+    threads = min((min(ex._compute_threads(ex.analysis.root.source) for ex in exs) for exs, _ in loops), default=1)
+    if len(loops) >= max(threads, 2) and threads > 1:
+        _concurrent_loops(loops, threads)  # e.g. one graph per sample: a sample per thread
+    else:
+        for executors, branches in loops:
+            source = executors[0].analysis.root.source
+            event_loop(executors, source, source.iter_batches(branches), executors[0].progress)
+    for executors, _ in loops:
+        for ex in executors:
             ex.analysis.results.update(ex.finish())
+
+
+def _concurrent_loops(loops: list[tuple[list[Executor], list[str]]], threads: int) -> None:
+    """Run the event loops of several datasets at once, each on one compute thread, with one progress bar.
+
+    Each loop reads and computes its batches in order on its thread, so every result is the one
+    a sequential run gives; what differs is only which dataset waits.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    class _Total:  # the progress bar counts every dataset's entries
+        num_entries = property(lambda self: sum(exs[0].analysis.root.source.num_entries for exs, _ in loops))
+
+    bar = _progress_bar(_Total(), loops[0][0][0].progress)
+    try:
+        with ThreadPoolExecutor(threads, thread_name_prefix=f"{_COMPUTE_THREAD}-graphs") as pool:
+            futures = [pool.submit(_one_loop, executors, columns, bar) for executors, columns in loops]
+            try:
+                for future in futures:
+                    future.result()  # the first dataset's error first, as a sequential run raises it
+            finally:
+                for future in futures:  # after an error: the loops not started do not start
+                    future.cancel()
+    finally:
+        bar.close()
+
+
+def _one_loop(executors: list[Executor], columns: list[str], bar) -> None:
+    source = executors[0].analysis.root.source
+    event_loop(executors, source, source.iter_batches(columns), False, bar)
 
 
 def prefetch(batches: Iterable, depth: int = 1):
