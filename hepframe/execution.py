@@ -60,6 +60,7 @@ class Executor:
         self._scopes: dict[tuple[int, str], dict[str, ScopedColumn]] = {}
         self._used: dict[tuple, frozenset[str]] = {}  # _used_from, per filter and frame layout
         self.deferred: list[tuple] | None = None  # set on the worker threads' executors
+        self._batch_frame: Any = None  # the frame of the batch being walked (its branches, for LAZY_BRANCHES)
         self.shared_accumulators: dict | None = None  # the loop thread's, on the worker threads' executors
 
     # -- scoping -------------------------------------------------------------------------
@@ -182,7 +183,11 @@ class Executor:
                     self.report_weights[(f, a.universe)].add(a.weight)
 
     def process(self, batch) -> None:
-        self._walk(self.analysis.root, self.engine.make_frame(batch), tuple(self.plans))
+        self._batch_frame = self.engine.make_frame(batch)
+        try:
+            self._walk(self.analysis.root, self._batch_frame, tuple(self.plans))
+        finally:
+            self._batch_frame = None  # the batch is freed with the walk
 
     # Results of a batch (cut-flow counts, accumulator updates) go through ``_apply``: at once,
     # or, for a batch computed on a worker thread, recorded and applied later in batch order.
@@ -284,11 +289,22 @@ class Executor:
         for op in ops:
             self._apply(op)
 
+    def _branches(self, frame, exprs: Iterable[ir.Expr], names: Iterable[str] = ()):
+        """The frame with the source branches that ``exprs`` (scoped) and ``names`` read (see LAZY_BRANCHES)."""
+        if self._batch_frame is None or not self.engine.LAZY_BRANCHES:
+            return frame
+        engine, batch_frame = self.engine, self._batch_frame
+        wanted = set(names).union(*(free_columns(e) for e in exprs))
+        missing = sorted(c for c in wanted if not engine.has_column(frame, c) and engine.has_column(batch_frame, c))
+        return engine.add_branches(frame, batch_frame, missing) if missing else frame
+
     def _ensure(self, frame, node: g.Node, names: Iterable[str], universe: str):
         """Compute the columns ``names`` need (as seen from ``node``) that the frame lacks."""
         engine = self.engine
         order: list[ScopedColumn] = []
+        names = list(names)
         self._missing_columns(frame, node, names, universe, order)
+        frame = self._branches(frame, [self.scoped(c.expr, c.scope, universe) for c in order], names)
         # Columns that do not use each other are computed in one engine call (Polars runs them in
         # parallel, and per-call costs are paid once); the order, and so the first error, is kept.
         group: list[tuple[str, ir.Expr, str]] = []
@@ -342,8 +358,9 @@ class Executor:
             for expr, group in groups.items():
                 frame = self._ensure(frame, child, free_columns(child.expr), group[0])
                 present = engine.column_names(frame)
+                # the filter reads its own branches; those that only later steps read are taken when needed
                 kept = frame if present is None else engine.select_columns(frame, frozenset().union(
-                    *(self._used_from(child, u, *self.plans[u], present) for u in group)))  # fmt: skip
+                    *(self._used_from(child, u, *self.plans[u], present) for u in group), free_columns(expr)))  # fmt: skip
                 narrowed, n_pass = engine.apply_filter(kept, expr, child.text)
                 total = engine.num_rows(frame)
                 for u in group:
@@ -395,9 +412,12 @@ class Executor:
                 wanted += [(n, w) for w in self.report_weights.get((n, universe), ())]
             stack += children.get(n, [])
         keep = {ENTRY_COLUMN}
+        lazy = self.engine.LAZY_BRANCHES  # branches are taken from the batch where they are read
         for name, column in self.walk_columns(wanted, universe, stop=lambda c: c.internal in present):
-            if column is None or column.internal in present:
-                keep.add(name if column is None else column.internal)  # a branch, or already computed
+            if column is None and not lazy:
+                keep.add(name)  # a branch
+            elif column is not None and column.internal in present:
+                keep.add(column.internal)  # already computed
         self._used[key] = result = frozenset(keep & present)
         return result
 
@@ -439,6 +459,7 @@ class Executor:
                     requests.append((scoped, getattr(e, "name", "")))
                 slots.append(slot[scoped])
             wanted.append((action, slots))
+        frame = self._branches(frame, [e for e, _ in requests])
         values = engine.evaluate(frame, requests) if requests else []
         n_rows = engine.num_rows(frame)
         entries = _LazyEntries(engine, frame, n_rows)

@@ -63,8 +63,10 @@ ROOT::RVecF btag_weight_variation(const ROOT::RVecF &jet_pt)
 double trijet_mass(const ROOT::RVecF &pt, const ROOT::RVecF &eta, const ROOT::RVecF &phi, const ROOT::RVecF &mass,
                    const ROOT::RVecF &btag)
 {
-   // the mass of the highest-pT combination of three jets with at least one b tag
-   const auto p4 = ROOT::VecOps::Construct<ROOT::Math::PtEtaPhiMVector>(pt, eta, phi, mass);
+   // the mass of the highest-pT combination of three jets with at least one b tag (in Cartesian
+   // coordinates, as the AGC's reference implementation: sums of PxPyPzM vectors are cheap)
+   const auto p4 = ROOT::VecOps::Construct<ROOT::Math::PxPyPzMVector>(
+      ROOT::VecOps::Construct<ROOT::Math::PtEtaPhiMVector>(pt, eta, phi, mass));
    const auto trijet = ROOT::VecOps::Combinations(pt, 3);
    double best_pt = -1, best_mass = 0;
    for (std::size_t i = 0; i < trijet[0].size(); ++i) {

@@ -175,3 +175,21 @@ def test_default_batches_grow_for_small_branches_but_keep_one_per_thread(nanoaod
     # RDataFrame without step_size uses the byte budget; with one, the exact step.
     assert hepframe.RDataFrame("Events", nanoaod_file, progress=False)._node.source.step_bytes
     assert hepframe.RDataFrame("Events", nanoaod_file, step_size=500, progress=False)._node.source.step_bytes is None
+
+
+def test_zlib_baskets_inflate_with_libdeflate_to_zlibs_bytes(nanoaod_file: str, monkeypatch) -> None:
+    """The reader swaps uproot's ZLIB decompressor for libdeflate's: the same arrays as zlib gives."""
+    import uproot.compression as compression
+
+    branches = ["Muon_pt", "nJet", "Jet_eta", "MET_pt", "event"]
+    source = RootSource.open("Events", [nanoaod_file], cache=False)
+    ours = pa.concat_tables([b.table for b in source.iter_batches(branches)])
+    assert type(compression._decompress_ZLIB).__name__ == "Libdeflate"
+    with uproot.open(nanoaod_file) as f:
+        assert type(f.file.compression).__name__ == "ZLIB"  # the generator writes ZLIB
+    monkeypatch.setattr(compression, "_decompress_ZLIB", compression._DecompressZLIB())  # zlib itself
+    with uproot.open(nanoaod_file) as f:
+        theirs = f["Events"].arrays(branches, library="ak")
+    for name in branches:
+        assert ak.to_list(theirs[name]) == ours[name].to_pylist(), name
+

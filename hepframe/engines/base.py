@@ -162,6 +162,15 @@ class BatchEngine(Engine):
     def take_rows(self, frame: Any, mask: Any) -> Any:
         """The events where the numpy boolean ``mask`` is true."""
 
+    #: Whether the executor may leave source branches out of a filtered frame and take them from
+    #: the batch's frame when an expression reads them (``add_branches``): a branch is then copied
+    #: once, where it is used, not at every filter above that.
+    LAZY_BRANCHES: ClassVar[bool] = False
+
+    def add_branches(self, frame: Any, batch_frame: Any, names: Sequence[str]) -> Any:
+        """``frame`` (events of ``batch_frame``, by their ``rdfentry_``) with the branches ``names`` added."""
+        raise NotImplementedError(f"{type(self).__name__} keeps every branch in its frames")
+
     @abstractmethod
     def evaluate(self, frame: Any, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
         """Evaluate expressions to numpy values (for filling results); undefined values raise."""

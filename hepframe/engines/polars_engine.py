@@ -589,6 +589,14 @@ class PolarsEngine(BatchEngine):
     def take_rows(self, frame: pl.DataFrame, mask: np.ndarray) -> pl.DataFrame:
         return frame.filter(pl.Series(np.asarray(mask, dtype=np.bool_)))
 
+    LAZY_BRANCHES = True
+
+    def add_branches(self, frame: pl.DataFrame, batch_frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+        # make_frame numbers the batch's events consecutively: an event's row is its entry - the first
+        first = batch_frame[ENTRY_COLUMN][0] if batch_frame.height else 0
+        rows = pl.Series((frame.get_column(ENTRY_COLUMN).to_numpy() - first).astype(np.int64))
+        return frame.hstack(batch_frame.select(pl.col(list(names)).gather(rows)).get_columns())  # one query
+
     def evaluate(self, frame: pl.DataFrame, exprs: Sequence[tuple[ir.Expr, str]]) -> list[Value]:
         if frame.height == 0:
             return [from_arrow(pa.array([], type=pl.Series([], dtype=polars_dtype(e.type)).to_arrow().type))

@@ -37,6 +37,7 @@ class PartitionEngine(PolarsEngine):
     """
 
     PARALLEL_BATCHES = False  # a task is one thread of a Spark executor (and recording keeps order)
+    LAZY_BRANCHES = False  # Spark's precomputed columns come with the batch: frames keep what they read
 
     def __init__(self, precomputed: dict[ir.Expr, str] | None = None, record: list | None = None,
                  nullable: set[str] | None = None) -> None:  # fmt: skip
