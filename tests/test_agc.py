@@ -296,3 +296,14 @@ def test_a_variation_name_holds_several_vary_calls_but_not_one_tag_twice(ROOT) -
     with pytest.raises(AnalysisError, match="the variation w:a_up already exists"):
         facade.RDataFrame(5).Define("w", "1.0").Vary("w", "ROOT::RVecD{w, w}", ["a_up", "x"]).Vary(
             "w", "ROOT::RVecD{w, w}", ["a_up", "y"])  # fmt: skip
+
+
+def test_a_region_without_samples_is_refused(polars_run) -> None:
+    histograms = {k: v for k, v in _histograms(polars_run[0]).items() if not k.startswith("4j1b_")}
+    with pytest.raises(stats.StatsError, match="'4j1b_"):
+        agc.statistical_model(histograms)
+    model = stats.Model(poi="ttbar_norm")
+    model.channel("4j1b")
+    model.channel("4j2b").sample("ttbar", _histograms(polars_run[0])["4j2b_ttbar_nominal"]).normfactor("ttbar_norm")
+    with pytest.raises(stats.StatsError, match="channel '4j1b' has no sample"):
+        model.workspace(asimov=True)
