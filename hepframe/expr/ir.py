@@ -18,6 +18,9 @@ class Expr:
     type: CType
 
     def children(self) -> tuple[Expr, ...]:
+        cached = self.__dict__.get("_children")  # nodes are immutable: computed once (the executor asks often)
+        if cached is not None:
+            return cached
         out: list[Expr] = []
         for f in fields(self):
             value = getattr(self, f.name)
@@ -25,7 +28,8 @@ class Expr:
                 out.append(value)
             elif isinstance(value, tuple):
                 out.extend(v for v in value if isinstance(v, Expr))
-        return tuple(out)
+        object.__setattr__(self, "_children", tuple(out))
+        return self.__dict__["_children"]
 
     def walk(self) -> Iterator[Expr]:
         """This node and all its descendants, parents first."""
@@ -157,9 +161,13 @@ def substitute(expr: Expr, replacement: Callable[[Expr], Expr | None]) -> Expr:
     return replace(expr, **changes) if changes else expr  # type: ignore[arg-type]
 
 
-def free_columns(expr: Expr) -> set[str]:
-    """Names of the columns an expression reads."""
-    return {node.name for node in expr.walk() if isinstance(node, Column)}
+def free_columns(expr: Expr) -> frozenset[str]:
+    """Names of the columns an expression reads (computed once per node: nodes are immutable)."""
+    cached = expr.__dict__.get("_free_columns")
+    if cached is None:
+        cached = frozenset(node.name for node in expr.walk() if isinstance(node, Column))
+        object.__setattr__(expr, "_free_columns", cached)
+    return cached
 
 
 def logical_terms(node: Binary) -> list[Expr]:
