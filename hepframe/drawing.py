@@ -31,10 +31,30 @@ class Drawable:
             plt.figure()
         ndim = len(self.axes)  # type: ignore[attr-defined]
         if ndim == 1:
-            return mplhep.histplot(self, label=self.GetName())  # type: ignore[attr-defined]
-        if ndim == 2:
-            return mplhep.hist2dplot(self)
-        raise AnalysisError(f"Draw: {ndim}D histograms cannot be drawn; project them first")
+            artists = mplhep.histplot(self, label=self.GetName())  # type: ignore[attr-defined]
+        elif ndim == 2:
+            artists = mplhep.hist2dplot(self)
+        else:
+            raise AnalysisError(f"Draw: {ndim}D histograms cannot be drawn; project them first")
+        self.label_axes(plt.gca())
+        return artists
+
+    def label_axes(self, ax: Any) -> None:
+        """ROOT's title and axis titles on ``ax``, their TLatex (``#mu``, ``_{T}``) as mathtext."""
+        from hepframe.latex import to_mathtext
+
+        ax.set_title(to_mathtext(self.GetTitle()))  # type: ignore[attr-defined]
+        for axis, set_label in ((self.GetXaxis(), ax.set_xlabel), (self.GetYaxis(), ax.set_ylabel)):  # type: ignore[attr-defined]
+            if axis.GetTitle():
+                set_label(to_mathtext(axis.GetTitle()))
+
+    def plot(self, *args: Any, **kwargs: Any) -> Any:
+        """``hist``'s plot, with ROOT's titles (TLatex as mathtext) on the axes it draws into."""
+        import matplotlib.pyplot as plt
+
+        artists = super().plot(*args, **kwargs)  # type: ignore[misc]
+        self.label_axes(kwargs.get("ax") or plt.gca())
+        return artists
 
     DrawCopy = Draw  # noqa: N815
 
