@@ -23,9 +23,9 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import hepframe
 from hepframe import distributed
@@ -35,6 +35,10 @@ from hepframe.snapshot import RSnapshotOptions
 from hepframe.trandom3 import TRandom3, gRandom
 from hepframe.udf import Numba
 from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
+
+if TYPE_CHECKING:
+    from hepframe.dataframe import ResultPtr
+    from hepframe.roothist import RootHist
 
 __all__ = [
     "RDF",
@@ -359,15 +363,15 @@ def _tutorial_dir() -> _TString:
     )
 
 
-def _save_graph(obj: Any, path: str | os.PathLike | None = None) -> str:
+def _save_graph(obj: hepframe.RDataFrame | ResultPtr[Any], path: str | os.PathLike[str] | None = None) -> str:
     """``ROOT.RDF.SaveGraph(result or df[, file])``: the graph in ROOT's DOT layout (hepframe.rootgraph)."""
     return SaveGraph(obj, path, format="root")
 
 
-def _model(kind: str, dims: int):
+def _model(kind: str, dims: int) -> Callable[..., tuple[Any, ...]]:
     """ROOT's ``TH1DModel(name, title, nbins, low, high)`` and friends: the tuple hepframe takes."""
 
-    def model(*args: Any) -> tuple:
+    def model(*args: Any) -> tuple[Any, ...]:
         if len(args) < 2:
             raise AnalysisError(f"{kind}(name, title, nbins, low, high, ...) needs at least a name and a title")
         return tuple(args)
@@ -383,7 +387,26 @@ def __getattr__(name: str) -> Any:  # module attribute lookup: ROOT.TFile, ROOT.
     raise AttributeError(_missing(f"ROOT.{name}"))
 
 
-RDF = _Namespace(
+if TYPE_CHECKING:  # what type checkers see of the namespaces: their functions with their signatures
+
+    class _Experimental(_Namespace):
+        VariationsFor = staticmethod(VariationsFor)
+        FromSpec = staticmethod(hepframe.FromSpec)
+        AddProgressBar = staticmethod(AddProgressBar)
+
+    class _RDF(_Namespace):
+        TH1DModel = TH2DModel = TH3DModel = TProfile1DModel = TProfile2DModel = staticmethod(_model("", 0))
+        RunGraphs = staticmethod(RunGraphs)
+        SaveGraph = staticmethod(_save_graph)
+        MakeTrivialDataFrame = staticmethod(MakeTrivialDataFrame)
+        FromNumpy = staticmethod(FromNumpy)
+        FromPandas = staticmethod(FromPandas)
+        FromCSV = staticmethod(FromCSV)
+        RSnapshotOptions = RSnapshotOptions
+        Experimental: _Experimental
+
+
+RDF = cast("_RDF", _Namespace(
     _path="ROOT.RDF",
     TH1DModel=_model("TH1DModel", 1),
     TH2DModel=_model("TH2DModel", 2),
@@ -400,7 +423,7 @@ RDF = _Namespace(
     RSnapshotOptions=RSnapshotOptions,
     Experimental=_Namespace(_path="ROOT.RDF.Experimental", VariationsFor=VariationsFor, FromSpec=hepframe.FromSpec,
                             Distributed=distributed, AddProgressBar=AddProgressBar),  # fmt: skip
-)
+))
 
 
 class _Interpreter:
@@ -445,8 +468,8 @@ class _GlobalROOT:
 gROOT = _GlobalROOT()
 
 
-def _histogram_class(kind: str, dim: int):
-    def construct(name: str, title: str = "", *binning: Any) -> Any:
+def _histogram_class(kind: str, dim: int) -> Callable[..., RootHist]:
+    def construct(name: str, title: str = "", *binning: Any) -> RootHist:
         from hepframe.roothist import book
 
         return book(name, title, dim, *binning)
@@ -470,7 +493,18 @@ def TCanvas(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
 
 
 # ROOT.ROOT.EnableImplicitMT() is the same function under ROOT's C++ namespace.
-ROOT = _Namespace(
+if TYPE_CHECKING:
+
+    class _ROOT(_Namespace):
+        EnableImplicitMT = staticmethod(EnableImplicitMT)
+        DisableImplicitMT = staticmethod(DisableImplicitMT)
+        IsImplicitMTEnabled = staticmethod(IsImplicitMTEnabled)
+        GetThreadPoolSize = staticmethod(GetThreadPoolSize)
+        RDataFrame = staticmethod(RDataFrame)
+        RDF: _RDF
+
+
+ROOT = cast("_ROOT", _Namespace(
     _path="ROOT.ROOT",
     EnableImplicitMT=EnableImplicitMT,
     DisableImplicitMT=DisableImplicitMT,
@@ -478,4 +512,4 @@ ROOT = _Namespace(
     GetThreadPoolSize=GetThreadPoolSize,
     RDF=RDF,
     RDataFrame=RDataFrame,
-)
+))

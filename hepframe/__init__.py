@@ -67,6 +67,7 @@ from hepframe.errors import (
     UnsupportedOperationError,
     UnsupportedSyntaxError,
 )
+from hepframe.plotting import plot  # matplotlib and mplhep load on the first plot
 from hepframe.udf import list_array, list_parts, numba_udf, udf
 from hepframe.variations import RunGraphs, SaveGraph, VariationsFor
 
@@ -114,6 +115,7 @@ __all__ = [
     "list_array",
     "list_parts",
     "numba_udf",
+    "plot",
     "scan_root",
     "udf",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MethodType
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeAlias, TypeVar, cast, overload
 
 import numpy as np
 
@@ -24,13 +25,41 @@ from hepframe.random_columns import PREFIX as RANDOM_PREFIX
 from hepframe.random_columns import bind_draws
 from hepframe.random_columns import prepare as prepare_draws
 
-T = TypeVar("T")
+if TYPE_CHECKING:  # the result types, for type checkers only: importing hepframe stays as light as it was
+    import awkward as ak
+    import numpy.typing as npt
+    import polars as pl
+    import pyarrow as pa
+    from boost_histogram.axis import Axis
+
+    from hepframe.actions import CutFlowReport, DisplayTable, Statistic
+    from hepframe.actions import Graph as GraphPoints  # RDataFrame.Graph would shadow the name in the class
+    from hepframe.connectors.base import DataSource
+    from hepframe.connectors.spec import SampleInfo
+    from hepframe.roothist import RootHist
+    from hepframe.rootprofile import RootProfile
+    from hepframe.snapshot import RSnapshotOptions
+
+T = TypeVar("T", covariant=True)  # a result is only read: ResultPtr[RootHist] is a ResultPtr[object]
+A = TypeVar("A")  # Aggregate's accumulator
+P = ParamSpec("P")
+
+#: Paths as the file arguments take them: one path or glob, or several.
+Paths: TypeAlias = "str | os.PathLike[str] | Iterable[str | os.PathLike[str]]"
+#: A histogram model: ROOT's tuple ``(name, title, nbins, low, high, ...)`` (or a ``TH1DModel``), or hist axes.
+HistoModel: TypeAlias = "tuple[Any, ...] | Sequence[Any] | Axis"
+#: A Python callable used as a Define or Filter expression (vectorized, or a numba/``hepframe.udf`` function).
+PythonFunction: TypeAlias = Callable[..., Any]
+#: The C++ template arguments of ``df.Take["float"]``: type names (or Python types), one or a tuple.
+TemplateArgs: TypeAlias = "str | type | tuple[str | type, ...]"
 
 
 class ResultPtr(Generic[T]):
     """A lazy result, like ROOT's ``RResultPtr``: the event loop runs on the first ``GetValue()``.
 
-    Asking for any result computes every result booked on the same graph in one pass.
+    Asking for any result computes every result booked on the same graph in one pass. The type
+    parameter is the result's type: ``Histo1D`` gives ``ResultPtr[RootHist]`` (a ``hist.Hist``),
+    ``Count`` ``ResultPtr[int]``, ``Sum`` ``ResultPtr[float]``, ...
     """
 
     def __init__(self, frame: RDataFrame, action: g.Action):
@@ -81,44 +110,52 @@ class ResultPtr(Generic[T]):
         return shown(value) if shown is not None else pre(repr(value))
 
 
-class _Templated:
+class _Templated(Generic[P, T]):
     """A verb that also takes C++ template arguments, as PyROOT spells them: ``df.Take["unsigned int"]("nJet")``.
 
     hepframe knows every column's type, so the template arguments are checked as type names and
-    otherwise not needed; the call is the same.
+    otherwise not needed; the call is the same. The verb keeps its signature for type checkers.
     """
 
-    def __init__(self, method) -> None:
+    def __init__(self, method: Callable[Concatenate[RDataFrame, P], T]) -> None:
         self._method = method
         self.__doc__, self.__name__ = method.__doc__, method.__name__
 
-    def __get__(self, frame, owner=None):
+    @overload
+    def __get__(self, frame: None, owner: type | None = None) -> _Templated[P, T]: ...
+    @overload
+    def __get__(self, frame: RDataFrame, owner: type | None = None) -> _TemplatedCall[P, T]: ...
+    def __get__(self, frame: RDataFrame | None, owner: type | None = None) -> _Templated[P, T] | _TemplatedCall[P, T]:
         if frame is None:
             return self
-        bound = self._method.__get__(frame, owner)
-
-        class _Bound:
-            def __call__(self, *args, **kwargs):
-                return bound(*args, **kwargs)
-
-            def __getitem__(self, types):
-                from hepframe.udf import parse_type
-
-                for t in types if isinstance(types, tuple) else (types,):
-                    if isinstance(t, str) and not t.startswith(("ROOT::RDF::", "RDF")):
-                        try:
-                            parse_type(t)
-                        except Exception:
-                            raise AnalysisError(f"{bound.__name__}[{t!r}]: unknown C++ type {t!r}") from None
-                return bound
-
-            __doc__ = bound.__doc__
-
-        return _Bound()
+        return _TemplatedCall(cast("Callable[P, T]", MethodType(self._method, frame)))
 
 
-def FromSpec(spec, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
-             step_size: int = DEFAULT_STEP_SIZE) -> RDataFrame:  # fmt: skip
+class _TemplatedCall(Generic[P, T]):
+    """A templated verb bound to its RDataFrame: call it, or give it template arguments first."""
+
+    def __init__(self, bound: Callable[P, T]) -> None:
+        self._bound = bound
+        self.__doc__ = bound.__doc__
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._bound(*args, **kwargs)
+
+    def __getitem__(self, types: TemplateArgs) -> Callable[P, T]:
+        from hepframe.udf import parse_type
+
+        bound = self._bound
+        for t in types if isinstance(types, tuple) else (types,):
+            if isinstance(t, str) and not t.startswith(("ROOT::RDF::", "RDF")):
+                try:
+                    parse_type(t)
+                except Exception:
+                    raise AnalysisError(f"{bound.__name__}[{t!r}]: unknown C++ type {t!r}") from None
+        return bound
+
+
+def FromSpec(spec: dict[str, Any] | str | os.PathLike[str], engine: str | Engine = "polars",  # noqa: N802
+             progress: bool | None = None, step_size: int = DEFAULT_STEP_SIZE) -> RDataFrame:  # fmt: skip
     """An RDataFrame over the samples of an RDatasetSpec (dict, JSON text or JSON file).
 
     Numeric metadata become the columns ``sample_<key>``; see :meth:`RDataFrame.DefinePerSample`.
@@ -135,7 +172,7 @@ def FromSpec(spec, engine: str | Engine = "polars", progress: bool | None = None
     return RDataFrame.from_source(DatasetSource(load_spec(spec), step_size), engine=engine, progress=progress)
 
 
-def FromParquet(files, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
+def FromParquet(files: Paths, engine: str | Engine = "polars", progress: bool | None = None,  # noqa: N802
                 step_size: int = DEFAULT_STEP_SIZE) -> RDataFrame:  # fmt: skip
     """An RDataFrame over Parquet files (e.g. written by ``hepframe convert`` or ``Snapshot``).
 
@@ -186,7 +223,7 @@ def FromPolars(frame: Any, engine: str | Engine = "polars", progress: bool | Non
     return RDataFrame.from_source(source, engine=engine, progress=progress)
 
 
-def _as_cpp_function(text: str, schema, refused: UnsupportedSyntaxError) -> ir.Expr:
+def _as_cpp_function(text: str, schema: Mapping[str, CType], refused: UnsupportedSyntaxError) -> ir.Expr:
     """What the expression compiler refuses, compiled as a C++ function of the columns (hepframe.cpp).
 
     The expression compiler's error stands when the text needs what neither supports (gRandom,
@@ -252,7 +289,7 @@ class RDataFrame:
     def __init__(
         self,
         tree: str,
-        files: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+        files: Paths | None = None,
         engine: str | Engine = "polars",
         progress: bool | None = None,
         step_size: int | None = None,
@@ -313,12 +350,12 @@ class RDataFrame:
             raise UnknownColumnError(f"unknown column {name!r}{did_you_mean(str(name), schema)}")
         return ir.Column(schema[name], name)
 
-    def _book(self, action: g.Action) -> ResultPtr:
+    def _book(self, action: g.Action) -> ResultPtr[Any]:
         self._analysis.actions.append(action)
         return ResultPtr(self, action)
 
     @classmethod
-    def from_source(cls, source, engine: str | Engine = "polars", progress: bool | None = None) -> RDataFrame:
+    def from_source(cls, source: DataSource, engine: str | Engine = "polars", progress: bool | None = None) -> RDataFrame:
         """An RDataFrame over any connector source (ROOT files, an in-memory table, a dataset spec)."""
         root = g.Source(None, source)
         return cls("", engine=get_engine(engine), progress=progress, _node=root,
@@ -343,32 +380,35 @@ class RDataFrame:
         self._analysis.results.update(results)
 
     # -- transformations ---------------------------------------------------
-    def _udf_call(self, func, columns, returns=None) -> tuple[ir.Expr, str]:
+    def _udf_call(self, func: PythonFunction, columns: Sequence[str] | str | None,
+                  returns: str | type | CType | None = None) -> tuple[ir.Expr, str]:  # fmt: skip
         from hepframe.udf import as_udf
 
         if isinstance(columns, str) or columns is None:
             raise AnalysisError("a Python callable needs the list of its input columns, e.g. Define('x', f, ['a', 'b'])")
         u = as_udf(func, returns)
-        args = tuple(self._column(c) for c in columns)
+        cols = tuple(self._column(c) for c in columns)
+        args: tuple[ir.Expr, ...] = cols
         if u.args is not None:
-            if len(u.args) != len(args):
-                raise AnalysisError(f"UDF {u.name!r} takes {len(u.args)} columns, got {len(args)}")
-            for a, t in zip(args, u.args, strict=True):
+            if len(u.args) != len(cols):
+                raise AnalysisError(f"UDF {u.name!r} takes {len(u.args)} columns, got {len(cols)}")
+            for a, t in zip(cols, u.args, strict=True):
                 if a.type.depth != t.depth:
                     raise AnalysisError(f"UDF {u.name!r} expects {t.short} for column {a.name!r}, which is {a.type.short}")
-            args = tuple(self._cast(a, t) for a, t in zip(args, u.args, strict=True))
+            args = tuple(self._cast(a, t) for a, t in zip(cols, u.args, strict=True))
         expr = ir.Call(u.returns, u.op_key, args)
         assert isinstance(self._engine, Engine)
         self._engine.check(expr)
         return expr, f"{u.name}({', '.join(columns)})"
 
     @staticmethod
-    def _cast(expr: ir.Expr, target):
+    def _cast(expr: ir.Expr, target: CType) -> ir.Expr:
         from hepframe.expr.binder import Binder
 
         return Binder.cast(expr, target)
 
-    def Filter(self, expression, columns_or_name=None, name: str | None = None) -> RDataFrame:  # noqa: N802
+    def Filter(self, expression: str | PythonFunction, columns_or_name: str | Sequence[str] | None = None,  # noqa: N802
+               name: str | None = None) -> RDataFrame:  # fmt: skip
         """Keep events where ``expression`` is true; a named filter appears in ``Report()``.
 
         ``Filter("nMuon == 2", "two muons")`` takes a C++ expression; ``Filter(fn, ["nMuon"], "two
@@ -401,14 +441,16 @@ class RDataFrame:
         if not exists and redefine:
             raise AnalysisError(f"cannot Redefine {name!r}: no such column{did_you_mean(name, self._node.schema())}")
 
-    def _define(self, name: str, expression, columns, returns, kind: str) -> RDataFrame:
+    def _define(self, name: str, expression: str | PythonFunction, columns: Sequence[str] | None,
+                returns: str | type | CType | None, kind: str) -> RDataFrame:  # fmt: skip
         if callable(expression):
             expr, text = self._udf_call(expression, columns, returns)
         else:
             expr, text = self._compile(expression), expression
         return self._derive(g.Define(self._node, name, expr, text, kind))
 
-    def Define(self, name: str, expression, columns=None, returns=None) -> RDataFrame:  # noqa: N802
+    def Define(self, name: str, expression: str | PythonFunction, columns: Sequence[str] | None = None,  # noqa: N802
+               returns: str | type | CType | None = None) -> RDataFrame:  # fmt: skip
         """Add a column computed from a C++ ``expression``, or from a Python callable of ``columns``.
 
         Examples
@@ -419,7 +461,8 @@ class RDataFrame:
         self._check_new_name(name)
         return self._define(name, expression, columns, returns, "Define")
 
-    def Redefine(self, name: str, expression, columns=None, returns=None) -> RDataFrame:  # noqa: N802
+    def Redefine(self, name: str, expression: str | PythonFunction, columns: Sequence[str] | None = None,  # noqa: N802
+               returns: str | type | CType | None = None) -> RDataFrame:  # fmt: skip
         """Replace an existing column (a branch or a Define) downstream of this node.
 
         The expression may use the column's previous value, e.g. ``Redefine("Jet_pt", "Jet_pt * 1.02f")``.
@@ -452,7 +495,8 @@ class RDataFrame:
             raise AnalysisError(f"Range({begin}, {end}, {stride}): need 0 <= begin <= end and stride >= 1")
         return self._derive(g.Range(self._node, int(begin), None if end is None else int(end), int(stride)))
 
-    def DefinePerSample(self, name: str, function) -> RDataFrame:  # noqa: N802
+    def DefinePerSample(self, name: str, function: str | Callable[[SampleInfo], float | np.generic]  # noqa: N802
+                        ) -> RDataFrame:  # fmt: skip
         """Add a column whose value is computed once per sample from its :class:`SampleInfo`.
 
         Example: ``df.DefinePerSample("weight", lambda s: s.GetD("xsec") * 59.7 / s.GetD("sumw"))``.
@@ -489,7 +533,7 @@ class RDataFrame:
         source.allow_missing(column)
         return ir.Column(found, column) if column not in schema else self._column(column)
 
-    def DefaultValueFor(self, column: str, default) -> RDataFrame:  # noqa: N802
+    def DefaultValueFor(self, column: str, default: float | np.number[Any]) -> RDataFrame:  # noqa: N802
         """Use ``default`` for ``column`` in events of files that lack the branch."""
         col = self._optional_column(column)
         if col.type.is_rvec:
@@ -510,7 +554,8 @@ class RDataFrame:
         expr = ir.Unary(BOOL, "!", ir.Call(BOOL, "IsAvailable", (self._optional_column(column),)))
         return self._derive(g.Filter(self._node, expr, f"FilterMissing({column})", None))
 
-    def Vary(self, column: str, expression: str, variation_tags=None, variation_name: str | None = None,
+    def Vary(self, column: str, expression: str, variation_tags: Sequence[str] | None = None,
+             variation_name: str | None = None,
              nVariations: int | None = None) -> RDataFrame:  # noqa: N802, N803  # fmt: skip
         """Book systematic variations of ``column`` (see :func:`VariationsFor`).
 
@@ -548,7 +593,8 @@ class RDataFrame:
         return self._derive(g.Vary(self._node, column, expr, expression, tags, name))
 
     # -- actions -----------------------------------------------------------
-    def _histo(self, model, columns: list[str], weight: str | None, dim: int, profile: bool = False) -> ResultPtr:
+    def _histo(self, model: HistoModel, columns: list[str], weight: str | None, dim: int,
+               profile: bool = False) -> ResultPtr[Any]:  # fmt: skip
         value_range = None
         if profile and isinstance(model, (tuple, list)) and len(model) == 2 + 3 * dim + 2 and not any(
             isinstance(m, (list, tuple, np.ndarray)) for m in model
@@ -572,7 +618,8 @@ class RDataFrame:
         return self._book(action)
 
     @_Templated
-    def Histo1D(self, model=None, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Histo1D(self, model: HistoModel | str | None = None, column: str | None = None,  # noqa: N802
+                weight: str | None = None) -> ResultPtr[RootHist]:  # fmt: skip
         """Book a 1D histogram of ``column`` (filled once per element for RVec columns).
 
         ``model`` is ROOT's ``(name, title, nbins, low, high)`` or ``(name, title, nbins, edges)``,
@@ -595,33 +642,36 @@ class RDataFrame:
         return self._histo(model, [column], weight, 1)
 
     @_Templated
-    def Histo2D(self, model, x: str | None = None, y: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Histo2D(self, model: HistoModel, x: str | None = None, y: str | None = None,  # noqa: N802
+                weight: str | None = None) -> ResultPtr[RootHist]:  # fmt: skip
         """Book a 2D histogram; model ``(name, title, nx, xlow, xhigh, ny, ylow, yhigh)`` or two hist axes."""
         return self._histo(model, self._or_defaults("Histo2D", [x, y]), weight, 2)
 
     @_Templated
-    def Histo3D(self, model, x: str | None = None, y: str | None = None, z: str | None = None,  # noqa: N802
-                weight: str | None = None) -> ResultPtr:  # fmt: skip
+    def Histo3D(self, model: HistoModel, x: str | None = None, y: str | None = None, z: str | None = None,  # noqa: N802
+                weight: str | None = None) -> ResultPtr[RootHist]:  # fmt: skip
         """Book a 3D histogram (model as for Histo2D, with a third axis)."""
         return self._histo(model, self._or_defaults("Histo3D", [x, y, z]), weight, 3)
 
-    def HistoND(self, model, columns: list[str], weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def HistoND(self, model: HistoModel, columns: Sequence[str], weight: str | None = None,  # noqa: N802
+                ) -> ResultPtr[RootHist]:  # fmt: skip
         """Book an N-dimensional histogram; model ``(name, title, dim, nbins[], lows[], highs[])`` or axes."""
         return self._histo(model, list(columns), weight, len(columns))
 
     @_Templated
-    def Profile1D(self, model, x: str | None = None, y: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Profile1D(self, model: HistoModel, x: str | None = None, y: str | None = None,  # noqa: N802
+                  weight: str | None = None) -> ResultPtr[RootProfile]:  # fmt: skip
         """Book a profile (mean of ``y`` per bin of ``x``): TProfile's methods and numbers (RootProfile)."""
         return self._histo(model, self._or_defaults("Profile1D", [x, y]), weight, 1, profile=True)
 
     @_Templated
-    def Profile2D(self, model, x: str | None = None, y: str | None = None, z: str | None = None,  # noqa: N802
-                  weight: str | None = None) -> ResultPtr:  # fmt: skip
+    def Profile2D(self, model: HistoModel, x: str | None = None, y: str | None = None, z: str | None = None,  # noqa: N802
+                  weight: str | None = None) -> ResultPtr[RootProfile]:  # fmt: skip
         """Book a 2D profile (mean of ``z`` per bin of ``x`` and ``y``)."""
         return self._histo(model, self._or_defaults("Profile2D", [x, y, z]), weight, 2, profile=True)
 
     @_Templated
-    def Graph(self, x: str | None = None, y: str | None = None) -> ResultPtr:  # noqa: N802
+    def Graph(self, x: str | None = None, y: str | None = None) -> ResultPtr[GraphPoints]:  # noqa: N802
         """Book the (x, y) points of all events, in entry order (a TGraph-like object)."""
         x, y = self._or_defaults("Graph", [x, y])
         return self._book(g.ColumnAction(self._node, columns=[self._column(x), self._column(y)], kind="Graph"))
@@ -642,7 +692,7 @@ class RDataFrame:
             )
         return list(defaults[: len(columns)])
 
-    def _column_action(self, kind: str, columns: Iterable[str], **options) -> ResultPtr:
+    def _column_action(self, kind: str, columns: Iterable[str], **options: Any) -> ResultPtr[Any]:
         if columns is None or isinstance(columns, (int, float)):
             raise AnalysisError(f"{kind} needs column names, got {columns!r}")
         cols = [self._column(c) for c in columns]
@@ -678,17 +728,29 @@ class RDataFrame:
         return self._column_action("StdDev", self._or_defaults("StdDev", [column]))
 
     @_Templated
-    def Stats(self, column: str | None = None, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Stats(self, column: str | None = None, weight: str | None = None) -> ResultPtr[Statistic]:  # noqa: N802
         """Book a TStatistic-like summary (N, sum of weights, mean, RMS, min, max) of ``column``."""
         return self._column_action("Stats", self._or_defaults("Stats", [column]) + ([weight] if weight else []))
 
     @_Templated
-    def Take(self, column: str | None = None) -> ResultPtr:  # noqa: N802
+    def Take(self, column: str | None = None) -> ResultPtr[npt.NDArray[Any]]:  # noqa: N802
         """Book all values of ``column`` as a numpy array (RVec columns: an object array of arrays)."""
         return self._column_action("Take", self._or_defaults("Take", [column]))
 
-    def AsNumpy(self, columns: Iterable[str] | None = None, exclude: Iterable[str] | None = None,  # noqa: N802
-                lazy: bool = False):  # fmt: skip
+    @overload
+    def AsNumpy(self, columns: Iterable[str] | str | None = None, exclude: Iterable[str] | str | None = None,  # noqa: N802
+                lazy: Literal[False] = False) -> dict[str, npt.NDArray[Any]]: ...
+    @overload
+    def AsNumpy(self, columns: Iterable[str] | str | None = None, exclude: Iterable[str] | str | None = None,  # noqa: N802
+                *, lazy: Literal[True]) -> ResultPtr[dict[str, npt.NDArray[Any]]]: ...
+    @overload
+    def AsNumpy(self, columns: Iterable[str] | str | None, exclude: Iterable[str] | str | None,  # noqa: N802
+                lazy: Literal[True]) -> ResultPtr[dict[str, npt.NDArray[Any]]]: ...
+    @overload
+    def AsNumpy(self, columns: Iterable[str] | str | None = None, exclude: Iterable[str] | str | None = None,  # noqa: N802
+                lazy: bool = False) -> dict[str, npt.NDArray[Any]] | ResultPtr[dict[str, npt.NDArray[Any]]]: ...
+    def AsNumpy(self, columns: Iterable[str] | str | None = None, exclude: Iterable[str] | str | None = None,  # noqa: N802
+                lazy: bool = False) -> dict[str, npt.NDArray[Any]] | ResultPtr[dict[str, npt.NDArray[Any]]]:  # fmt: skip
         """The values of ``columns`` as a dict of numpy arrays (RVec columns: object arrays of arrays).
 
         As in ROOT: ``columns=None`` means every column (``GetColumnNames()``) but those in
@@ -705,11 +767,11 @@ class RDataFrame:
         handle = self._column_action("AsNumpy", columns)
         return handle if lazy else handle.GetValue()
 
-    def AsArrow(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
+    def AsArrow(self, columns: Iterable[str]) -> ResultPtr[pa.Table]:  # noqa: N802
         """Book the values of ``columns`` as a ``pyarrow.Table`` (RVec columns as list columns)."""
         return self._column_action("AsArrow", [columns] if isinstance(columns, str) else columns)
 
-    def AsPolars(self, columns: Iterable[str] | str | None = None) -> Any:  # noqa: N802
+    def AsPolars(self, columns: Iterable[str] | str | None = None) -> pl.DataFrame:  # noqa: N802
         """The selected events' ``columns`` (default: all) as a Polars ``DataFrame``; runs the event loop now.
 
         Types are kept (float32 stays Float32, RVecs become List columns), in entry order.
@@ -721,11 +783,11 @@ class RDataFrame:
         assert isinstance(frame, pl.DataFrame)
         return frame
 
-    def AsAwkward(self, columns: Iterable[str]) -> ResultPtr:  # noqa: N802
+    def AsAwkward(self, columns: Iterable[str]) -> ResultPtr[ak.Array]:  # noqa: N802
         """Book the values of ``columns`` as an awkward array of records."""
         return self._column_action("AsAwkward", [columns] if isinstance(columns, str) else columns)
 
-    def Reduce(self, function, column: str, init=None) -> ResultPtr:  # noqa: N802
+    def Reduce(self, function: np.ufunc, column: str, init: Any = None) -> ResultPtr[Any]:  # noqa: N802
         """Book a reduction of ``column`` with a numpy ufunc, e.g. ``Reduce(np.maximum, "MET_pt")``.
 
         The ufunc reduces each batch (vectorized) and combines the partial results.
@@ -735,15 +797,17 @@ class RDataFrame:
         return self._column_action("Reduce", [column], batch=lambda v: function.reduce(_flat_values(v)),
                                    merge=function, init=init)  # fmt: skip
 
-    def Aggregate(self, aggregator, merger, column: str, init=None) -> ResultPtr:  # noqa: N802
+    def Aggregate(self, aggregator: Callable[[A, npt.NDArray[Any]], A], merger: Callable[[A, A], A],  # noqa: N802
+                  column: str, init: A | None = None) -> ResultPtr[A]:  # fmt: skip
         """Book ``aggregator(acc, values_of_batch) -> acc``, with ``merger(acc1, acc2)`` for partials.
 
         ``aggregator`` receives the batch's values as a numpy array (all elements for RVec columns).
         """
-        return self._column_action("Reduce", [column], batch=lambda v: aggregator(init, _flat_values(v)),
+        start = cast("A", init)  # None when not given: the aggregator's first call receives it, as ROOT's default
+        return self._column_action("Reduce", [column], batch=lambda v: aggregator(start, _flat_values(v)),
                                    merge=merger, init=init)  # fmt: skip
 
-    def Report(self, weight: str | None = None) -> ResultPtr:  # noqa: N802
+    def Report(self, weight: str | None = None) -> ResultPtr[CutFlowReport]:  # noqa: N802
         """Book the cut-flow of named filters (all of them on the root, else those upstream).
 
         With ``weight``, each entry also has the sum of that column's values over the events
@@ -758,8 +822,20 @@ class RDataFrame:
                                         f"define it before the first filter")  # fmt: skip
         return self._book(report)
 
-    def Snapshot(self, tree: str, path: str | os.PathLike, columns: Iterable[str] | None = None,
-                 lazy: Any = False):  # noqa: N802  # fmt: skip
+    @overload
+    def Snapshot(self, tree: str, path: str | os.PathLike[str], columns: Iterable[str] | str | None = None,  # noqa: N802
+                 lazy: Literal[False] = False) -> RDataFrame: ...
+    @overload
+    def Snapshot(self, tree: str, path: str | os.PathLike[str], columns: Iterable[str] | str | None = None,  # noqa: N802
+                 *, lazy: Literal[True]) -> ResultPtr[RDataFrame]: ...
+    @overload
+    def Snapshot(self, tree: str, path: str | os.PathLike[str], columns: Iterable[str] | str | None,  # noqa: N802
+                 lazy: Literal[True]) -> ResultPtr[RDataFrame]: ...
+    @overload
+    def Snapshot(self, tree: str, path: str | os.PathLike[str], columns: Iterable[str] | str | None = None,  # noqa: N802
+                 lazy: bool | RSnapshotOptions = False) -> RDataFrame | ResultPtr[RDataFrame]: ...
+    def Snapshot(self, tree: str, path: str | os.PathLike[str], columns: Iterable[str] | str | None = None,  # noqa: N802
+                 lazy: bool | RSnapshotOptions = False) -> RDataFrame | ResultPtr[RDataFrame]:  # fmt: skip
         """Write ``columns`` of the events reaching this node to ROOT, Parquet or Arrow IPC, atomically.
 
         ``columns`` selects as in ROOT: ``None`` or ``""`` all columns (Defines included), a string a
@@ -788,7 +864,8 @@ class RDataFrame:
         handle = self._book(g.ColumnAction(self._node, columns=cols, kind="Snapshot", options={"writer": writer}))
         return handle if lazy else handle.GetValue()
 
-    def _distributed_root_snapshot(self, tree: str, path: str | os.PathLike, names: list[str], lazy: bool):
+    def _distributed_root_snapshot(self, tree: str, path: str | os.PathLike[str], names: list[str],
+                                   lazy: bool) -> RDataFrame:  # fmt: skip
         """A ROOT file from a distributed engine: the tasks write a Parquet dataset, the driver one ROOT file.
 
         ROOT's distributed Snapshot writes a file per partition; one file keeps ``path`` what the
@@ -812,7 +889,7 @@ class RDataFrame:
             shutil.rmtree(staging, ignore_errors=True)
         return RDataFrame(tree, path, engine=self._engine, progress=self._progress)
 
-    def _snapshot_columns(self, columns) -> list[str]:
+    def _snapshot_columns(self, columns: Iterable[str] | str | None) -> list[str]:
         from hepframe.snapshot import select_columns  # ROOT's rules: a regular expression or a list of names
 
         # ROOT's order: the defined columns in the order of their Defines, then the dataset's columns
@@ -822,7 +899,7 @@ class RDataFrame:
         dataset = [c for c in self._node.schema() if c in visible and c not in defined]
         return select_columns(defined + dataset, columns)
 
-    def Cache(self, columns: Iterable[str] | None = None) -> RDataFrame:  # noqa: N802
+    def Cache(self, columns: Iterable[str] | str | None = None) -> RDataFrame:  # noqa: N802
         """Run the event loop once and keep ``columns`` (default: all) of the selected events in memory.
 
         Returns a new RDataFrame over the cached table: later analyses do not read the files again.
@@ -899,7 +976,7 @@ class RDataFrame:
 
     def Display(self, columns: Iterable[str] | str = "", nRows: int = 5,  # noqa: N802, N803
                 nMaxCollectionElements: int = 10, *, columnList: Iterable[str] | str | None = None,  # noqa: N803
-                ) -> ResultPtr:  # fmt: skip
+                ) -> ResultPtr[DisplayTable]:  # fmt: skip
         """Book a table of the first ``nRows`` events, printed as ROOT prints it (``.Print()``, ``AsString()``).
 
         ``columns``: a list of names, or a regular expression (``""``: all columns, sorted by name, as
@@ -912,7 +989,7 @@ class RDataFrame:
             names = sorted(self.GetColumnNames())
         return self.Range(nRows)._column_action("AsNumpy", [ENTRY_COLUMN, *names], display=nMaxCollectionElements)
 
-    def explain(self) -> str:
+    def explain(self) -> Text:
         """The compiled engine plan for every expression upstream of this node."""
         from hepframe.display import Text
         from hepframe.explain import explain
@@ -921,12 +998,13 @@ class RDataFrame:
 
     def _repr_html_(self) -> str:
         from hepframe.display import table
+        from hepframe.graphsvg import svg
 
         steps = [[i, node.label] for i, node in enumerate(reversed(self._node.ancestors()))]
         booked = [a.label for a in self._analysis.actions if a.node is self._node]
         caption = f"hepframe.RDataFrame on the {self._engine.name} engine" + (
             f"; booked here: {', '.join(booked)}" if booked else "")  # fmt: skip
-        return table(["step", "node"], steps, caption)
+        return table(["step", "node"], steps, caption) + svg(self)
 
     @property
     def passes(self) -> int:
@@ -953,13 +1031,13 @@ def _column_width(names: list[str]) -> int:
     return (max((len(n) for n in names), default=0) // 8 + 1) * 8
 
 
-def _convert(value, column: ir.Column):
+def _convert(value: Any, column: ir.Column) -> int | float | bool:
     from hepframe.expr.binder import convert_literal
 
     return convert_literal(value, column.type.scalar)
 
 
-def _flat_values(value):
+def _flat_values(value: Any) -> npt.NDArray[Any]:
     from hepframe.actions import flatten
 
     return flatten(value)

@@ -43,33 +43,28 @@ def dimuon_analysis(path: str, engine: str = "polars", progress: bool | None = N
 
 def plot_spectrum(h, out_png: str | os.PathLike) -> None:
     """Save the dimuon spectrum in the style of the CMS open-data plot (log-log), atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    import hist
     import matplotlib.pyplot as plt
-    import mplhep
 
-    plt.style.use(mplhep.style.CMS)
+    from hepframe.plotting import plot
+
     # Rebin the 30000 fine bins in log(mass) for display.
     edges = np.geomspace(0.25, 300, 400)
-    centers = h.axes[0].centers
-    counts = h.values()
-    coarse, _ = np.histogram(centers, bins=edges, weights=counts)
-    fig, ax = plt.subplots(figsize=(10, 7))
-    mplhep.histplot(coarse, edges, ax=ax, histtype="step", color="k", label="opposite-charge muon pairs")
+    coarse: hist.Hist = hist.Hist(hist.axis.Variable(edges))
+    coarse.fill(h.axes[0].centers, weight=h.values())
+    fig = plot(coarse, style="CMS", text=None, labels="opposite-charge muon pairs", color="k", yerr=False,
+               title=";m_{#mu#mu} [GeV];Events / bin")  # fmt: skip
+    ax = fig.axes[0]
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(r"$m_{\mu\mu}$ [GeV]")
-    ax.set_ylabel("Events / bin")
     ax.set_xlim(0.25, 300)
-    top = max(coarse.max(), 1)
-    ax.set_ylim(0.5, top * 20)
+    counts = coarse.values()
+    ax.set_ylim(0.5, max(counts.max(), 1) * 20)
     for mass, label in RESONANCE_LABELS:
         idx = np.searchsorted(edges, mass) - 1
-        if 0 <= idx < len(coarse) and coarse[idx] > 0:
-            ax.text(mass, coarse[max(idx - 1, 0) : idx + 2].max() * 1.8, label, ha="center", fontsize=14)
+        if 0 <= idx < len(counts) and counts[idx] > 0:
+            ax.text(mass, counts[max(idx - 1, 0) : idx + 2].max() * 1.8, label, ha="center", fontsize=14)
     ax.set_title("hepframe: generated NanoAOD-like sample", loc="left", fontsize=16)
-    ax.legend(loc="upper right")
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)

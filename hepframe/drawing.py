@@ -3,6 +3,8 @@
 ROOT draws into a TCanvas; hepframe has no ROOT graphics, so ``Draw`` plots into matplotlib's
 current axes (``mplhep.histplot`` for 1D, ``hist2dplot`` for 2D) and ``SaveAs`` writes an image
 (png, pdf, svg, ...) or, for ``.root``, the histogram itself (with uproot), as ROOT's ``SaveAs`` does.
+``h.plot(...)`` is :func:`hepframe.plotting.plot` (styles, stacks, data/MC ratios). matplotlib picks
+its backend itself (Agg without a display), so a user's choice is never overridden.
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ class Drawable:
 
     def Draw(self, option: str = "") -> Any:  # noqa: N802
         """Plot into matplotlib's current axes; ROOT's draw options other than "same" are not interpreted."""
-        import matplotlib
-
-        if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
-            matplotlib.use("Agg")  # batch mode, as ROOT.gROOT.SetBatch
         import matplotlib.pyplot as plt
         import mplhep
 
@@ -41,20 +39,22 @@ class Drawable:
 
     def label_axes(self, ax: Any) -> None:
         """ROOT's title and axis titles on ``ax``, their TLatex (``#mu``, ``_{T}``) as mathtext."""
-        from hepframe.latex import to_mathtext
+        from hepframe.plotting import label_axes
 
-        ax.set_title(to_mathtext(self.GetTitle()))  # type: ignore[attr-defined]
-        for axis, set_label in ((self.GetXaxis(), ax.set_xlabel), (self.GetYaxis(), ax.set_ylabel)):  # type: ignore[attr-defined]
-            if axis.GetTitle():
-                set_label(to_mathtext(axis.GetTitle()))
+        label_axes(ax, self)
 
-    def plot(self, *args: Any, **kwargs: Any) -> Any:
-        """``hist``'s plot, with ROOT's titles (TLatex as mathtext) on the axes it draws into."""
-        import matplotlib.pyplot as plt
+    def plot(self, *others: Any, **kwargs: Any) -> Any:
+        """``hepframe.plot(self, *others, **kwargs)``: mplhep styles, stacks, data/MC ratios; returns the Figure.
 
-        artists = super().plot(*args, **kwargs)  # type: ignore[misc]
-        self.label_axes(kwargs.get("ax") or plt.gca())
-        return artists
+        Examples
+        --------
+        >>> fig = h.plot(style="CMS", lumi=1.2)  # doctest: +SKIP
+        >>> fig = mc.plot(data=data)  # with a data/MC ratio panel  # doctest: +SKIP
+
+        """
+        from hepframe.plotting import plot
+
+        return plot(self, *others, **kwargs)
 
     DrawCopy = Draw  # noqa: N815
 

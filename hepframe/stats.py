@@ -490,8 +490,13 @@ def _profiled(run: Any) -> Any:
         with _backend():
             return run()
     except (pyhf.exceptions.FailedMinimization, AttributeError):
-        with _backend(minuit=False):
-            return run()
+        try:
+            with _backend(minuit=False):
+                return run()
+        except pyhf.exceptions.FailedMinimization as exc:
+            raise StatsError(f"the profile-likelihood fit failed with Minuit and with SLSQP ({exc}); a model whose "
+                             "expected yield vanishes in a bin with data (e.g. signal only, tested at mu = 0) "
+                             "has no finite likelihood there: add the background samples") from None  # fmt: skip
 
 
 def _poi_bounds(model: Any):
@@ -579,11 +584,7 @@ def ranking(workspace: Any, result: FitResult | None = None) -> list[Impact]:
 
 
 def _pyplot() -> Any:
-    """matplotlib.pyplot, on the Agg backend when there is no display (batch jobs, CI)."""
-    import matplotlib
-
-    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
+    """matplotlib.pyplot (matplotlib picks Agg itself where there is no display: batch jobs, CI)."""
     import matplotlib.pyplot as plt
 
     return plt
@@ -623,10 +624,10 @@ def plot_pulls(result: FitResult, workspace: Any, path: str | os.PathLike) -> No
 
 
 def plot_yields(model: Model, channel: str, path: str | os.PathLike, result: FitResult | None = None) -> None:
-    """The stacked samples of ``channel`` with the data, before the fit, or after it when ``result`` is given."""
-    import mplhep
+    """The stacked samples of ``channel`` with the data and a data/model ratio, before the fit or after ``result``."""
+    import hist
 
-    plt = _pyplot()
+    from hepframe.plotting import plot
 
     if channel not in model.channels:
         raise StatsError(f"no channel {channel!r}; the model has {', '.join(model.channels)}")
@@ -638,14 +639,20 @@ def plot_yields(model: Model, channel: str, path: str | os.PathLike, result: Fit
     expected = np.asarray(pdf.main_model.expected_data(np.asarray(pars), return_by_sample=True))
     names = pdf.config.samples
     bins = pdf.config.channel_slices[channel]
-    edges = region.edges if region.edges is not None else np.arange((region.nbins or 0) + 1)
-    figure, axes = plt.subplots()
-    stack = [expected[names.index(s)][bins] for s in region.samples]
-    mplhep.histplot(stack, edges, stack=True, histtype="fill", label=list(region.samples), ax=axes)
-    if region.observed is not None:
-        mplhep.histplot(region.observed, edges, histtype="errorbar", yerr=np.sqrt(region.observed), color="black",
-                        label="data", ax=axes)  # fmt: skip
-    axes.set_title(f"{channel}: {'post-fit' if result is not None else 'pre-fit'}")
-    axes.set_ylabel("events")
-    axes.legend()
+    nbins = region.nbins or 0
+    edges = region.edges
+    numbered = edges is None or len(edges) != nbins + 1  # an array, or a flattened 2D histogram: bin numbers
+    edges = np.arange(nbins + 1) if numbered or edges is None else edges
+
+    def histogram(values: np.ndarray, variances: np.ndarray) -> hist.Hist:
+        h = hist.Hist(hist.axis.Variable(edges), storage=hist.storage.Weight())
+        h[...] = np.stack([values, variances], axis=-1)
+        return h
+
+    # the model's yields carry no statistical uncertainty here (zero variance: no band); data: sqrt(N)
+    samples = {s: histogram(expected[names.index(s)][bins], np.zeros(nbins)) for s in region.samples}
+    observed = None if region.observed is None else histogram(region.observed, region.observed)
+    figure = plot(samples, stack=True, data=observed, title=";;events")
+    figure.axes[0].set_title(f"{channel}: {'post-fit' if result is not None else 'pre-fit'}")  # as text, not TLatex
+    figure.axes[-1].set_xlabel("bin" if numbered else "")  # the model keeps no axis title
     _save(figure, path)

@@ -33,6 +33,7 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -77,7 +78,7 @@ class PythonUDF:
     kind: str = "vectorized"  # or "numba"
     library: str = "awkward"  # vectorized UDFs: "awkward" or "numpy" for scalar arguments
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.args is not None and len(args) + len(kwargs) != len(self.args):
             raise AnalysisError(f"{_signature_text(self.name, self.args, self.returns)} takes {len(self.args)} "
                                 f"arguments, got {len(args) + len(kwargs)}")  # fmt: skip
@@ -389,7 +390,8 @@ def unusable_reason(name: str) -> str | None:
     return _UNUSABLE.get(name)
 
 
-def udf(returns: str | type | CType, *, name: str | None = None, library: str = "awkward"):
+def udf(returns: str | type | CType, *, name: str | None = None, library: str = "awkward"
+        ) -> Callable[[Callable[..., Any]], PythonUDF]:  # fmt: skip
     """Declare a vectorized UDF with C++ result type ``returns`` and register it by name."""
     if library not in ("awkward", "numpy"):
         raise AnalysisError("library must be 'awkward' or 'numpy'")
@@ -400,7 +402,8 @@ def udf(returns: str | type | CType, *, name: str | None = None, library: str = 
     return decorate
 
 
-def numba_udf(args: Sequence[str | type | CType], returns: str | type | CType, *, name: str | None = None):
+def numba_udf(args: Sequence[str | type | CType], returns: str | type | CType, *, name: str | None = None
+              ) -> Callable[[Callable[..., Any]], PythonUDF]:  # fmt: skip
     """Declare a per-event function, compiled with numba, with C++ argument and result types.
 
     Any number of arguments, numbers or RVecs of numbers; the result is a number or an RVec.

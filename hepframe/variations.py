@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Generic, TypeVar
 
 from hepframe import graph as g
+from hepframe import graphsvg
 from hepframe.dataframe import RDataFrame, ResultPtr
 from hepframe.display import Text
 from hepframe.errors import AnalysisError
@@ -29,7 +30,10 @@ def _affected_by(action: g.Action, vary: g.Vary, executor: Executor) -> bool:
     return any(c is not None and varied(c) for _, c in executor.walk_columns(stack, universe, stop=varied))
 
 
-class VariationsMap(Mapping):
+T = TypeVar("T", covariant=True)
+
+
+class VariationsMap(Mapping[str, T], Generic[T]):
     """``VariationsFor(result)``: ``{"nominal": value, "<variation>:<tag>": value, ...}``, lazily (a Mapping)."""
 
     def __init__(self, frame: RDataFrame, actions: dict[str, g.Action]):
@@ -39,7 +43,7 @@ class VariationsMap(Mapping):
     def GetKeys(self) -> list[str]:  # noqa: N802 - ROOT's RResultMap spelling
         return list(self._actions)
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> T:
         try:
             action = self._actions[key]
         except KeyError:
@@ -64,7 +68,7 @@ class VariationsMap(Mapping):
         return table(["variation", "state"], rows, "VariationsFor")
 
 
-def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spelling
+def VariationsFor(result: ResultPtr[T]) -> VariationsMap[T]:  # noqa: N802 - ROOT spelling
     """Book the varied copies of a result; all are computed in one event loop (another one if it already ran)."""
     if not isinstance(result, ResultPtr):
         raise AnalysisError(f"VariationsFor needs a booked result (e.g. df.Histo1D(...)), got {type(result).__name__}")
@@ -84,7 +88,7 @@ def VariationsFor(result: ResultPtr) -> VariationsMap:  # noqa: N802 - ROOT spel
     return VariationsMap(frame, clones)
 
 
-def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
+def RunGraphs(handles: Iterable[ResultPtr[object]]) -> int:  # noqa: N802
     """Compute the results of several graphs together; graphs over the same files share each read.
 
     Returns the number of event loops run (one per distinct dataset).
@@ -106,35 +110,33 @@ def RunGraphs(handles: Iterable[ResultPtr]) -> int:  # noqa: N802
     return len({(a.root.source.tree, tuple(a.root.source.files)) for a, *_ in jobs})
 
 
-def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None, format: str = "dot") -> str:  # noqa: N802, A002
-    """The computation graph as Graphviz dot (default), Mermaid, or ROOT's own dot layout (``"root"``).
+def SaveGraph(obj: RDataFrame | ResultPtr[object], path: str | os.PathLike[str] | None = None, format: str = "dot") -> str:  # noqa: N802, A002
+    """The computation graph as Graphviz dot (default), an SVG picture, Mermaid, or ROOT's own dot layout (``"root"``).
 
-    Written to ``path`` (atomically) if given; the text is returned either way.
+    Written to ``path`` (atomically) if given; the text is returned either way. The dot and SVG
+    texts show as the graph's picture in notebooks (laid out by :mod:`hepframe.graphsvg`, no Graphviz).
     """
     frame = obj._frame if isinstance(obj, ResultPtr) else obj
     analysis = frame._analysis
-    if format == "root":  # ROOT's own layout (what ROOT.RDF.SaveGraph writes)
-        from hepframe.rootgraph import root_dot
-
-        text = root_dot(analysis, [obj._action] if isinstance(obj, ResultPtr) else list(analysis.actions))
-        if path is not None:
-            from hepframe.datasets import atomic_path
-
-            with atomic_path(path) as tmp, open(tmp, "w") as f:
-                f.write(text)
-        return Text(text)
     ids = {id(n): f"n{i}" for i, n in enumerate(analysis.nodes)}
     act_ids = {id(a): f"a{i}" for i, a in enumerate(analysis.actions)}
 
     def esc(text: str) -> str:
         return text.replace('"', "'")
 
-    if format == "mermaid":
+    if format == "root":  # ROOT's own layout (what ROOT.RDF.SaveGraph writes)
+        from hepframe.rootgraph import root_dot
+
+        text = root_dot(analysis, [obj._action] if isinstance(obj, ResultPtr) else list(analysis.actions))
+    elif format == "svg":
+        text = graphsvg.svg(obj)
+    elif format == "mermaid":
         lines = ["flowchart TD"]
         lines += [f'    {ids[id(n)]}["{esc(n.label)}"]' for n in analysis.nodes]
         lines += [f'    {act_ids[id(a)]}(["{esc(a.label)} ({a.universe})"])' for a in analysis.actions]
         lines += [f"    {ids[id(n.parent)]} --> {ids[id(n)]}" for n in analysis.nodes if n.parent is not None]
         lines += [f"    {ids[id(a.node)]} --> {act_ids[id(a)]}" for a in analysis.actions]
+        text = "\n".join(lines) + "\n"
     elif format == "dot":
         lines = ["digraph hepframe {", '  rankdir="TB";']
         lines += [f'  {ids[id(n)]} [label="{esc(n.label)}", shape=box];' for n in analysis.nodes]
@@ -142,12 +144,16 @@ def SaveGraph(obj: RDataFrame | ResultPtr, path: str | os.PathLike | None = None
         lines += [f"  {ids[id(n.parent)]} -> {ids[id(n)]};" for n in analysis.nodes if n.parent is not None]
         lines += [f"  {ids[id(a.node)]} -> {act_ids[id(a)]};" for a in analysis.actions]
         lines.append("}")
+        text = "\n".join(lines) + "\n"
     else:
-        raise AnalysisError(f"SaveGraph format must be 'dot', 'mermaid' or 'root', got {format!r}")
-    text = "\n".join(lines) + "\n"
+        raise AnalysisError(f"SaveGraph format must be 'dot', 'svg', 'mermaid' or 'root', got {format!r}")
     if path is not None:
         from hepframe.datasets import atomic_path
 
-        with atomic_path(path) as tmp, open(tmp, "w") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+    if format == "dot":
+        return graphsvg.GraphText(text, graphsvg.svg(obj))
+    if format == "svg":
+        return graphsvg.GraphText(text, text)
     return Text(text)

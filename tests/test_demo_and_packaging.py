@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,10 @@ def test_wheel_installs_connectors_and_udfs_under_hepframe(tmp_path) -> None:
     assert "hepframe/connectors/root.py" in names
     assert "hepframe/udfs/kinematics.py" in names
     assert "hepframe/py.typed" in names
+    # every package of the source tree is in the wheel (a subpackage missing from pyproject's list is not)
+    source = Path(__file__).resolve().parents[1] / "hepframe"
+    for init in source.rglob("__init__.py"):
+        assert f"hepframe/{init.relative_to(source).as_posix()}" in names
     assert not any(n.startswith(("connectors/", "udfs/", "tests/", "jobs/")) for n in names)
 
 

@@ -88,6 +88,15 @@ def test_hypotest_and_upper_limit(booked: dict) -> None:
     assert 0 < observed < 10 and band[0] < band[2] < band[4]
 
 
+def test_hypotest_of_a_signal_only_model_says_why_it_fails(booked: dict) -> None:
+    s = booked["signal"].GetValue().values()
+    model = stats.Model(poi="mu")
+    model.channel("SR").sample("signal", booked["signal"]).normfactor("mu")
+    model.channel("SR").data(s.round() + 1)  # data in every bin; at mu = 0 nothing is expected
+    with pytest.raises(StatsError, match="add the background samples"):
+        stats.hypotest(model.workspace(), 1.0)
+
+
 def test_to_json_round_trips(booked: dict, tmp_path) -> None:
     s, b = booked["signal"].GetValue().values(), booked["background"].GetValue().values()
     model = _model(booked, (s + b).round())
