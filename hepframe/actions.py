@@ -608,6 +608,37 @@ class CollectAcc(Accumulator):
         return self.finish(dict(zip(self.names, parts, strict=True)))
 
 
+def to_awkward(table: Any) -> Any:
+    """An Arrow table as an awkward array of records with uproot's types (``AsAwkward``).
+
+    Arrow fields are nullable by default and ``ak.from_arrow`` makes every nullable field an
+    option type (``option[var * ?float32]`` where uproot gives ``var * float32``). Fields without
+    nulls are marked non-nullable first, a cast of the type only (the buffers are not copied);
+    undefined values (nulls) keep their option type.
+    """
+    import awkward as ak
+    import pyarrow as pa
+
+    fields, columns = [], []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        required = _required_type(column.type, column.chunks)
+        fields.append(pa.field(name, required, nullable=column.null_count > 0))
+        columns.append(column if required.equals(column.type) else column.cast(required))
+    return ak.from_arrow(pa.table(columns, schema=pa.schema(fields)))
+
+
+def _required_type(arrow_type: Any, chunks: list) -> Any:
+    """``arrow_type`` with its list items non-nullable at every depth where ``chunks`` hold no nulls."""
+    import pyarrow as pa
+
+    if not (pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)):
+        return arrow_type
+    items = [chunk.flatten() for chunk in chunks]  # the elements of the (non-null) lists
+    item_type = _required_type(arrow_type.value_type, items)
+    make = pa.large_list if pa.types.is_large_list(arrow_type) else pa.list_
+    return make(pa.field(arrow_type.value_field.name, item_type, nullable=any(i.null_count for i in items)))
+
+
 class ReduceAcc(Accumulator):
     """``Reduce(ufunc, col)`` and ``Aggregate(aggregator, merger, col, init)``."""
 

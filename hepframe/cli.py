@@ -1,4 +1,4 @@
-"""The ``hepframe`` command: ``demo``, ``generate``, ``convert``, ``inspect`` (and ``support-matrix`` for developers)."""
+"""The ``hepframe`` command: ``demo``, ``generate``, ``convert``, ``inspect``."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--signal-strength", type=float, default=1.0,
                      help="--schema agc: the ttbar yield of the pseudo-data, in units of the expected one")  # fmt: skip
-    sub.add_parser("support-matrix", help=argparse.SUPPRESS)  # for developers: docs/support-matrix.md
     look = sub.add_parser("inspect", help="list the trees, branches, types and sizes of a ROOT file")
     look.add_argument("file", help="a ROOT file (local or http(s)://)")
     look.add_argument("tree", nargs="?", default=None, help="only this tree")
@@ -71,11 +70,6 @@ def main(argv: list[str] | None = None) -> int:
         from hepframe.inspect_file import main as inspect_main
 
         return _guard(lambda: inspect_main(args.file, args.tree, args.json))
-    if args.command == "support-matrix":
-        from hepframe.support import support_matrix_markdown
-
-        sys.stdout.write(support_matrix_markdown())
-        return 0
     return 2
 
 

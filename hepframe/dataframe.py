@@ -368,7 +368,7 @@ class RDataFrame:
         try:
             progress = self._progress if self._progress is not None else self._analysis.progress
             if isinstance(engine, DistributedEngine):
-                results = engine.run_actions(self._analysis, pending)
+                results = engine.run_actions(self._analysis, pending, progress)
             else:
                 assert isinstance(engine, BatchEngine)
                 results = Executor(self._analysis, engine, progress).run(pending)

@@ -29,6 +29,7 @@ from hepframe.expr import ir
 from hepframe.expr.binder import ENTRY_COLUMN
 from hepframe.expr.ir import free_columns, rename_columns
 from hepframe.expr.types import LONG, SIZE_T
+from hepframe.progress import advance, event_bar
 
 NOMINAL = "nominal"
 
@@ -530,7 +531,7 @@ def event_loop(executors: list[Executor], source, batches: Iterable, progress: b
     ``bar``: a progress bar shared with other loops (not closed here).
     """
     own = bar is None
-    bar = _progress_bar(source, progress) if own else bar
+    bar = event_bar(source, progress) if own else bar
     try:
         workers = min(ex._compute_threads(ex.analysis.root.source) for ex in executors)  # each graph's own
         if workers > 1:
@@ -539,7 +540,7 @@ def event_loop(executors: list[Executor], source, batches: Iterable, progress: b
             for batch in prefetch(batches):
                 for ex in executors:
                     ex.process(batch)
-                bar.update(batch.table.num_rows)
+                advance(bar, batch.table.num_rows, batch.table.nbytes)
     finally:
         if own:
             bar.close()
@@ -561,14 +562,15 @@ def _run_parallel(executors: list[Executor], batches: Iterable, n: int, bar) -> 
     window: deque = deque()
 
     def apply_oldest() -> None:
-        future, rows = window.popleft()
+        future, rows, nbytes = window.popleft()
         for ex, ops in zip(executors, future.result(), strict=False):  # shorter after an error
             ex.apply_all(ops)  # a batch's error is raised here, where one thread would raise it
-        bar.update(rows)
+        advance(bar, rows, nbytes)
 
     try:
         for i, batch in enumerate(batches):
-            window.append((pools[i % n].submit(_process_deferred, parts[i % n], batch), batch.table.num_rows))
+            window.append((pools[i % n].submit(_process_deferred, parts[i % n], batch), batch.table.num_rows,
+                           batch.table.nbytes))  # fmt: skip
             del batch  # only the pending task holds it now: freed as soon as it is computed
             while len(window) > n or (window and window[0][0].done()):
                 apply_oldest()
@@ -594,7 +596,7 @@ def run_graphs(jobs: list[tuple[g.Analysis, Engine, list[g.Action], bool | None]
     groups: dict[tuple, list[tuple[Executor, list[g.Action]]]] = defaultdict(list)
     for analysis, engine, acts, progress in jobs:
         if isinstance(engine, DistributedEngine):  # one job per graph on a distributed engine
-            analysis.results.update(engine.run_actions(analysis, acts))
+            analysis.results.update(engine.run_actions(analysis, acts, progress))
             continue
         assert isinstance(engine, BatchEngine)
         ex = Executor(analysis, engine, progress)
@@ -634,7 +636,7 @@ def _concurrent_loops(loops: list[tuple[list[Executor], list[str]]], threads: in
     class _Total:  # the progress bar counts every dataset's entries
         num_entries = property(lambda self: sum(exs[0].analysis.root.source.num_entries for exs, _ in loops))
 
-    bar = _progress_bar(_Total(), loops[0][0][0].progress)
+    bar = event_bar(_Total(), loops[0][0][0].progress)
     try:
         with ThreadPoolExecutor(threads, thread_name_prefix=f"{_COMPUTE_THREAD}-graphs") as pool:
             futures = [pool.submit(_one_loop, executors, columns, bar) for executors, columns in loops]
@@ -695,17 +697,3 @@ def prefetch(batches: Iterable, depth: int = 1):
         stop.set()
         thread.join(timeout=5)
 
-
-def _progress_bar(source, enabled: bool | None):
-    import os
-    import sys
-
-    from tqdm.auto import tqdm
-
-    if enabled is None:  # terminals and notebooks (tqdm.auto draws a widget there); never in batch logs
-        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-        enabled = interactive and os.environ.get("HEPFRAME_PROGRESS", "1") != "0"
-    total = source.num_entries if enabled else None  # sizing every file costs a metadata read
-    # Drawn once a loop has run for a second (short loops print nothing); kept afterwards with the
-    # number of events and the rate, as a record of the loop.
-    return tqdm(total=total, unit="ev", unit_scale=True, desc="hepframe", disable=not enabled, leave=True, delay=1.0)

@@ -258,11 +258,7 @@ def _as_arrow(parts: dict[str, list], columns: list[ir.Column], awkward: bool):
         chunks = [to_arrow(v, len(v.data) if hasattr(v.data, "__len__") else 0) for v in parts[c.name]]
         arrays[c.name] = pa.chunked_array(chunks) if chunks else pa.chunked_array([], type=_arrow_type(c.type))
     table = pa.table(arrays)
-    if awkward:
-        import awkward as ak
-
-        return ak.from_arrow(table)
-    return table
+    return acc.to_awkward(table) if awkward else table
 
 
 def _arrow_type(t: CType):

@@ -52,7 +52,15 @@ def test_support_matrix_doc_is_generated_from_the_declarations() -> None:
     from hepframe.support import support_matrix_markdown
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "support-matrix.md"
-    assert doc.read_text() == support_matrix_markdown(), "regenerate with: hepframe support-matrix > docs/support-matrix.md"
+    assert doc.read_text() == support_matrix_markdown(), "regenerate with: python scripts/support_matrix.py"
+
+
+def test_support_matrix_is_not_a_user_command(capsys) -> None:
+    from hepframe.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["support-matrix"])
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_cli_convert_to_parquet(small_nanoaod_file: str, tmp_path) -> None:

@@ -49,18 +49,29 @@ def test_variations_are_a_mapping(small_nanoaod_file: str) -> None:
 
 
 def test_progress_bar_waits_a_second_and_stays(small_nanoaod_file: str, capsys, monkeypatch) -> None:
-    import sys
+    import io
 
-    from hepframe.execution import _progress_bar
+    from hepframe import progress
 
     source = hepframe.RDataFrame("Events", small_nanoaod_file)._analysis.root.source
-    bar = _progress_bar(source, True)
+    bar = progress.event_bar(source, True)
     assert bar.leave and bar.delay == 1.0 and bar.total == source.num_entries
     bar.close()
-    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # as inside a notebook kernel
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)  # as inside a notebook kernel
     monkeypatch.setenv("HEPFRAME_PROGRESS", "1")
-    assert not _progress_bar(source, None).disable
+    assert not progress.event_bar(source, None).disable
     monkeypatch.setenv("HEPFRAME_PROGRESS", "0")
-    assert _progress_bar(source, None).disable
+    assert progress.event_bar(source, None).disable
+    # events, their rate and the bytes read, on the bar's last line
+    out = io.StringIO()
+    monkeypatch.setitem(progress.TQDM_OPTIONS, "delay", 0)
+    monkeypatch.setitem(progress.TQDM_OPTIONS, "file", out)
+    bar = progress.event_bar(source, True)
+    progress.advance(bar, 1000, 3 * 1024 * 1024)
+    progress.advance(bar, 500, 1024 * 1024)
+    bar.close()
+    assert bar.n == 1500 and "4.00MB read" in out.getvalue() and "ev/s" in out.getvalue()
+    monkeypatch.setitem(progress.TQDM_OPTIONS, "delay", 1.0)
+    monkeypatch.delitem(progress.TQDM_OPTIONS, "file")
     hepframe.RDataFrame("Events", small_nanoaod_file, progress=True).Count().GetValue()  # well under a second
     assert capsys.readouterr().err == ""

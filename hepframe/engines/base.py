@@ -180,8 +180,11 @@ class DistributedEngine(Engine):
     """An engine that runs each event loop itself (one cluster job per loop; no shared reads)."""
 
     @abstractmethod
-    def run_actions(self, analysis: Any, actions: list[Any]) -> dict[Any, Any]:
-        """Run one event loop computing ``actions`` of ``analysis``; their results by action."""
+    def run_actions(self, analysis: Any, actions: list[Any], progress: bool | None = None) -> dict[Any, Any]:
+        """Run one event loop computing ``actions`` of ``analysis``; their results by action.
+
+        ``progress``: the RDataFrame's option (None: the default rule of :mod:`hepframe.progress`).
+        """
 
 
 # -- registry: engines by name, imported when first asked for ------------------------------

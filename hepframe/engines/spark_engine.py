@@ -102,8 +102,8 @@ def default_session(config: dict[str, str] | None = None):
             with_task_threads(SparkSession.builder)
             .master(os.environ.get("HEPFRAME_SPARK_MASTER", f"local[{os.cpu_count() or 1}]"))
             .appName("hepframe")
-            # Spark's own progress bar on a terminal (HEPFRAME_PROGRESS=0 turns it off, as ours).
-            .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty() and os.environ.get("HEPFRAME_PROGRESS", "1") != "0").lower())
+            # hepframe draws its own bar of the tasks (_TaskProgress); Spark's would write over it.
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
         )
         for key, value in (config or {}).items():
@@ -190,7 +190,9 @@ class SparkEngine(DistributedEngine):
         return self.spark
 
     # -- one event loop -------------------------------------------------------------------
-    def run_actions(self, analysis: g.Analysis, actions: list[g.Action]) -> dict[g.Action, Any]:
+    def run_actions(self, analysis: g.Analysis, actions: list[g.Action],
+                    progress: bool | None = None) -> dict[g.Action, Any]:  # fmt: skip
+        """One Spark job; ``progress``: the RDataFrame's option (None: the graph's, then the default rule)."""
         from pyspark import cloudpickle
 
         from hepframe.connectors.root import RootSource
@@ -231,12 +233,21 @@ class SparkEngine(DistributedEngine):
         finally:
             analysis.root.source = original
 
-        if read_in_tasks:  # plain RDD tasks: less per-job overhead than a SQL plan
-            ids = self.session.sparkContext.parallelize(range(len(parts)), max(1, len(parts)))
-            job = ids.mapPartitions(lambda it: run_on_partition_ids(payload, it))
-        else:
-            job = frame.mapInArrow(lambda batches: run_on_rows(payload, batches), STATE_DDL)
-        rows = [tuple(r) for r in _collect_states(job)]
+        bar = _TaskProgress.start(self.session, progress if progress is not None else analysis.progress,
+                                  len(parts) if read_in_tasks else None)  # fmt: skip
+        events = bar.events if bar is not None else None
+        succeeded = False
+        try:
+            if read_in_tasks:  # plain RDD tasks: less per-job overhead than a SQL plan
+                ids = self.session.sparkContext.parallelize(range(len(parts)), max(1, len(parts)))
+                job = ids.mapPartitions(lambda it: run_on_partition_ids(payload, it, events))
+            else:
+                job = frame.mapInArrow(lambda batches: run_on_rows(payload, batches, events), STATE_DDL)
+            rows = [tuple(r) for r in _collect_states(job)]
+            succeeded = True
+        finally:
+            if bar is not None:
+                bar.close(succeeded)
         executor = Executor(analysis, self._tasks)
         executor.start(actions)
         for _, failed, blob in sorted(rows, key=lambda r: r[0]):
@@ -419,6 +430,109 @@ class SparkEngine(DistributedEngine):
             frame = spark.createDataFrame(table)
             return _fewer_partitions(frame, self.npartitions)
         raise UnsupportedOperationError(f"the spark engine cannot read a {type(source).__name__} yet")
+
+
+class _TaskProgress:
+    """Per-task progress of one Spark job, drawn on the driver: tasks done of all, and events read.
+
+    The job carries a tag of its own; a driver thread polls Spark's status tracker for the tasks
+    of the tagged jobs (all their stages, retries included) while the driver waits on the job.
+    Each task adds the entries it read to an accumulator, which Spark merges on the driver as
+    the task ends. Nothing of this exists when the bar is off.
+    """
+
+    POLL_SECONDS = 0.5  # a poll is a few JVM calls (1-3 ms): under 1% of one driver core
+
+    def __init__(self, context, tasks: int | None) -> None:
+        import threading
+        import uuid
+
+        from hepframe.progress import progress_bar
+
+        self.context = context
+        self.tag = f"hepframe-progress-{uuid.uuid4().hex}"
+        self.events = context.accumulator(0)
+        self.bar = progress_bar(tasks, True, unit="task", desc="hepframe [spark]")
+        self._stages: dict[int, list[tuple[int, int]]] = {}  # job -> (stage, number of tasks): fixed once seen
+        self._stop = threading.Event()
+        context.addJobTag(self.tag)  # this thread's jobs only, next to any tag or job group of the user's
+        self._thread = threading.Thread(target=self._watch, name="hepframe-spark-progress", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls, session, enabled: bool | None, tasks: int | None = None) -> _TaskProgress | None:
+        """The progress of the next job started on this thread, if shown; ``tasks``: its number, if known."""
+        from hepframe.progress import progress_enabled
+
+        if not progress_enabled(enabled):
+            return None
+        try:
+            context = session.sparkContext
+        except Exception:  # Spark Connect: no SparkContext on this side, so no task counts
+            return None
+        return cls(context, tasks)
+
+    def _watch(self) -> None:
+        wait = self.bar.delay  # nothing is drawn before: a job shorter than that is never polled
+        while not self._stop.wait(wait):
+            try:
+                self._poll()
+            except Exception:  # the bar never fails the job (e.g. the context stopping under it)
+                return
+            wait = self.POLL_SECONDS
+
+    def _poll(self, finished: bool = False) -> int:
+        """Update the bar from the tracker and the accumulator; the tasks of the job seen so far.
+
+        ``finished``: the job has succeeded, so all its tasks are done (the tracker's status store
+        is fed by an asynchronous listener and may not have counted the last ones yet).
+        """
+        from tqdm import tqdm
+
+        # Python's StatusTracker has no getJobIdsForTag: the JVM's (Spark 3.5+).
+        tracker, java_tracker = self.context._jsc.sc().statusTracker(), self.context._jsc.statusTracker()
+        done = total = 0
+        for job_id in tracker.getJobIdsForTag(self.tag):
+            stages = self._stages.get(job_id)
+            if stages is None:
+                job = java_tracker.getJobInfo(job_id)
+                infos = [(i, java_tracker.getStageInfo(i)) for i in (job.stageIds() if job is not None else ())]
+                stages = [(i, info.numTasks()) for i, info in infos if info is not None]
+                if job is not None and len(stages) == len(infos):
+                    self._stages[job_id] = stages
+            for stage_id, tasks in stages:
+                stage = java_tracker.getStageInfo(stage_id)
+                total, done = total + tasks, done + (stage.numCompletedTasks() if stage is not None else 0)
+        bar, events = self.bar, self.events.value  # every task's update is in once the job has returned
+        total = total or bar.total or 0
+        done = total if finished else done
+        rate = events / max(bar.format_dict["elapsed"], 1e-9)
+        bar.set_postfix_str(f"{tqdm.format_sizeof(events)} ev, {tqdm.format_sizeof(rate)} ev/s", refresh=False)
+        if total and total != bar.total:
+            bar.total = total
+        if done > bar.n:
+            bar.update(done - bar.n)  # tqdm draws once the job has run for its delay
+        elif bar.format_dict["elapsed"] >= bar.delay:
+            bar.refresh()  # the elapsed time and the rates move on between tasks
+        return total
+
+    def close(self, succeeded: bool) -> None:
+        import contextlib
+        import time
+
+        self._stop.set()
+        self._thread.join()
+        # The bar never fails the job, nor hides its error (e.g. a context stopped under it).
+        with contextlib.suppress(Exception):
+            # A bar still hidden (a job shorter than the delay) is never drawn: no last poll. Else
+            # the final counts; a job so short that the tracker has not seen it yet waits for it.
+            deadline = time.monotonic() + 2.0
+            while (self.bar.format_dict["elapsed"] >= self.bar.delay and not self._poll(succeeded) and succeeded
+                   and time.monotonic() < deadline):  # fmt: skip
+                time.sleep(0.02)
+        self.bar.close()
+        with contextlib.suppress(Exception):
+            self.context.removeJobTag(self.tag)
 
 
 def _fewer_partitions(frame, n: int | None):

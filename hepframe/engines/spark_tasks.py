@@ -130,8 +130,12 @@ class PartitionTask:
             yield Batch(int(entries[lo]), table.slice(lo, hi - lo), "<spark>")
 
 
-def run_task(payload: bytes, batches_of: Callable[[PartitionTask], Iterable[Batch]]) -> tuple[int, bool, bytes]:
-    """One Spark task: an executor pass over its batches; returns (partition, failed, pickled state)."""
+def run_task(payload: bytes, batches_of: Callable[[PartitionTask], Iterable[Batch]],
+             events: Any = None) -> tuple[int, bool, bytes]:  # fmt: skip
+    """One Spark task: an executor pass over its batches; returns (partition, failed, pickled state).
+
+    ``events``: an accumulator of the entries read, for the driver's progress bar (or None).
+    """
     import pickle
 
     from pyspark import TaskContext, cloudpickle
@@ -145,26 +149,32 @@ def run_task(payload: bytes, batches_of: Callable[[PartitionTask], Iterable[Batc
     executor = Executor(task.analysis, PartitionEngine(task.precomputed, nullable=task.nullable), progress=False)
     executor.start(task.actions)
     error: BaseException | None = None
+    read = 0
     try:
         for batch in batches_of(task):
             executor.process(batch)
+            read += batch.table.num_rows
     except HepframeError as exc:  # a property of the data: reported, not retried
         error = exc
+    if events is not None:
+        events.add(read)  # one update per task: Spark sends it to the driver as the task ends
     context = TaskContext.get()
     state = cloudpickle.dumps(error if error is not None else executor.export_state(), protocol=pickle.HIGHEST_PROTOCOL)
     return (context.partitionId() if context else 0), error is not None, state
 
 
-def run_on_rows(payload: bytes, record_batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def run_on_rows(payload: bytes, record_batches: Iterator[pa.RecordBatch],
+                events: Any = None) -> Iterator[pa.RecordBatch]:  # fmt: skip
     """``mapInArrow`` body: the events (and Spark's columns) arrive as Arrow batches."""
-    partition, failed, state = run_task(payload, lambda task: (b for rb in record_batches for b in task.batches(rb)))
+    partition, failed, state = run_task(payload, lambda task: (b for rb in record_batches for b in task.batches(rb)),
+                                        events)  # fmt: skip
     yield pa.RecordBatch.from_pydict({"partition": [partition], "failed": [failed], "state": [state]},
                                      schema=_STATE_SCHEMA)  # fmt: skip
 
 
-def run_on_partition_ids(payload: bytes, ids: Iterable[int]) -> Iterator[tuple[int, bool, bytes]]:
+def run_on_partition_ids(payload: bytes, ids: Iterable[int], events: Any = None) -> Iterator[tuple[int, bool, bytes]]:
     """``mapPartitions`` body: the task reads its cluster-aligned entry ranges itself."""
-    yield run_task(payload, lambda task: (b for pid in ids for b in task.read(pid)))
+    yield run_task(payload, lambda task: (b for pid in ids for b in task.read(pid)), events)
 
 
 _STATE_SCHEMA = pa.schema([("partition", pa.int32()), ("failed", pa.bool_()), ("state", pa.binary())])
