@@ -12,7 +12,7 @@ histogram of one flat branch) is the worst case: the cheapest loop per batch, th
 The bar costs a fixed few tenths of a millisecond per loop, far below the run-to-run noise of
 the end-to-end difference (a few percent either way on query 1's 50 ms loop). So also measured,
 for the Polars engine: the bar alone, without the loop (creating it, which asks the files' sizes,
-one update per batch, closing it; best of 5), as a share of the loop's best time. Exit status 1 if
+one update (events and bytes) per batch, closing it; best of 5), as a share of the loop's best time. Exit status 1 if
 that share is 1% or more for a query. Threads as in ``benchmarks.kernels``.
 """
 
@@ -60,10 +60,10 @@ def bar_cost(path: str) -> tuple[float, int]:
     """
     from hepframe.connectors import RootSource
 
-    from hepframe.progress import event_bar
+    from hepframe.progress import advance, event_bar
 
     source = RootSource.open(TREE, path)
-    batches = [b.table.num_rows for b in source.iter_batches(["MET_pt"])]
+    batches = [(b.table.num_rows, b.table.nbytes) for b in source.iter_batches(["MET_pt"])]
     with open(os.devnull, "w") as devnull:
         saved, sys.stderr = sys.stderr, devnull  # drawn as on a terminal, to nowhere
         try:
@@ -71,8 +71,8 @@ def bar_cost(path: str) -> tuple[float, int]:
             for _ in range(5):
                 start = time.perf_counter()
                 bar = event_bar(source, True)
-                for rows in batches:
-                    bar.update(rows)
+                for rows, nbytes in batches:
+                    advance(bar, rows, nbytes)
                 bar.close()
                 times.append(time.perf_counter() - start)
             return min(times), len(batches)
