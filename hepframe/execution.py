@@ -577,9 +577,9 @@ def _run_parallel(executors: list[Executor], batches: Iterable, n: int, bar) -> 
         while window:
             apply_oldest()
     finally:  # after an error: drop the batches not started, let the running ones end
-        for future, _ in window:
+        for future, *_ in window:
             future.cancel()
-        wait([future for future, _ in window])
+        wait([future for future, *_ in window])
 
 
 def _process_deferred(parts: list[Executor], batch) -> list[list[tuple]]:

@@ -13,6 +13,10 @@ hepframe's histogram equals ROOT's bin for bin, flow bins included. Threads as i
 branches) against their sum. Exit status 1 if a histogram differs from ROOT's (or, together,
 from the queries run one by one). ROOT is imported only when ``rdf`` is among the
 systems, so that a run without it measures hepframe's own peak RSS.
+
+``--strings`` runs the strings-only variant instead (``benchmarks/adl/strings.py``: the queries
+written in RDataFrame strings and VecOps only, hepframe against ROOT on the same strings and
+against the kernel version, each in a fresh process); the other options are then that module's.
 """
 
 from __future__ import annotations
@@ -105,7 +109,14 @@ def compare(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[int, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--strings" in argv:
+        from benchmarks.adl import strings
+
+        return strings.main([a for a in argv if a != "--strings"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strings", action="store_true",
+                        help="the strings-only variant (python -m benchmarks.adl.strings --help for its options)")
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--queries", default="1,2,3,4,5,6,7,8")
