@@ -41,6 +41,10 @@ _SCALAR_VECOPS = {"Max": "rt.vmax", "Min": "rt.vmin", "ArgMax": "rt.argmax", "Ar
 _RVEC_VECOPS = {"Sort": "rt.vsort", "Argsort": "rt.argsort", "StableArgsort": "rt.argsort", "Reverse": "rt.reverse",
                 "Nonzero": "rt.nonzero"}  # fmt: skip
 _WRAPPING = {"+", "-", "*", "<<", ">>", "&", "|", "^"}
+_JIT = '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")'
+# inlined where called (element loops, batch bodies): no per-event call, see ModuleWriter.function
+_JIT_INLINE = '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy", forceinline=True)'
+
 
 
 def supports(call: ir.Call) -> bool:
@@ -84,6 +88,9 @@ class ModuleWriter:
         self.shared: dict[ir.Expr, str] = {}  # values computed once for several declarations (see declarations)
         self.lines: list[str] = []
         self.buffers = buffers  # ids of the RVec<T> variables held as (buffer, size)
+        self.lazy: frozenset[str] = frozenset()  # Combinations variables read by element (see lazy_combinations)
+        self.result: str | None = None  # in an entry function, the variable returned (see result_in_scratch)
+        self.selections: dict[str, str] = {}  # in an entry function, selections in scratch buffers (by variable)
         self.temp = 0
 
     def captures_of(self, function_id: str) -> tuple[P.Var, ...]:
@@ -133,8 +140,8 @@ class ModuleWriter:
         left, right, t, op = self.expr(e.left), self.expr(e.right), e.type, e.op
         if t.scalar.is_vector4:
             system, other = _SYSTEMS[t.scalar], _SYSTEMS[e.right.type.scalar]
-            verb = "add" if op == "+" else "sub"
-            return f"rt.{system}_{verb}({left}, *rt.{other}_xyzt({right}))"
+            verb = "plus" if op == "+" else "minus"
+            return f"rt.{system}_{verb}({left}, rt.{other}_xyzt({right}))"
         if t.depth:
             if op in ("&&", "||"):
                 fn = "logical_and" if op == "&&" else "logical_or"
@@ -159,6 +166,8 @@ class ModuleWriter:
 
     def expr_Index(self, e: ir.Index) -> str:
         inner = e.value
+        if isinstance(inner, ir.Index) and isinstance(inner.value, ir.Column) and inner.value.name in self.lazy:
+            return f"rt.comb_item({inner.value.name}, {self.expr(inner.index)}, {self.expr(e.index)})"
         if isinstance(inner, ir.Index) and inner.value.type.depth == 2 and not e.type.scalar.is_vector4:
             # m[k][i]: one element of a row, without making the row's view
             return f"rt.item2({self.expr(inner.value)}, {self.expr(inner.index)}, {self.expr(e.index)})"
@@ -171,7 +180,50 @@ class ModuleWriter:
         return f"{value}[{index}]"
 
     def expr_Mask(self, e: ir.Mask) -> str:
+        if fused_mask(e):
+            return self.select_loop(e)
         return f"{self.expr(e.value)}[{self.expr(e.mask)}]"
+
+    def select_loop(self, e: ir.Mask, scratch: str | None = None) -> str:
+        """``v[cond]`` for an element-wise ``cond`` (``eta[pt > 10 && abs(eta) < 2.4]``): one loop, no mask array.
+
+        The condition is written for element ``i`` from the same IR (scalar nodes, each RVec
+        operand read at ``[i]``); what is not element-wise (calls, scalars) is computed once by
+        the caller and passed in. With ``scratch``, the selection is written there when it fits
+        (see :func:`scratch_selections`).
+        """
+        self.temp += 1
+        name = f"h{self.temp}"
+        leaves: list[ir.Expr] = []
+        index = ir.Column(CType(Scalar.LONG), "i")
+
+        def scalar(node: ir.Expr) -> ir.Expr:
+            if isinstance(node, ir.Literal):
+                return node
+            if node.type.depth == 1 and isinstance(node, (ir.Binary, ir.Unary, ir.Cast)) and node not in self.shared:
+                if isinstance(node, ir.Binary):
+                    return ir.Binary(node.type.element, node.op, scalar(node.left), scalar(node.right))
+                if isinstance(node, ir.Unary):
+                    return ir.Unary(node.type.element, node.op, scalar(node.operand))
+                return ir.Cast(node.type.element, scalar(node.operand))
+            if node not in leaves:
+                leaves.append(node)
+            leaf = ir.Column(node.type, f"a{leaves.index(node)}")
+            return ir.Index(node.type.element, leaf, index) if node.type.depth else leaf
+
+        cond = self.expr(scalar(e.mask))
+        arrays = [f"a{k}" for k, leaf in enumerate(leaves) if leaf.type.depth]
+        params = ["values", *(f"a{k}" for k in range(len(leaves))), *(["scratch"] if scratch else [])]
+        lines = ["", _JIT_INLINE, f"def {name}({', '.join(params)}):", "    n = len(values)"]
+        if arrays:
+            lines += [f"    if {' or '.join(f'len({a}) != n' for a in arrays)}:",
+                      "        raise IndexError('RVec mask and values have different sizes')"]  # fmt: skip
+        out = "rt.scratch_or_new(scratch, n)" if scratch else "np.empty(n, values.dtype)"
+        lines += [f"    out = {out}", "    m = 0", "    for i in range(n):", f"        if {cond}:",
+                  "            out[m] = values[i]", "            m += 1", "    return out[:m]"]  # fmt: skip
+        self.loops.extend(lines)
+        args = [self.expr(e.value)] + [self.expr(leaf) for leaf in leaves] + ([scratch] if scratch else [])
+        return f"{name}({', '.join(args)})"
 
     def expr_Call(self, e: ir.Call) -> str:
         fn, t = e.func, e.type
@@ -195,6 +247,10 @@ class ModuleWriter:
             return f"rt.new_rows({args[0]}, {_literal(0, t.element.element)})"
         if fn == "size":
             sized = e.args[0]
+            if isinstance(sized, ir.Index) and isinstance(sized.value, ir.Column) and sized.value.name in self.lazy:
+                return f"np.uint64(rt.comb_size({sized.value.name}, {self.expr(sized.index)}))"
+            if isinstance(sized, ir.Column) and sized.name in self.lazy:
+                return f"np.uint64({sized.name}[1])"
             if isinstance(sized, ir.Index) and sized.value.type.depth == 2:  # m[k].size(): the row's size
                 return f"np.uint64(rt.row_size({self.expr(sized.value)}, {self.expr(sized.index)}))"
             return f"np.uint64(len({args[0]}[1]))" if sized.type.depth == 2 else f"np.uint64(len({args[0]}))"
@@ -246,7 +302,7 @@ class ModuleWriter:
         def item(a: str, i: str) -> str:
             return f"({a}[{i}, 0], {a}[{i}, 1], {a}[{i}, 2], {a}[{i}, 3])" if rows else f"{a}[{i}]"
 
-        lines = ["", '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")', f"def {name}({', '.join(rvecs + caps)}):"]
+        lines = ["", _JIT_INLINE, f"def {name}({', '.join(rvecs + caps)}):"]
         body: list[str] = []
         if kind == "map":
             zero = "(0.0, 0.0, 0.0, 0.0)" if e.type.scalar.is_vector4 else _literal(0, e.type.element)
@@ -275,7 +331,7 @@ class ModuleWriter:
         make = f"rt.{system}_new(a[i], b[i], c[i], d[i])"
         if convert_to is not None:
             make = f"rt.convert_{system}_to_{convert_to}({make})"
-        self.loops.extend(["", '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")',
+        self.loops.extend(["", _JIT_INLINE,
                            f"def {name}(a, b, c, d):", "    n = len(a)",
                            "    if len(b) != n or len(c) != n or len(d) != n:",
                            "        raise ValueError('Construct: the RVecs have different sizes')",
@@ -360,10 +416,13 @@ class ModuleWriter:
         """
         declared = {s.var.id for s in run}
         seen: dict[ir.Expr, int] = {}
+        # a fused selection's condition is computed in its loop (select_loop): sharing it would make the array
+        conditions = {c for s in run if s.value is not None for n in s.value.walk()
+                      if isinstance(n, ir.Mask) and fused_mask(n) for c in elementwise_nodes(n.mask)}  # fmt: skip
         for s in run:
             if s.value is None:
                 continue
-            for node in set(s.value.walk()):
+            for node in set(s.value.walk()) - conditions:
                 if (node.type.depth and isinstance(node, (ir.Binary, ir.Call, ir.Mask, ir.Cast))
                         and not ir.free_columns(node) & declared and node not in self.shared):  # fmt: skip
                     seen[node] = seen.get(node, 0) + 1
@@ -385,6 +444,29 @@ class ModuleWriter:
     def statement(self, s: P.Stmt, indent: int) -> None:
         if isinstance(s, (P.Let, P.Assign)):
             var, value = s.var, s.value
+            if var.id in self.lazy:
+                assert isinstance(value, ir.Call)
+                a, b = value.args
+                if b.type.depth:
+                    self.emit(indent, f"{var.id} = rt.comb2(len({self.expr(a)}), len({self.expr(b)}))")
+                else:
+                    n = f"len({self.expr(a)})" if a.type.depth else self.expr(a)
+                    self.emit(indent, f"{var.id} = rt.comb({n}, {self.expr(b)})")
+                return
+            if var.id == self.result and isinstance(s, P.Let):  # the result's storage: the caller's scratch
+                if value is None:
+                    self.emit(indent, f"{var.id} = scratch")
+                    self.emit(indent, f"{var.id}_n = 0")
+                    return
+                assert isinstance(value, ir.Call)
+                self.emit(indent, f"{var.id} = rt.full_into(scratch, {', '.join(self.expr(a) for a in value.args)})")
+                if var.id in self.buffers:
+                    self.emit(indent, f"{var.id}_n = len({var.id})")
+                return
+            if var.id in self.selections:
+                assert isinstance(value, ir.Mask)
+                self.emit(indent, f"{var.id} = {self.select_loop(value, self.selections[var.id])}")
+                return
             if var.id in self.buffers:
                 self.store_rvec(indent, var.id, value, var.type.element)
             elif value is None:
@@ -448,7 +530,11 @@ class ModuleWriter:
                 self.statement(step, indent)
             self.emit(indent, "continue")
         elif isinstance(s, P.Return):
-            self.emit(indent, f"return {self.expr(s.value)}")
+            value = s.value
+            if self.result == "" and isinstance(value, ir.Call) and value.func == "RVecOf":  # return {a, b, c};
+                self.emit(indent, f"return rt.tuple_into(scratch, ({', '.join(self.expr(a) for a in value.args)},))")
+            else:
+                self.emit(indent, f"return {self.expr(value)}")
         else:  # pragma: no cover - every statement kind is handled above
             raise NotImplementedError(type(s).__name__)
 
@@ -461,17 +547,32 @@ class ModuleWriter:
             return f"rt.new_rows(0, {_literal(0, t.element.element)})"
         return _literal(0, t)
 
-    def function(self, fn: P.Function) -> None:
-        entry = [p for p in fn.params if p.id in self.buffers or p.id in fn.copied]
-        params = [f"{p.id}_in" if p in entry else p.id for p in fn.params]
+    def function(self, fn: P.Function, entry: bool = False) -> None:
+        """``fn`` as ``f<k>``, or as ``e<k>``: the per-event body of its batch function.
+
+        ``e<k>`` is inlined into the batch loop (numba inlining): a call per event would pass each
+        RVec as an array struct and count its references, which costs more than most helpers'
+        work; it may build its result in the batch's scratch buffer (:func:`result_in_scratch`).
+        """
+        self.lazy = lazy_combinations(fn)
+        self.result = result_in_scratch(fn) if entry else None
+        lets = scratch_selections(fn) if entry else []
+        self.selections = {let.var.id: f"scratch{k + 1}" for k, let in enumerate(lets)}
+        copied = [p for p in fn.params if p.id in self.buffers or p.id in fn.copied]
+        params = [f"{p.id}_in" if p in copied else p.id for p in fn.params]
+        if self.result is not None:
+            params.append("scratch")
+        params += self.selections.values()
         self.emit(0, "")
-        self.emit(0, '@numba.njit(cache=True, nogil=True, boundscheck=True, error_model="numpy")')
-        self.emit(0, f"def {fn.id}({', '.join(params)}):")
-        for p in entry:  # by-value RVec parameters the body changes: a copy, as C++ passes them
+        self.emit(0, _JIT_INLINE if entry else _JIT)
+        self.emit(0, f"def {'e' + fn.id[1:] if entry else fn.id}({', '.join(params)}):")
+        entry_copies = copied
+        for p in entry_copies:  # by-value RVec parameters the body changes: a copy, as C++ passes them
             self.emit(1, f"{p.id} = {p.id}_in.copy()")
             if p.id in self.buffers:
                 self.emit(1, f"{p.id}_n = len({p.id})")
         self.statements(fn.body, 1)
+        self.result, self.selections = None, {}
 
 
 def batch_function(fn: P.Function) -> list[str]:
@@ -485,38 +586,160 @@ def batch_function(fn: P.Function) -> list[str]:
     """
     params: list[str] = []
     args: list[str] = []
+    checks: list[str] = []  # the offsets of the event's RVecs lie in their columns (see rt.event_view)
     for k, p in enumerate(fn.params):
         if p.type.depth == 2:
             params += [f"p{k}", f"p{k}_in", f"p{k}_out"]
             args.append(f"rt.event_rows(p{k}, p{k}_in, p{k}_out, i)")
         elif p.type.depth == 1:
             params += [f"p{k}", f"p{k}_off"]
-            args.append(f"p{k}[p{k}_off[i] : p{k}_off[i + 1]]")
+            args.append(f"rt.event_view(p{k}, p{k}_off[i], p{k}_off[i + 1])")
+            checks.append(f"p{k}_off[i] < 0 or p{k}_off[i + 1] < p{k}_off[i] or p{k}_off[i + 1] > len(p{k})")
         else:
             params.append(f"p{k}")
             args.append(f"p{k}[i]")
-    call = f"{fn.id}({', '.join(args)})"
+    scratch = result_in_scratch(fn) is not None
+    if scratch:
+        args.append("scratch")
+    selections = scratch_selections(fn)
+    args += [f"scratch{k + 1}" for k in range(len(selections))]
+    call = f"e{fn.id[1:]}({', '.join(args)})"
     depth = fn.returns.depth
     outputs = {0: ["out"], 1: ["offsets", "values"], 2: ["outer", "counts", "values"]}[depth]
-    lines = ["", "@numba.njit(cache=True, nogil=True)", f"def b{fn.id[1:]}(n, {', '.join(params + outputs)}):"]
+    # the flags of the inlined e<k> are the batch function's: bounds checks and C++ division as in f<k>
+    lines = ["", _JIT, f"def b{fn.id[1:]}(n, {', '.join(params + outputs)}):"]
+    loop = [f"    scratch{k + 1} = np.empty(64, {_dtype(let.var.type)})" for k, let in enumerate(selections)]
+    loop += ["    for i in range(n):"]
+    if checks:
+        loop += [f"        if {' or '.join(checks)}:", "            raise ValueError('RVec offsets outside their column')"]
     if depth == 0:
-        return lines + ["    for i in range(n):", f"        out[i] = {call}"]
+        return lines + [*loop, f"        out[i] = {call}"]
     grow = ["            if pos + m > len(values):",
             "                grown = np.empty(max(2 * len(values), pos + m), values.dtype)",
             "                for k in range(pos):",
             "                    grown[k] = values[k]",
             "                values = grown"]  # fmt: skip
     if depth == 1:
-        return lines + ["    pos = 0", "    for i in range(n):", f"        r = {call}", "        m = len(r)",
+        buffer = ["    scratch = np.empty(64, values.dtype)"] if scratch else []
+        return lines + [*buffer, "    pos = 0", *loop, f"        r = {call}", "        m = len(r)",
                         *[g[4:] for g in grow], "        for k in range(m):", "            values[pos + k] = r[k]",
                         "        pos += m", "        offsets[i + 1] = pos", "    return values[:pos]"]  # fmt: skip
-    return lines + ["    rows = 0", "    pos = 0", "    for i in range(n):", f"        data, sizes = {call}",
+    return lines + ["    rows = 0", "    pos = 0", *loop, f"        data, sizes = {call}",
                     "        for r in range(len(sizes)):", "            if rows == len(counts):",
                     "                grown_counts = np.empty(2 * len(counts), np.int64)",
                     "                grown_counts[:rows] = counts[:rows]", "                counts = grown_counts",
                     "            m = sizes[r]", *grow, "            for k in range(m):",
                     "                values[pos + k] = data[r, k]", "            counts[rows] = m", "            rows += 1",
                     "            pos += m", "        outer[i + 1] = rows", "    return counts[:rows], values[:pos]"]  # fmt: skip
+
+
+def fused_mask(e: ir.Mask) -> bool:
+    """Whether ``v[cond]`` is generated as one loop (:meth:`ModuleWriter.select_loop`): ``cond`` is element-wise."""
+    return (e.type.depth == 1 and not e.type.scalar.is_vector4 and e.mask.type.depth == 1
+            and isinstance(e.mask, (ir.Binary, ir.Unary, ir.Cast)))  # fmt: skip
+
+
+def elementwise_nodes(e: ir.Expr) -> Iterable[ir.Expr]:
+    """The RVec operators of ``e`` that :meth:`ModuleWriter.select_loop` writes element by element."""
+    if e.type.depth == 1 and isinstance(e, (ir.Binary, ir.Unary, ir.Cast)):
+        yield e
+        for child in e.children():
+            yield from elementwise_nodes(child)
+
+
+def lazy_combinations(fn: P.Function) -> frozenset[str]:
+    """Ids of the variables declared as ``Combinations(...)`` and only read as ``c[r][i]``, ``c[r].size()``, ``c.size()``.
+
+    They hold (n, k, count, ...) instead of the index arrays (:func:`hepframe.cpp.runtime.comb`): an
+    event's helper call then allocates nothing for them. Any other use (a row ``c[0]``, a copy, a
+    write, an argument, a capture) keeps the arrays.
+    """
+    candidates: set[str] = set()
+    written: set[str] = set()
+
+    def visit(stmts):
+        for s in stmts:
+            if isinstance(s, P.Let) and isinstance(s.value, ir.Call) and s.value.func == "Combinations":
+                candidates.add(s.var.id)
+            if isinstance(s, P.Assign):
+                written.add(s.var.id)
+            if isinstance(s, (P.SetItem, P.Append, P.Resize)):
+                written.update(ir.free_columns(s.target))
+            for name in ("then", "other", "body", "step"):
+                visit(getattr(s, name, ()))
+
+    visit(fn.body)
+    candidates -= written
+    if not candidates:
+        return frozenset()
+    uses: dict[str, int] = {}
+    element_reads: dict[str, int] = {}
+    for top in P.walk_exprs(fn.body):
+        for node in top.walk():
+            if isinstance(node, ir.Column) and node.name in candidates:
+                uses[node.name] = uses.get(node.name, 0) + 1
+            read = None
+            if isinstance(node, ir.Index) and isinstance(node.value, ir.Index):
+                read = node.value.value  # c[r][i]
+            elif isinstance(node, ir.Call) and node.func == "size":
+                sized = node.args[0]
+                read = sized.value if isinstance(sized, ir.Index) else sized  # c[r].size(), c.size()
+            if isinstance(read, ir.Column) and read.name in candidates:
+                element_reads[read.name] = element_reads.get(read.name, 0) + 1
+    return frozenset(c for c in candidates if uses.get(c, 0) == element_reads.get(c, 0))
+
+
+def result_in_scratch(fn: P.Function) -> str | None:
+    """How the batch's entry function ``e<k>`` can build ``fn``'s RVec result in the batch's scratch buffer.
+
+    The batch function copies each event's result out before the next call, so the result may live
+    in one buffer reused for every event instead of a new array per event. Returns the variable
+    every ``return`` returns when it is declared once, at the top of the body, empty or as
+    ``RVec<T>(n, value)``; ``""`` when every ``return`` is a brace list; None otherwise (no entry
+    function: the batch calls ``f<k>``). A result larger than the buffer is allocated as before.
+    """
+    t = fn.returns
+    if t.depth != 1 or t.scalar.is_vector4:
+        return None
+    returns: list[ir.Expr] = []
+
+    def visit(stmts):
+        for s in stmts:
+            if isinstance(s, P.Return):
+                returns.append(s.value)
+            for name in ("then", "other", "body", "step"):
+                visit(getattr(s, name, ()))
+
+    visit(fn.body)
+    if returns and all(isinstance(r, ir.Call) and r.func == "RVecOf" for r in returns):
+        return ""
+    names = {r.name for r in returns if isinstance(r, ir.Column)}
+    if len(names) != 1 or len(returns) != sum(isinstance(r, ir.Column) for r in returns):
+        return None
+    (name,) = names
+    for s in fn.body:
+        if isinstance(s, P.Let) and s.var.id == name and s.var.type == t:
+            if s.value is None or (isinstance(s.value, ir.Call) and s.value.func == "RVec" and len(s.value.args) == 2):
+                return name
+    return None
+
+
+def scratch_selections(fn: P.Function) -> list[P.Let]:
+    """The selections ``auto x = v[cond];`` the batch's entry function writes in scratch buffers.
+
+    Declarations at the top of the body (each runs once per event, so one buffer per
+    declaration, reused for every event) of element-wise selections (:func:`fused_mask`) of
+    variables that are never changed: the value dies with the call, and a copy (assignment,
+    return) copies it out, as C++ copies.
+    """
+    changed = buffer_vars([fn])
+    for s in P.walk_stmts(fn.body):
+        if isinstance(s, P.Assign):
+            changed.add(s.var.id)
+        elif isinstance(s, (P.SetItem, P.Append, P.Resize)):
+            changed.update(ir.free_columns(s.target))
+    return [s for s in fn.body if isinstance(s, P.Let) and isinstance(s.value, ir.Mask) and fused_mask(s.value)
+            and s.var.id not in changed and s.var.type == s.value.type]  # fmt: skip
 
 
 def buffer_vars(functions: Iterable[P.Function]) -> set[str]:
@@ -557,6 +780,8 @@ def module_source(functions: list[P.Function], constants: list[P.Constant], expo
         writer.emit(0, f"{c.var.id} = {writer.expr(c.value)}")
     for fn in functions:
         writer.function(fn)
+    for fn in exported:
+        writer.function(fn, entry=True)
     batches = [line for fn in exported for line in batch_function(fn)]
     return "\n".join(writer.lines + writer.loops + batches) + "\n"
 

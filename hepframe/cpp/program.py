@@ -130,3 +130,11 @@ def walk_exprs(stmts: tuple[Stmt, ...]):
                 yield e
         for name in ("then", "other", "body", "step"):
             yield from walk_exprs(getattr(s, name, ()))
+
+
+def walk_stmts(stmts: tuple[Stmt, ...]):
+    """Every statement of a statement list, nested ones included, in order."""
+    for s in stmts:
+        yield s
+        for name in ("then", "other", "body", "step"):
+            yield from walk_stmts(getattr(s, name, ()))

@@ -38,7 +38,7 @@ class CppUDF(PythonUDF):
         except (IndexError, ValueError, ZeroDivisionError) as exc:  # raised by the compiled code (bounds checks)
             first, last = (int(entries[0]), int(entries[-1])) if len(entries) else (0, 0)
             raise EventError(f"{self.name} failed in the batch of entries {first}-{last}: {exc} "
-                             "(in C++ this is undefined behaviour)") from None  # fmt: skip
+                             "(in C++ this is undefined behaviour, or an exception from ROOT)") from None  # fmt: skip
 
     def _run(self, inputs: list[Value], n: int) -> np.ndarray | Jagged:
         assert self.args is not None

@@ -12,6 +12,9 @@ import math
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
 from hepframe.udfs import genvector as _gv
 from hepframe.udfs.genvector import *  # noqa: F403 - the generated code calls rt.<system>_<accessor>
@@ -20,24 +23,64 @@ from hepframe.udfs.kinematics import _delta_phi_one
 _jit = numba.njit(cache=True, nogil=True)
 
 
-@_jit
-def ptetaphim_xyzt(v):  # pragma: no cover - compiled
-    return _gv.ptetaphim_x(v), _gv.ptetaphim_y(v), _gv.ptetaphim_z(v), _gv.ptetaphim_t(v)
+# GenVector's operators are compiled into each caller (numba inlining) rather than called: LLVM then
+# drops what the caller does not use, e.g. the eta (log), phi (atan2) and mass of ``p1 + p2`` of which
+# the helper reads only ``.pt()`` (3x faster for such a sum); the operations kept are the same.
+_inline = numba.njit(forceinline=True, nogil=True, error_model="numpy")
 
 
-@_jit
-def ptetaphie_xyzt(v):  # pragma: no cover - compiled
-    return _gv.ptetaphie_x(v), _gv.ptetaphie_y(v), _gv.ptetaphie_z(v), _gv.ptetaphie_t(v)
+def _xyzt_of(system: str):
+    x, y, z, t = (getattr(_gv, f"{system}_{c}") for c in "xyzt")
+
+    def xyzt(v):  # pragma: no cover - compiled
+        return x(v), y(v), z(v), t(v)
+
+    return _inline(xyzt)
 
 
-@_jit
-def pxpypze_xyzt(v):  # pragma: no cover - compiled
-    return _gv.pxpypze_x(v), _gv.pxpypze_y(v), _gv.pxpypze_z(v), _gv.pxpypze_t(v)
+def _operators(system: str):
+    """``v + w`` and ``v - w`` (LorentzVector::operator+/-: SetXYZT of the coordinate sums) for w as (x, y, z, t)."""
+    from_xyzt = _inline(getattr(_gv, f"{system}_from_xyzt").py_func)
+    x, y, z, t = (getattr(_gv, f"{system}_{c}") for c in "xyzt")
+
+    def plus(v, w):  # pragma: no cover - compiled
+        return from_xyzt(x(v) + w[0], y(v) + w[1], z(v) + w[2], t(v) + w[3])
+
+    def minus(v, w):  # pragma: no cover - compiled
+        return from_xyzt(x(v) - w[0], y(v) - w[1], z(v) - w[2], t(v) - w[3])
+
+    return _inline(plus), _inline(minus)
 
 
-@_jit
-def pxpypzm_xyzt(v):  # pragma: no cover - compiled
-    return _gv.pxpypzm_x(v), _gv.pxpypzm_y(v), _gv.pxpypzm_z(v), _gv.pxpypzm_t(v)
+ptetaphim_xyzt, ptetaphie_xyzt = _xyzt_of("ptetaphim"), _xyzt_of("ptetaphie")
+pxpypze_xyzt, pxpypzm_xyzt = _xyzt_of("pxpypze"), _xyzt_of("pxpypzm")
+ptetaphim_plus, ptetaphim_minus = _operators("ptetaphim")
+ptetaphie_plus, ptetaphie_minus = _operators("ptetaphie")
+pxpypze_plus, pxpypze_minus = _operators("pxpypze")
+pxpypzm_plus, pxpypzm_minus = _operators("pxpypzm")
+
+
+@intrinsic
+def event_view(typingctx, values, start, stop):
+    """``values[start:stop]`` as an array that holds no reference to ``values`` (a null meminfo).
+
+    The batch functions pass each event's RVecs this way: a slice would count references to
+    the column (two atomic operations per RVec and event, more than many helpers' work). The
+    view lives only during the event's call, while the batch function holds the column; the
+    batch function checks ``start <= stop <= len(values)`` first.
+    """
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        column = context.make_array(array_type)(context, builder, args[0])
+        view = context.make_array(array_type)(context, builder)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(array_type.dtype)))
+        begin = context.cast(builder, args[1], signature.args[1], types.intp)
+        end = context.cast(builder, args[2], signature.args[2], types.intp)
+        populate_array(view, data=builder.gep(column.data, [begin]), shape=[builder.sub(end, begin)],
+                       strides=[itemsize], itemsize=itemsize, meminfo=None)  # fmt: skip
+        return view._getvalue()
+
+    return values(values, start, stop), codegen
 
 
 # -- RVec buffers: (values, size); capacity doubles ------------------------------------------------
@@ -96,6 +139,33 @@ def row4(a, i):  # pragma: no cover - compiled
 @_jit
 def set_row4(a, i, v):  # pragma: no cover - compiled
     a[i, 0], a[i, 1], a[i, 2], a[i, 3] = v
+
+
+# -- a batch's scratch buffers: an event's values that die with its call, without an allocation ----------
+
+
+@_inline
+def scratch_or_new(scratch, n):  # pragma: no cover - compiled
+    """``n`` elements of ``scratch`` (a view that counts no references, as ``event_view``), or a new array."""
+    n = np.int64(n)
+    return event_view(scratch, 0, n) if n <= len(scratch) else np.empty(n, scratch.dtype)  # type: ignore[call-arg]
+
+
+@_inline
+def full_into(scratch, n, fill):  # pragma: no cover - compiled
+    """``RVec<T>(n, fill)`` for a batch's reused result buffer."""
+    out = scratch_or_new(scratch, n)
+    out[:] = fill
+    return out
+
+
+@_inline
+def tuple_into(scratch, values):  # pragma: no cover - compiled
+    """``return {a, b, c};`` for a batch's reused result buffer."""
+    out = scratch_or_new(scratch, len(values))
+    for k in range(len(values)):
+        out[k] = values[k]
+    return out
 
 
 # -- RVec<RVec<T>>: (data, row sizes), one row per element ----------------------------------------
@@ -166,6 +236,8 @@ def event_rows(values, inner, outer, i):  # pragma: no cover - compiled
 def combinations(n, k):  # pragma: no cover - compiled
     """``Combinations(v, k)`` for ``v.size() == n``: k rows of indices, in ROOT's (lexicographic) order."""
     n, k = np.int64(n), np.int64(k)
+    if k > n:
+        raise ValueError("Combinations: cannot make unique combinations of size k from an RVec of size n < k (as ROOT)")
     count = 0
     if 0 < k <= n:
         count = 1
@@ -198,6 +270,93 @@ def combinations2(n1, n2):  # pragma: no cover - compiled
             data[0, i * n2 + j] = i
             data[1, i * n2 + j] = j
     return data, np.full(2, n1 * n2, np.int64)
+
+
+
+# -- Combinations read only as c[r][i] and c[r].size(): no arrays per event ------------------------------
+# The code generator uses these when a variable holding Combinations(...) is only read element by
+# element (the usual helper loop), so an event costs no allocation: the index rows of
+# Combinations(v, k) for v.size() <= _COMB_LIMITS[k] are read from one table built at import
+# (uint8, about 150 kB); larger sizes are unranked, and Combinations(a, b) is i / n2, i % n2.
+_COMB_LIMITS = {1: 64, 2: 32, 3: 24, 4: 16}
+
+
+def _combination_table() -> tuple[np.ndarray, np.ndarray]:
+    from itertools import combinations as lexicographic  # the order ROOT's Combinations(v, k) uses
+
+    starts = np.full((len(_COMB_LIMITS) + 1, max(_COMB_LIMITS.values()) + 1), -1, np.int64)
+    chunks, position = [], 0
+    for k, limit in _COMB_LIMITS.items():
+        for n in range(limit + 1):
+            rows = np.array(list(lexicographic(range(n), k)), np.uint8).reshape(-1, k).T  # k rows of indices
+            starts[k, n] = position
+            chunks.append(rows.ravel())
+            position += rows.size
+    return np.concatenate(chunks), starts
+
+
+_COMB_TABLE, _COMB_STARTS = _combination_table()
+
+
+@_jit
+def _binomial(n, k):  # pragma: no cover - compiled
+    if k < 0 or k > n:
+        return 0
+    count = 1
+    for j in range(k):
+        count = count * (n - j) // (j + 1)
+    return count
+
+
+@_jit
+def comb(n, k):  # pragma: no cover - compiled
+    """``Combinations(v, k)`` for ``v.size() == n``, as (n, k, count, table start or -1, 0)."""
+    n, k = np.int64(n), np.int64(k)
+    if k > n:
+        raise ValueError("Combinations: cannot make unique combinations of size k from an RVec of size n < k (as ROOT)")
+    count = _binomial(n, k) if k > 0 else 0
+    start = -1
+    if 0 < k < _COMB_STARTS.shape[0] and n < _COMB_STARTS.shape[1]:
+        start = _COMB_STARTS[k, n]
+    return n, k, count, start, np.int64(0)
+
+
+@_jit
+def comb2(n1, n2):  # pragma: no cover - compiled
+    """``Combinations(a, b)``: all (i, j) pairs, i outer, as (n1, 2, n1 * n2, -2, n2)."""
+    n1, n2 = np.int64(n1), np.int64(n2)
+    return n1, np.int64(2), n1 * n2, np.int64(-2), n2
+
+
+@_inline
+def comb_item(c, r, i):  # pragma: no cover - compiled
+    """``c[r][i]``: index r of combination i, both checked."""
+    n, k, count, start, n2 = c
+    if r < 0 or r >= k or i < 0 or i >= count:
+        raise IndexError("RVec<RVec<T>> index out of range")
+    if start >= 0:
+        return np.uint64(_COMB_TABLE[start + r * count + i])
+    if start == -2:
+        return np.uint64(i // n2 if r == 0 else i % n2)
+    x = 0  # unrank: combination i in lexicographic order, element by element
+    for j in range(r + 1):
+        while True:
+            starting_here = _binomial(n - x - 1, k - j - 1)
+            if i < starting_here:
+                break
+            i -= starting_here
+            x += 1
+        if j < r:
+            x += 1
+    return np.uint64(x)
+
+
+@_inline
+def comb_size(c, r):  # pragma: no cover - compiled
+    """``c[r].size()``."""
+    if r < 0 or r >= c[1]:
+        raise IndexError("RVec<RVec<T>> index out of range")
+    return c[2]
 
 
 # -- C++ arithmetic and <cmath> ------------------------------------------------------------------------
