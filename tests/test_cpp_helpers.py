@@ -352,6 +352,16 @@ ROOT::RVec<float> f(const ROOT::RVec<float>& v, const ROOT::RVec<int>& w, float 
     out.push_back(all.size());
     return Concatenate(out, sel);
 }""", "f(v, w, x)"),
+    "vectors_in_scratch": ("""
+double f(const ROOT::RVec<float>& v, float x) {
+    using namespace ROOT::VecOps;
+    const auto p4 = Construct<ROOT::Math::PxPyPzMVector>(Construct<ROOT::Math::PtEtaPhiMVector>(v, v / 10, v / 20, v / 30));
+    ROOT::RVec<float> big(100, 5.f);
+    const auto many = Construct<ROOT::Math::PtEtaPhiMVector>(big, big / 100, big * x, big / 1000);  // past the buffer
+    double total = many[99].Pt() + many[0].Phi() + many.size();
+    for (std::size_t i = 0; i < p4.size(); i++) total += (p4[i] + p4[0]).M() + p4[i].Pt();
+    return total;
+}""", "f(v, x)"),
 }  # fmt: skip
 
 

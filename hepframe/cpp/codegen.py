@@ -90,7 +90,7 @@ class ModuleWriter:
         self.buffers = buffers  # ids of the RVec<T> variables held as (buffer, size)
         self.lazy: frozenset[str] = frozenset()  # Combinations variables read by element (see lazy_combinations)
         self.result: str | None = None  # in an entry function, the variable returned (see result_in_scratch)
-        self.selections: dict[str, str] = {}  # in an entry function, selections in scratch buffers (by variable)
+        self.selections: dict[str, str] = {}  # in an entry function, values in scratch buffers (by variable)
         self.temp = 0
 
     def captures_of(self, function_id: str) -> tuple[P.Var, ...]:
@@ -140,8 +140,8 @@ class ModuleWriter:
         left, right, t, op = self.expr(e.left), self.expr(e.right), e.type, e.op
         if t.scalar.is_vector4:
             system, other = _SYSTEMS[t.scalar], _SYSTEMS[e.right.type.scalar]
-            verb = "plus" if op == "+" else "minus"
-            return f"rt.{system}_{verb}({left}, rt.{other}_xyzt({right}))"
+            verb = "add" if op == "+" else "sub"
+            return f"rt.{system}_{verb}({left}, *rt.{other}_xyzt({right}))"
         if t.depth:
             if op in ("&&", "||"):
                 fn = "logical_and" if op == "&&" else "logical_or"
@@ -190,7 +190,7 @@ class ModuleWriter:
         The condition is written for element ``i`` from the same IR (scalar nodes, each RVec
         operand read at ``[i]``); what is not element-wise (calls, scalars) is computed once by
         the caller and passed in. With ``scratch``, the selection is written there when it fits
-        (see :func:`scratch_selections`).
+        (see :func:`scratch_lets`).
         """
         self.temp += 1
         name = f"h{self.temp}"
@@ -324,20 +324,38 @@ class ModuleWriter:
         self.loops.extend(lines + ["    " + line for line in body])
         return name
 
-    def construct_loop(self, system: str, convert_to: str | None, args: tuple[ir.Expr, ...]) -> str:
-        """A generated ``Construct<V>(a, b, c, d)`` (then converted to ``convert_to``), one vector per element."""
+    def construct_loop(self, system: str, convert_to: str | None, args: tuple[ir.Expr, ...], scratch: bool = False) -> str:
+        """A generated ``Construct<V>(a, b, c, d)`` (then converted to ``convert_to``), one vector per element.
+
+        With ``scratch``, it takes a last argument, the buffer to write the vectors in when they fit.
+        """
         self.temp += 1
         name = f"h{self.temp}"
         make = f"rt.{system}_new(a[i], b[i], c[i], d[i])"
         if convert_to is not None:
             make = f"rt.convert_{system}_to_{convert_to}({make})"
+        out = "rt.scratch4_or_new(scratch, n)" if scratch else "np.empty((n, 4), np.float64)"
         self.loops.extend(["", _JIT_INLINE,
-                           f"def {name}(a, b, c, d):", "    n = len(a)",
+                           f"def {name}(a, b, c, d{', scratch' if scratch else ''}):", "    n = len(a)",
                            "    if len(b) != n or len(c) != n or len(d) != n:",
                            "        raise ValueError('Construct: the RVecs have different sizes')",
-                           "    out = np.empty((n, 4), np.float64)", "    for i in range(n):",
+                           f"    out = {out}", "    for i in range(n):",
                            f"        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = {make}", "    return out"])  # fmt: skip
         return name
+
+    def in_scratch(self, value: ir.Expr, scratch: str) -> str:
+        """A value of :func:`scratch_lets` written in the batch's buffer ``scratch``."""
+        if isinstance(value, ir.Mask):
+            return self.select_loop(value, scratch)
+        assert isinstance(value, ir.Call)
+        target = _SYSTEMS[value.type.scalar]
+        if value.func == "vec4.construct":
+            loop = self.construct_loop(target, None, value.args, scratch=True)
+            return f"{loop}({', '.join(self.expr(a) for a in value.args)}, {scratch})"
+        inner = value.args[0]
+        assert isinstance(inner, ir.Call)
+        loop = self.construct_loop(_SYSTEMS[inner.type.scalar], target, inner.args, scratch=True)
+        return f"{loop}({', '.join(self.expr(a) for a in inner.args)}, {scratch})"
 
     def vector(self, e: ir.Call, name: str, args: list[str]) -> str:
         t = e.type
@@ -464,8 +482,8 @@ class ModuleWriter:
                     self.emit(indent, f"{var.id}_n = len({var.id})")
                 return
             if var.id in self.selections:
-                assert isinstance(value, ir.Mask)
-                self.emit(indent, f"{var.id} = {self.select_loop(value, self.selections[var.id])}")
+                assert value is not None
+                self.emit(indent, f"{var.id} = {self.in_scratch(value, self.selections[var.id])}")
                 return
             if var.id in self.buffers:
                 self.store_rvec(indent, var.id, value, var.type.element)
@@ -556,7 +574,7 @@ class ModuleWriter:
         """
         self.lazy = lazy_combinations(fn)
         self.result = result_in_scratch(fn) if entry else None
-        lets = scratch_selections(fn) if entry else []
+        lets = scratch_lets(fn) if entry else []
         self.selections = {let.var.id: f"scratch{k + 1}" for k, let in enumerate(lets)}
         copied = [p for p in fn.params if p.id in self.buffers or p.id in fn.copied]
         params = [f"{p.id}_in" if p in copied else p.id for p in fn.params]
@@ -601,14 +619,15 @@ def batch_function(fn: P.Function) -> list[str]:
     scratch = result_in_scratch(fn) is not None
     if scratch:
         args.append("scratch")
-    selections = scratch_selections(fn)
+    selections = scratch_lets(fn)
     args += [f"scratch{k + 1}" for k in range(len(selections))]
     call = f"e{fn.id[1:]}({', '.join(args)})"
     depth = fn.returns.depth
     outputs = {0: ["out"], 1: ["offsets", "values"], 2: ["outer", "counts", "values"]}[depth]
     # the flags of the inlined e<k> are the batch function's: bounds checks and C++ division as in f<k>
     lines = ["", _JIT, f"def b{fn.id[1:]}(n, {', '.join(params + outputs)}):"]
-    loop = [f"    scratch{k + 1} = np.empty(64, {_dtype(let.var.type)})" for k, let in enumerate(selections)]
+    loop = [f"    scratch{k + 1} = np.empty({'(64, 4)' if let.var.type.scalar.is_vector4 else 64}, "
+            f"{'np.float64' if let.var.type.scalar.is_vector4 else _dtype(let.var.type)})" for k, let in enumerate(selections)]
     loop += ["    for i in range(n):"]
     if checks:
         loop += [f"        if {' or '.join(checks)}:", "            raise ValueError('RVec offsets outside their column')"]
@@ -724,13 +743,14 @@ def result_in_scratch(fn: P.Function) -> str | None:
     return None
 
 
-def scratch_selections(fn: P.Function) -> list[P.Let]:
-    """The selections ``auto x = v[cond];`` the batch's entry function writes in scratch buffers.
+def scratch_lets(fn: P.Function) -> list[P.Let]:
+    """The declarations whose value the batch's entry function writes in scratch buffers.
 
     Declarations at the top of the body (each runs once per event, so one buffer per
-    declaration, reused for every event) of element-wise selections (:func:`fused_mask`) of
-    variables that are never changed: the value dies with the call, and a copy (assignment,
-    return) copies it out, as C++ copies.
+    declaration, reused for every event) of element-wise selections ``auto x = v[cond];``
+    (:func:`fused_mask`) and of ``Construct<V>(...)`` of four RVecs, for variables that are never
+    changed: the value dies with the call, and a copy (assignment, return) copies it out, as
+    C++ copies.
     """
     changed = buffer_vars([fn])
     for s in P.walk_stmts(fn.body):
@@ -738,8 +758,18 @@ def scratch_selections(fn: P.Function) -> list[P.Let]:
             changed.add(s.var.id)
         elif isinstance(s, (P.SetItem, P.Append, P.Resize)):
             changed.update(ir.free_columns(s.target))
-    return [s for s in fn.body if isinstance(s, P.Let) and isinstance(s.value, ir.Mask) and fused_mask(s.value)
-            and s.var.id not in changed and s.var.type == s.value.type]  # fmt: skip
+
+    def in_scratch(value: ir.Expr | None) -> bool:
+        if isinstance(value, ir.Mask):
+            return fused_mask(value)
+        if isinstance(value, ir.Call) and value.type.depth == 1 and value.func == "vec4.construct":
+            return len(value.args) == 4
+        return (isinstance(value, ir.Call) and value.type.depth == 1 and value.func == "vec4.convert"
+                and isinstance(value.args[0], ir.Call) and value.args[0].func == "vec4.construct"
+                and len(value.args[0].args) == 4)  # fmt: skip
+
+    return [s for s in fn.body if isinstance(s, P.Let) and in_scratch(s.value) and s.var.id not in changed
+            and s.value is not None and s.var.type == s.value.type]  # fmt: skip
 
 
 def buffer_vars(functions: Iterable[P.Function]) -> set[str]:

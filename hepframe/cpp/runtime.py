@@ -12,7 +12,7 @@ import math
 
 import numba
 import numpy as np
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
@@ -23,41 +23,28 @@ from hepframe.udfs.kinematics import _delta_phi_one
 _jit = numba.njit(cache=True, nogil=True)
 
 
-# GenVector's operators are compiled into each caller (numba inlining) rather than called: LLVM then
-# drops what the caller does not use, e.g. the eta (log), phi (atan2) and mass of ``p1 + p2`` of which
-# the helper reads only ``.pt()`` (3x faster for such a sum); the operations kept are the same.
-_inline = numba.njit(forceinline=True, nogil=True, error_model="numpy")
+# inlined where called (LLVM's always-inline), so that the caller's optimizer sees through them
+_inline = numba.njit(cache=True, nogil=True, error_model="numpy", forceinline=True)
 
 
-def _xyzt_of(system: str):
-    x, y, z, t = (getattr(_gv, f"{system}_{c}") for c in "xyzt")
-
-    def xyzt(v):  # pragma: no cover - compiled
-        return x(v), y(v), z(v), t(v)
-
-    return _inline(xyzt)
+@_inline
+def ptetaphim_xyzt(v):  # pragma: no cover - compiled
+    return _gv.ptetaphim_x(v), _gv.ptetaphim_y(v), _gv.ptetaphim_z(v), _gv.ptetaphim_t(v)
 
 
-def _operators(system: str):
-    """``v + w`` and ``v - w`` (LorentzVector::operator+/-: SetXYZT of the coordinate sums) for w as (x, y, z, t)."""
-    from_xyzt = _inline(getattr(_gv, f"{system}_from_xyzt").py_func)
-    x, y, z, t = (getattr(_gv, f"{system}_{c}") for c in "xyzt")
-
-    def plus(v, w):  # pragma: no cover - compiled
-        return from_xyzt(x(v) + w[0], y(v) + w[1], z(v) + w[2], t(v) + w[3])
-
-    def minus(v, w):  # pragma: no cover - compiled
-        return from_xyzt(x(v) - w[0], y(v) - w[1], z(v) - w[2], t(v) - w[3])
-
-    return _inline(plus), _inline(minus)
+@_inline
+def ptetaphie_xyzt(v):  # pragma: no cover - compiled
+    return _gv.ptetaphie_x(v), _gv.ptetaphie_y(v), _gv.ptetaphie_z(v), _gv.ptetaphie_t(v)
 
 
-ptetaphim_xyzt, ptetaphie_xyzt = _xyzt_of("ptetaphim"), _xyzt_of("ptetaphie")
-pxpypze_xyzt, pxpypzm_xyzt = _xyzt_of("pxpypze"), _xyzt_of("pxpypzm")
-ptetaphim_plus, ptetaphim_minus = _operators("ptetaphim")
-ptetaphie_plus, ptetaphie_minus = _operators("ptetaphie")
-pxpypze_plus, pxpypze_minus = _operators("pxpypze")
-pxpypzm_plus, pxpypzm_minus = _operators("pxpypzm")
+@_inline
+def pxpypze_xyzt(v):  # pragma: no cover - compiled
+    return _gv.pxpypze_x(v), _gv.pxpypze_y(v), _gv.pxpypze_z(v), _gv.pxpypze_t(v)
+
+
+@_inline
+def pxpypzm_xyzt(v):  # pragma: no cover - compiled
+    return _gv.pxpypzm_x(v), _gv.pxpypzm_y(v), _gv.pxpypzm_z(v), _gv.pxpypzm_t(v)
 
 
 @intrinsic
@@ -67,7 +54,8 @@ def event_view(typingctx, values, start, stop):
     The batch functions pass each event's RVecs this way: a slice would count references to
     the column (two atomic operations per RVec and event, more than many helpers' work). The
     view lives only during the event's call, while the batch function holds the column; the
-    batch function checks ``start <= stop <= len(values)`` first.
+    batch function checks ``start <= stop <= len(values)`` first. ``values`` is C-contiguous,
+    1-D, or 2-D for RVecs of Lorentz vectors (rows of 4).
     """
     def codegen(context, builder, signature, args):
         array_type = signature.args[0]
@@ -76,10 +64,16 @@ def event_view(typingctx, values, start, stop):
         itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(array_type.dtype)))
         begin = context.cast(builder, args[1], signature.args[1], types.intp)
         end = context.cast(builder, args[2], signature.args[2], types.intp)
-        populate_array(view, data=builder.gep(column.data, [begin]), shape=[builder.sub(end, begin)],
-                       strides=[itemsize], itemsize=itemsize, meminfo=None)  # fmt: skip
+        shape = cgutils.unpack_tuple(builder, column.shape, array_type.ndim)
+        strides = cgutils.unpack_tuple(builder, column.strides, array_type.ndim)
+        row = builder.sdiv(strides[0], itemsize)  # elements per row
+        populate_array(view, data=builder.gep(column.data, [builder.mul(begin, row)]),
+                       shape=[builder.sub(end, begin), *shape[1:]], strides=strides, itemsize=itemsize,
+                       meminfo=None)  # fmt: skip
         return view._getvalue()
 
+    if not (isinstance(values, types.Array) and values.layout == "C" and values.ndim in (1, 2)):
+        return None
     return values(values, start, stop), codegen
 
 
@@ -149,6 +143,13 @@ def scratch_or_new(scratch, n):  # pragma: no cover - compiled
     """``n`` elements of ``scratch`` (a view that counts no references, as ``event_view``), or a new array."""
     n = np.int64(n)
     return event_view(scratch, 0, n) if n <= len(scratch) else np.empty(n, scratch.dtype)  # type: ignore[call-arg]
+
+
+@_inline
+def scratch4_or_new(scratch, n):  # pragma: no cover - compiled
+    """``n`` rows of ``scratch`` (an RVec of Lorentz vectors: rows of 4), or a new array."""
+    n = np.int64(n)
+    return event_view(scratch, 0, n) if n <= len(scratch) else np.empty((n, 4), np.float64)  # type: ignore[call-arg]
 
 
 @_inline
