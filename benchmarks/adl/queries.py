@@ -340,24 +340,7 @@ def additional_lepton_idx(pt, eta, phi, mass, charge, flavour):
 
 # -- the queries -----------------------------------------------------------------------------
 
-MET = ("met", ";MET (GeV);N_{Events}", 100, 0.0, 200.0)
-JET_PT = ("jet_pt", ";Jet p_{T} (GeV);N_{Events}", 100, 15.0, 60.0)
-
-
-def q1(df):
-    return df.Histo1D(MET, "MET_pt")
-
-
-def q2(df):
-    return df.Histo1D(JET_PT, "Jet_pt")
-
-
-def q3(df):
-    return df.Define("goodJet_pt", "Jet_pt[abs(Jet_eta) < 1.0]").Histo1D(JET_PT, "goodJet_pt")
-
-
-def q4(df):
-    return df.Filter("Sum(Jet_pt > 40) > 1", "At least two jets with pt > 40 GeV").Histo1D(MET, "MET_pt")
+from benchmarks.adl.common import MET, leptons, q1, q2, q3, q4  # noqa: E402 - the queries both versions share
 
 
 def q5(df):
@@ -392,13 +375,7 @@ def q7(df):
 
 def q8(df):
     _prepare(df)
-    return (df.Filter("nElectron + nMuon > 2", "At least three leptons")
-              .Define("Lepton_pt", "Concatenate(Muon_pt, Electron_pt)")
-              .Define("Lepton_eta", "Concatenate(Muon_eta, Electron_eta)")
-              .Define("Lepton_phi", "Concatenate(Muon_phi, Electron_phi)")
-              .Define("Lepton_mass", "Concatenate(Muon_mass, Electron_mass)")
-              .Define("Lepton_charge", "Concatenate(Muon_charge, Electron_charge)")
-              .Define("Lepton_flavour", "Concatenate(ROOT::RVec<int>(nMuon, 0), ROOT::RVec<int>(nElectron, 1))")
+    return (leptons(df.Filter("nElectron + nMuon > 2", "At least three leptons"))
               .Define("AdditionalLepton_idx", "additional_lepton_idx(Lepton_pt, Lepton_eta, Lepton_phi, Lepton_mass, "
                                               "Lepton_charge, Lepton_flavour)")
               .Filter("AdditionalLepton_idx != 99999", "No valid lepton pair found.")

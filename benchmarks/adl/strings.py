@@ -44,29 +44,12 @@ TARGET_KERNELS = 1.25  # hepframe strings / hepframe kernels must be at most thi
 
 # -- the queries -----------------------------------------------------------------------------
 
-MET = ("met", ";MET (GeV);N_{Events}", 100, 0.0, 200.0)
-JET_PT = ("jet_pt", ";Jet p_{T} (GeV);N_{Events}", 100, 15.0, 60.0)
+from benchmarks.adl.common import MET, leptons, q1, q2, q3, q4  # noqa: E402 - the queries both versions share
 
 
 def _four(collection: str, indices: str) -> str:
     """``Take(X_pt, idx), Take(X_eta, idx), Take(X_phi, idx), Take(X_mass, idx)``."""
     return ", ".join(f"Take({collection}_{v}, {indices})" for v in ("pt", "eta", "phi", "mass"))
-
-
-def q1(df):
-    return df.Histo1D(MET, "MET_pt")
-
-
-def q2(df):
-    return df.Histo1D(JET_PT, "Jet_pt")
-
-
-def q3(df):
-    return df.Define("goodJet_pt", "Jet_pt[abs(Jet_eta) < 1.0]").Histo1D(JET_PT, "goodJet_pt")
-
-
-def q4(df):
-    return df.Filter("Sum(Jet_pt > 40) > 1", "At least two jets with pt > 40 GeV").Histo1D(MET, "MET_pt")
 
 
 def q5(df):
@@ -117,13 +100,7 @@ def q7(df):
 
 
 def q8(df):
-    return (df.Filter("nElectron + nMuon > 2", "At least three leptons")
-              .Define("Lepton_pt", "Concatenate(Muon_pt, Electron_pt)")
-              .Define("Lepton_eta", "Concatenate(Muon_eta, Electron_eta)")
-              .Define("Lepton_phi", "Concatenate(Muon_phi, Electron_phi)")
-              .Define("Lepton_mass", "Concatenate(Muon_mass, Electron_mass)")
-              .Define("Lepton_charge", "Concatenate(Muon_charge, Electron_charge)")
-              .Define("Lepton_flavour", "Concatenate(ROOT::RVec<int>(nMuon, 0), ROOT::RVec<int>(nElectron, 1))")
+    return (leptons(df.Filter("nElectron + nMuon > 2", "At least three leptons"))
               .Define("Dilepton", "Combinations(Lepton_pt, 2)")
               .Define("Dilepton_mass", f"InvariantMasses({_four('Lepton', 'Dilepton[0]')}, "
                                        f"{_four('Lepton', 'Dilepton[1]')})")
