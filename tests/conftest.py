@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+
+# The GPU engine's tests run its CUDA kernels in numba's simulator unless a real device is asked
+# for (scripts/gpu-check.sh sets NUMBA_ENABLE_CUDASIM=0). Set before numba is first imported.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+if "numba.cuda" not in sys.modules:  # a pytest plugin may have imported numba: read the setting again
+    from numba.core import config as _numba_config
+
+    _numba_config.reload_config()
 
 import awkward as ak
 import numpy as np
@@ -14,7 +23,7 @@ from hepframe.datasets import generate_nanoaod, write_tree
 # The column cache of the test session lives in a temporary directory, never in ~/.cache.
 os.environ.setdefault("HEPFRAME_CACHE_DIR", tempfile.mkdtemp(prefix="hepframe-test-cache-"))
 
-#: Engines of the conformance suite; GPU plugs in here when it exists.
+#: Engines of the conformance suite (the GPU engine's suite is in tests/test_gpu_engine.py).
 ENGINES = ["reference", "polars"]
 #: The conformance suite (tests/test_conformance.py) also runs on Spark (local[2] in CI), both
 #: ways: "spark" (tasks read the files, Polars inside) and "spark-native" (the root data source

@@ -16,7 +16,15 @@ from hepframe.connectors.base import DataSource
 from hepframe.connectors.memory import TableSource
 
 import hepframe
-from hepframe.engines.base import BatchEngine, DistributedEngine, Engine, available_engines, get_engine, register_engine
+from hepframe.engines.base import (
+    BatchEngine,
+    DistributedEngine,
+    Engine,
+    available_engines,
+    engine_class,
+    get_engine,
+    register_engine,
+)
 from hepframe.engines.reference_engine import ReferenceEngine
 from hepframe.errors import UnsupportedOperationError
 from hepframe.expr.types import CType
@@ -39,12 +47,13 @@ def test_the_core_imports_no_engine_it_does_not_use() -> None:
 
 
 def test_engines_have_one_of_two_declared_kinds() -> None:
-    assert {"polars", "reference", "spark"} <= set(available_engines())
+    assert {"gpu", "polars", "reference", "spark"} <= set(available_engines())
+    assert issubclass(engine_class("gpu"), BatchEngine)  # its class, without a GPU
     assert isinstance(get_engine("polars"), BatchEngine) and isinstance(get_engine("reference"), BatchEngine)
     spark = get_engine("spark", npartitions=3)
     assert isinstance(spark, DistributedEngine) and not isinstance(spark, BatchEngine)
     assert isinstance(spark.batch_engine(), BatchEngine) and spark.npartitions == 3  # type: ignore[attr-defined]
-    with pytest.raises(UnsupportedOperationError, match=r"unknown engine 'gpux'; available: polars, reference, spark"):
+    with pytest.raises(UnsupportedOperationError, match=r"unknown engine 'gpux'; available: gpu, polars, reference, spark"):
         get_engine("gpux")
     with pytest.raises(UnsupportedOperationError, match="does not take the options"):
         get_engine("polars", npartitions=2)

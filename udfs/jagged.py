@@ -10,33 +10,82 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# -- per-event algorithms -------------------------------------------------------------------
+# Each ``*_of(values, start, stop, ...)`` is one RVec's computation, written once: the batch loops
+# below compile it for the CPU, and hepframe.engines.gpu_kernels for CUDA (one thread per event).
+# They return their result (no stores inside: LLVM keeps the loops as tight as hand-written ones).
+
+
+def sum_of(values, start, stop, acc):  # pragma: no cover - compiled
+    for j in range(start, stop):
+        acc += values[j]
+    return acc
+
+
+def product_of(values, start, stop, acc):  # pragma: no cover - compiled
+    for j in range(start, stop):
+        acc *= values[j]
+    return acc
+
+
+def max_of(values, start, stop):  # pragma: no cover - compiled
+    """The largest of a non-empty range: std::max_element keeps the first of equal ones, compares with '<'."""
+    best = values[start]
+    for j in range(start + 1, stop):
+        if best < values[j]:
+            best = values[j]
+    return best
+
+
+def min_of(values, start, stop):  # pragma: no cover - compiled
+    best = values[start]
+    for j in range(start + 1, stop):
+        if values[j] < best:
+            best = values[j]
+    return best
+
+
+def argmax_of(values, start, stop):  # pragma: no cover - compiled
+    best = start
+    for j in range(start + 1, stop):
+        if values[best] < values[j]:
+            best = j
+    return best - start
+
+
+def argmin_of(values, start, stop):  # pragma: no cover - compiled
+    best = start
+    for j in range(start + 1, stop):
+        if values[j] < values[best]:
+            best = j
+    return best - start
+
+
+_inline = numba.njit(cache=True, nogil=True, forceinline=True)
+_sum_of, _product_of, _max_of, _min_of = _inline(sum_of), _inline(product_of), _inline(max_of), _inline(min_of)
+_argmax_of, _argmin_of = _inline(argmax_of), _inline(argmin_of)
+
 
 @numba.njit(cache=True, nogil=True)
 def _sum(offsets, values, out):  # pragma: no cover - compiled
     for i in range(len(offsets) - 1):
-        acc = out[i]
-        for j in range(offsets[i], offsets[i + 1]):
-            acc += values[j]
-        out[i] = acc
+        out[i] = _sum_of(values, offsets[i], offsets[i + 1], out[i])
 
 
 @numba.njit(cache=True, nogil=True)
 def _extreme(offsets, values, out, valid, want_max):  # pragma: no cover - compiled
-    for i in range(len(offsets) - 1):
-        start, stop = offsets[i], offsets[i + 1]
-        if stop <= start:
-            valid[i] = False
-            continue
-        best = values[start]
-        for j in range(start + 1, stop):
-            v = values[j]
-            # std::max_element keeps the first of equal elements and compares with '<'.
-            if want_max:
-                if best < v:
-                    best = v
-            elif v < best:
-                best = v
-        out[i] = best
+    if want_max:
+        for i in range(len(offsets) - 1):
+            if offsets[i + 1] > offsets[i]:
+                out[i] = _max_of(values, offsets[i], offsets[i + 1])
+            else:
+                valid[i] = False
+    else:
+        for i in range(len(offsets) - 1):
+            if offsets[i + 1] > offsets[i]:
+                out[i] = _min_of(values, offsets[i], offsets[i + 1])
+            else:
+                valid[i] = False
 
 
 def reduce_sum(offsets: np.ndarray, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -77,10 +126,7 @@ def reduce_mean(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _product(offsets, values, out):  # pragma: no cover - compiled
     for i in range(len(offsets) - 1):
-        acc = out[i]
-        for j in range(offsets[i], offsets[i + 1]):
-            acc *= values[j]
-        out[i] = acc
+        out[i] = _product_of(values, offsets[i], offsets[i + 1], out[i])
 
 
 def reduce_product(offsets: np.ndarray, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -129,19 +175,18 @@ def reduce_var(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _arg_extreme(offsets, values, out, valid, want_max):  # pragma: no cover - compiled
-    for i in range(len(offsets) - 1):
-        start, stop = offsets[i], offsets[i + 1]
-        if stop <= start:
-            valid[i] = False
-            continue
-        best = start
-        for j in range(start + 1, stop):
-            if want_max:
-                if values[best] < values[j]:
-                    best = j
-            elif values[j] < values[best]:
-                best = j
-        out[i] = best - start
+    if want_max:
+        for i in range(len(offsets) - 1):
+            if offsets[i + 1] > offsets[i]:
+                out[i] = _argmax_of(values, offsets[i], offsets[i + 1])
+            else:
+                valid[i] = False
+    else:
+        for i in range(len(offsets) - 1):
+            if offsets[i + 1] > offsets[i]:
+                out[i] = _argmin_of(values, offsets[i], offsets[i + 1])
+            else:
+                valid[i] = False
 
 
 def reduce_argmax(offsets: np.ndarray, values: np.ndarray, want_max: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -195,6 +195,7 @@ _BUILTIN: dict[str, str] = {
     "polars": "hepframe.engines.polars_engine",
     "reference": "hepframe.engines.reference_engine",
     "spark": "hepframe.engines.spark_engine",
+    "gpu": "hepframe.engines.gpu_engine",
 }
 #: Third-party engines: ``[project.entry-points."hepframe.engines"] name = "module:Class"``.
 ENTRY_POINT_GROUP = "hepframe.engines"
@@ -222,6 +223,14 @@ def _load(name: str) -> type[Engine] | None:
     return _ENGINES.get(name)
 
 
+def engine_class(name: str) -> type[Engine]:
+    """The class of the engine ``name``, without building one (which may need a GPU or a cluster)."""
+    cls = _load(name)
+    if cls is None:
+        raise UnsupportedOperationError(f"unknown engine {name!r}; available: {', '.join(available_engines())}")
+    return cls
+
+
 def get_engine(name: str | Engine, **options: Any) -> Engine:
     """The engine ``name`` (a new instance, built with ``options``), or ``name`` itself if it is one."""
     if isinstance(name, Engine):
@@ -231,7 +240,7 @@ def get_engine(name: str | Engine, **options: Any) -> Engine:
     cls = _load(name) if isinstance(name, str) else None
     if cls is None:
         raise UnsupportedOperationError(
-            f"unknown engine {name!r}; available: {', '.join(available_engines())} (gpu is planned)"
+            f"unknown engine {name!r}; available: {', '.join(available_engines())}"
         )
     try:
         return cls(**options)
