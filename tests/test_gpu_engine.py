@@ -156,13 +156,13 @@ def test_support_table_is_the_rules_table() -> None:
     assert "exp" not in GpuEngine.SUPPORT and "Sum" in GpuEngine.SUPPORT
 
 
-def test_without_cuda_the_error_says_what_to_do() -> None:
+def test_without_cuda_the_error_says_what_to_do(tiny_file: str) -> None:
     """Outside the simulator, a machine without a usable GPU gets one clear error."""
     code = (
         "import hepframe\n"
         "from numba import cuda\n"
         "try:\n"
-        "    df = hepframe.RDataFrame(1, engine='gpu')\n"
+        f"    df = hepframe.RDataFrame('Events', {tiny_file!r}, engine='gpu')\n"
         "    print('DEVICE', cuda.is_available(), df.Count().GetValue())\n"
         "except Exception as exc:\n"
         "    print('ERROR', cuda.is_available(), type(exc).__name__, exc)\n"
@@ -173,7 +173,7 @@ def test_without_cuda_the_error_says_what_to_do() -> None:
         assert "UnsupportedOperationError" in out
         assert "pip install 'hepframe[gpu]'" in out and "engine='polars'" in out and "NUMBA_ENABLE_CUDASIM=1" in out
     else:  # a machine with a GPU: the engine runs
-        assert out.startswith("DEVICE True 1"), out
+        assert out.startswith("DEVICE True 8"), out
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8])
