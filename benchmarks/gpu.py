@@ -1,7 +1,8 @@
 """The GPU engine against the Polars engine, in one process, on the same file: time and identity.
 
-The ADL queries the GPU engine runs today (1-4: MET, jet pT, selected jet pT, a counting filter)
-and a selection with a weighted histogram, each booked on both engines; best of ``--repeats``
+The ADL queries the GPU engine runs today, written as strings (1-4: MET, jet pT, selected jet pT,
+a counting filter; 7: jets away from leptons, through Concatenate, Combinations, Take, DeltaR and
+Drop) and a selection with a weighted histogram, each booked on both engines; best of ``--repeats``
 after one warm-up (kernel compilation). Histograms must be identical, bin for bin.
 
     python -m benchmarks.gpu --events 2000000 [--json out.json]
@@ -24,6 +25,7 @@ import numpy as np
 
 import hepframe
 from benchmarks.adl.common import q1, q2, q3, q4
+from benchmarks.adl.strings import q7
 from hepframe.datasets import generate_nanoaod
 from hepframe.engines import get_engine
 
@@ -36,7 +38,7 @@ def selection(df):
     return sel.Histo1D(("lead", "", 50, 0.0, 250.0), "ht", "MET_pt")
 
 
-QUERIES = {"q1": q1, "q2": q2, "q3": q3, "q4": q4, "selection": selection}
+QUERIES = {"q1": q1, "q2": q2, "q3": q3, "q4": q4, "q7": q7, "selection": selection}
 
 
 def run(path: str, engine: str, query, threads: int) -> tuple[float, np.ndarray]:

@@ -136,23 +136,26 @@ def reduce_product(offsets: np.ndarray, values: np.ndarray, dtype: np.dtype) -> 
     return out
 
 
+def var_of(values, start, stop, zero):  # pragma: no cover - compiled
+    """ROOT's Var<T> of one RVec of at least two elements: the sums accumulate in T (``zero``'s type)."""
+    sum_squares = zero
+    squared_sum = zero
+    for j in range(start, stop):
+        x = values[j]
+        sum_squares += x * x
+        squared_sum += x
+    squared_sum *= squared_sum
+    dsize = np.float64(stop - start)
+    return 1.0 / (dsize - 1.0) * (np.float64(sum_squares) - np.float64(squared_sum) / dsize)
+
+
+_var_of = _inline(var_of)
+
+
 @numba.njit(cache=True, nogil=True)
 def _var(offsets, values, zero, out):  # pragma: no cover - compiled
-    # zero is a scalar of the element type: the sums accumulate in T, exactly as ROOT's Var<T>.
     for i in range(len(offsets) - 1):
-        size = offsets[i + 1] - offsets[i]
-        if size < 2:
-            out[i] = 0.0
-            continue
-        sum_squares = zero
-        squared_sum = zero
-        for j in range(offsets[i], offsets[i + 1]):
-            x = values[j]
-            sum_squares += x * x
-            squared_sum += x
-        squared_sum *= squared_sum
-        dsize = np.float64(size)
-        out[i] = 1.0 / (dsize - 1.0) * (np.float64(sum_squares) - np.float64(squared_sum) / dsize)
+        out[i] = _var_of(values, offsets[i], offsets[i + 1], zero) if offsets[i + 1] - offsets[i] >= 2 else 0.0
 
 
 def reduce_var(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -13,18 +13,29 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, nogil=True)
-def _delta_phi_one(v1, v2, c):  # pragma: no cover - compiled
-    # auto r = std::fmod(v2 - v1, 2.0 * c);  -> double. fmod(x, y) is x itself when |x| < |y| (the
-    # usual case for angles), so the costly call is only made when it changes something.
-    x, two_c = np.float64(v2 - v1), 2.0 * np.float64(c)
-    r = x if abs(x) < two_c else np.fmod(x, two_c)
-    cd = np.float64(c)
-    if r < -cd:
-        r += 2.0 * cd
-    elif r > cd:
-        r -= 2.0 * cd
-    return r
+def make_delta_phi(fmod):
+    """One DeltaPhi in double, written once for the CPU and the GPU.
+
+    Compiled here with numpy's fmod, and as a CUDA device function with ``math.fmod`` by the GPU
+    engine (numba's CPU target has no ``math.fmod``).
+    """
+
+    def delta_phi_of(v1, v2, c):  # pragma: no cover - compiled
+        # auto r = std::fmod(v2 - v1, 2.0 * c);  -> double. fmod(x, y) is x itself when |x| < |y|
+        # (the usual case for angles), so the costly call is only made when it changes something.
+        x, two_c = np.float64(v2 - v1), 2.0 * np.float64(c)
+        r = x if abs(x) < two_c else fmod(x, two_c)
+        cd = np.float64(c)
+        if r < -cd:
+            r += 2.0 * cd
+        elif r > cd:
+            r -= 2.0 * cd
+        return r
+
+    return delta_phi_of
+
+
+_delta_phi_one = numba.njit(cache=True, nogil=True, forceinline=True)(make_delta_phi(np.fmod))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -18,6 +18,7 @@ with it, the same kernels run in numba's CUDA simulator (slow: tests on small in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from hepframe.connectors import Batch
-from hepframe.engines.base import BatchEngine, Support, register_engine, shape_of
+from hepframe.engines.base import BatchEngine, Support, register_engine
 from hepframe.engines.values import Jagged, Value, from_arrow
 from hepframe.errors import UNDEFINED_CAUSES, EventError, UnsupportedOperationError
 from hepframe.expr import ir
@@ -89,7 +90,24 @@ class DeviceJagged:
         return out
 
 
-#: A constant (numpy scalar), a device array of one value per event, or a DeviceJagged.
+class DeviceRows:
+    """``Combinations``' RVec<RVec<size_t>>, read as ``c[m]`` and ``c.size()``.
+
+    ``rows[m]`` is the m-th index list of each event; all rows share one layout, ``offsets``.
+    """
+
+    def __init__(self, offsets: Any, rows: Any) -> None:
+        self.offsets = offsets
+        self.rows = rows  # device array (k, total)
+
+    def __len__(self) -> int:
+        return int(self.offsets.size) - 1
+
+    def row(self, m: int) -> DeviceJagged:
+        return DeviceJagged(self.offsets, self.rows[m])
+
+
+#: A constant (numpy scalar), a device array of one value per event, a DeviceJagged or DeviceRows.
 DeviceData = Any
 
 
@@ -138,6 +156,15 @@ def _to_device(data: Any) -> DeviceData:
 
 
 def _to_host(data: DeviceData, n: int) -> Any:
+    if isinstance(data, DeviceRows):  # RVec<RVec>: event i holds its k rows
+        offsets, rows = data.offsets.copy_to_host(), data.rows.copy_to_host()
+        k, counts = rows.shape[0], np.diff(offsets)
+        inner_counts = np.repeat(counts, k)
+        event, row = np.repeat(np.arange(n), k), np.tile(np.arange(k), n)
+        starts = np.repeat(offsets[:-1][event], inner_counts)
+        within = np.arange(int(inner_counts.sum())) - np.repeat(np.cumsum(inner_counts) - inner_counts, inner_counts)
+        values = rows[np.repeat(row, inner_counts), starts + within] if k else np.zeros(0, np.uint64)
+        return Jagged(np.full(n, k, np.int64), Jagged(inner_counts, values))
     if isinstance(data, DeviceJagged):
         return Jagged.from_offsets(data.offsets.copy_to_host(), data.values.copy_to_host())
     if isinstance(data, np.generic):
@@ -148,7 +175,12 @@ def _to_host(data: DeviceData, n: int) -> Any:
 _BINARY_OPS = ("+", "-", "*", "&", "|", "^", "<", "<=", ">", ">=", "==", "!=", "&&", "||")
 _UNARY_OPS = ("-", "~", "!")
 _UNARY_MATH = ("sqrt", "fabs", "floor", "ceil", "round", "trunc")
-_REDUCTIONS = ("Sum", "Product", "Mean", "Max", "Min", "ArgMax", "ArgMin", "Any", "All", "size")
+_REDUCTIONS = ("Sum", "Product", "Mean", "Max", "Min", "ArgMax", "ArgMin", "Any", "All", "size", "Var", "StdDev")
+#: VecOps that build or reorder RVecs (the catalogue's functions of RVecs, run per event).
+_VECOPS = ("Take", "Concatenate", "Drop", "Enumerate", "Reverse", "Sort", "Argsort", "StableArgsort",
+           "Nonzero", "Where", "Combinations", "Intersect")  # fmt: skip
+#: Functions of per-event values that make RVecs.
+_MAKERS = ("Range", "RVec", "RVecOf")
 
 
 # -- the rules table: what runs on the device; SUPPORT is derived from it ---------------------------
@@ -164,9 +196,10 @@ RULES: dict[str, Rule] = {
     "column": Rule(), "literal": Rule(), "cast": Rule(),
     **{f"unary{op}": Rule() for op in _UNARY_OPS},
     **{op: Rule() for op in [*_BINARY_OPS, "/", "%", "<<", ">>"]},
-    "ternary": Rule(rvec=False), "index": Rule(scalar=False), "mask": Rule(scalar=False),
-    **{fn: Rule() for fn in [*_UNARY_MATH, "abs", "fmod"]},
-    **{fn: Rule(scalar=False) for fn in _REDUCTIONS},
+    "ternary": Rule(), "index": Rule(scalar=False), "mask": Rule(scalar=False),
+    **{fn: Rule() for fn in [*_UNARY_MATH, "abs", "fmod", "DeltaPhi", "DeltaR", "DeltaR2"]},
+    **{fn: Rule(scalar=False) for fn in [*_REDUCTIONS, *_VECOPS]},
+    **{fn: Rule() for fn in _MAKERS},
 }  # fmt: skip
 
 
@@ -322,8 +355,11 @@ class _Evaluator:
         then = self.evaluate_on(expr.then, columns, take_then)
         other = self.evaluate_on(expr.other, columns, take_other)
         dtype = expr.type.scalar.dtype
-        out = _empty(self.n, dtype)
-        self.k.launch(self.k.where, self.n, truth, self.per_event(then.data, dtype), self.per_event(other.data, dtype), out)
+        if expr.type.is_rvec:
+            out = self.choose_lists(truth, then.data, other.data, dtype)
+        else:
+            out = _empty(self.n, dtype)
+            self.k.launch(self.k.where, self.n, truth, self.per_event(then.data, dtype), self.per_event(other.data, dtype), out)
         chosen_valid = _empty(self.n, np.bool_)
         self.k.launch(self.k.where, self.n, truth, self.copy_valid(then.valid), self.copy_valid(other.valid), chosen_valid)
         return DeviceValue(out, self.valid_and(valid, chosen_valid) if _any_false(valid, chosen_valid) else None)
@@ -390,7 +426,12 @@ class _Evaluator:
 
     def index(self, node: ir.Index, value: DeviceValue, index: DeviceValue) -> DeviceValue:
         v = value.data
-        if not isinstance(v, DeviceJagged) or node.value.type.depth > 1:
+        if isinstance(v, DeviceRows):  # c[m] of Combinations: a constant m (checked at compile time)
+            m = int(index.data)
+            if 0 <= m < v.rows.shape[0]:
+                return DeviceValue(v.row(m), value.valid)
+            return DeviceValue(DeviceJagged(_full(self.n + 1, 0, np.int64), _empty(0, np.uint64)), _full(self.n, False, np.bool_))
+        if not isinstance(v, DeviceJagged):
             raise UnsupportedOperationError("the gpu engine does not index RVec<RVec<T>> yet")
         out = _empty(self.n, node.type.scalar.dtype)
         ok = _full(self.n, True, np.bool_)
@@ -415,6 +456,13 @@ class _Evaluator:
             return DeviceValue(self.elementwise(self.k.unary(op), data, valid, fn, dtype), valid)
         if fn == "fmod":
             return DeviceValue(self.elementwise(self.k.binary("fmod"), data, valid, fn, dtype), valid)
+        if fn == "size" and isinstance(data[0], DeviceRows):
+            return DeviceValue(_full(self.n, data[0].rows.shape[0], np.uint64), valid)
+        if fn in ("DeltaPhi", "DeltaR", "DeltaR2"):
+            return DeviceValue(self.delta(fn, data, valid, dtype), valid)
+        if fn in _VECOPS or fn in _MAKERS:
+            out, ok = self.vecops(node, data, valid, dtype)
+            return DeviceValue(out, self.valid_and(valid, ok))
         if fn in _REDUCTIONS:
             v = data[0]
             assert isinstance(v, DeviceJagged)
@@ -444,6 +492,14 @@ class _Evaluator:
             out = _empty(n, np.float64)
             k.launch(k.binary("mean"), n, sums, counts, out)
             return out, None
+        if fn in ("Var", "StdDev"):
+            element = v.values.dtype
+            acc = element if element.kind == "f" else np.dtype(np.int64)
+            out = _empty(n, np.float64)
+            k.launch(k.reduce_var, n, v.offsets, self.converted(v.values, acc), acc.type(0), out)
+            if fn == "StdDev":
+                k.launch(k.unary("sqrt"), n, out, out)
+            return out, None
         if fn in ("Any", "All"):
             out = _empty(n, np.bool_)
             k.launch(k.any_all, n, v.offsets, v.values, fn == "All", out)
@@ -452,6 +508,153 @@ class _Evaluator:
         ok = _full(n, True, np.bool_)
         k.launch(k.EXTREMES[fn], n, v.offsets, v.values, out, ok)
         return out, (ok if _any_false(ok) else None)
+
+    def choose_lists(self, truth: Any, then: DeviceJagged, other: DeviceJagged, dtype: Any) -> DeviceJagged:
+        k, n = self.k, self.n
+        tc, oc, counts = _empty(n, np.int64), _empty(n, np.int64), _empty(n, np.int64)
+        k.launch(k.counts_of, n, then.offsets, tc)
+        k.launch(k.counts_of, n, other.offsets, oc)
+        k.launch(k.where, n, truth, tc, oc, counts)
+        offsets, total = k.offsets_from_counts(counts)
+        out = _empty(total, dtype)
+        t, o = self.converted(then.values, dtype), self.converted(other.values, dtype)
+        k.launch(k.choose_lists, n, truth, then.offsets, t, other.offsets, o, offsets, out)
+        return DeviceJagged(offsets, out)
+
+    def as_type(self, data: DeviceData, dtype: Any) -> DeviceData:
+        if isinstance(data, np.generic):
+            return np.dtype(dtype).type(data)
+        if isinstance(data, DeviceJagged):
+            return data.with_values(self.converted(data.values, dtype))
+        return self.converted(data, dtype)
+
+    def delta(self, fn: str, data: list[DeviceData], valid: Any, dtype: Any) -> DeviceData:
+        """DeltaPhi, DeltaR, DeltaR2: exact operations only (fmod, + - * /, sqrt), so ROOT's bits."""
+        n_angles = 2 if fn == "DeltaPhi" else 4
+        c = data[n_angles] if len(data) > n_angles else np.float64(math.pi)
+        if not isinstance(c, np.generic):
+            raise UnsupportedOperationError(f"{fn}: the period argument c must be a constant, e.g. M_PI or 180.")
+        c_typed = np.dtype(dtype).type(c)
+        kernel = self.k.delta_phi(np.dtype(dtype)) if fn == "DeltaPhi" else self.k.delta_r(np.dtype(dtype), fn == "DeltaR2")
+
+        def run(*operands_and_out: Any) -> None:
+            *operands, out = operands_and_out
+            self.k.launch(kernel, out.size, *operands, c_typed, out)
+
+        args = [self.as_type(d, dtype) for d in data[:n_angles]]
+        return self.elementwise(_Launcher(run), args, valid, fn, dtype)
+
+    def vecops(self, node: ir.Call, data: list[DeviceData], valid: Any, dtype: Any) -> tuple[DeviceData, Any]:
+        """The VecOps functions that build or reorder RVecs, as ROOT::VecOps defines them."""
+        k, n, fn = self.k, self.n, node.func
+        if fn in ("Range", "RVec"):
+            if fn == "Range":
+                begin, end = (np.int64(0), data[0]) if len(data) == 1 else (data[0], data[1])
+                first, last = self.per_event(self.as_type(begin, np.int64)), self.per_event(self.as_type(end, np.int64))
+                counts, step = _empty(n, np.int64), 1
+                k.launch(k.range_counts, n, first, last, counts)
+            else:
+                counts, first, step = self.per_event(self.as_type(data[0], np.int64)), self.per_event(self.as_type(data[1], dtype)), 0
+            offsets, total = k.offsets_from_counts(counts)
+            out = _empty(total, dtype)
+            k.launch(k.fill_lists, n, offsets, first, step, out)
+            return DeviceJagged(offsets, out), None
+        if fn == "RVecOf":
+            if any(isinstance(d, DeviceJagged | DeviceRows) for d in data):
+                raise UnsupportedOperationError("the gpu engine does not build RVec<RVec<T>> from braced lists yet")
+            m = len(data)
+            out = _empty(n * m, dtype)
+            for j, item in enumerate(data):
+                k.launch(k.interleave, n, self.per_event(self.as_type(item, dtype)), m, j, out)
+            offsets, _ = k.offsets_from_counts(_full(n, m, np.int64))
+            return DeviceJagged(offsets, out), None
+        if fn == "Where":
+            return self.elementwise(k.where, [data[0], self.as_type(data[1], dtype), self.as_type(data[2], dtype)], valid, fn, dtype), None
+        v = data[0]
+        assert isinstance(v, DeviceJagged)
+        if fn == "Combinations":
+            return self.combinations(v, data[1])
+        if fn == "Take":
+            return self.take_elements(v, data[1], data[2] if len(data) > 2 else None, dtype)
+        if fn == "Concatenate":
+            b = data[1]
+            counts = _empty(n, np.int64)
+            k.launch(k.sum_counts, n, v.offsets, b.offsets, counts)
+            offsets, total = k.offsets_from_counts(counts)
+            out = _empty(total, dtype)
+            k.launch(k.concatenate, n, v.offsets, self.converted(v.values, dtype), b.offsets, self.converted(b.values, dtype), offsets, out)
+            return DeviceJagged(offsets, out), None
+        if fn == "Intersect":
+            keep = _empty(v.values.size, np.bool_)
+            k.launch(k.member, n, v.offsets, v.values, data[1].offsets, self.converted(data[1].values, v.values.dtype), keep)
+            return self.select(v, keep), None
+        if fn == "Drop":
+            removed = _full(v.values.size, False, np.bool_)
+            idx = data[1]
+            k.launch(k.mark_dropped, n, v.offsets, idx.offsets, self.converted(idx.values, np.int64), removed)
+            keep = _empty(v.values.size, np.bool_)
+            k.launch(k.unary("!"), v.values.size, removed, keep)
+            return self.select(v, keep), None
+        if fn in ("Enumerate", "Nonzero"):
+            index = _empty(v.values.size, np.uint64)
+            k.launch(k.local_index, v.values.size, v.offsets, v.parents, fn == "Enumerate" and v.values.dtype == np.bool_, index)
+            if fn == "Enumerate":
+                return v.with_values(index), None
+            keep = _empty(v.values.size, np.bool_)
+            k.launch(k.unary("nonzero"), v.values.size, v.values, keep)
+            return self.select(v.with_values(index), keep), None
+        if fn == "Reverse":
+            out = _empty(v.values.size, v.values.dtype)
+            k.launch(k.reverse, v.values.size, v.offsets, v.parents, v.values, out)
+            return v.with_values(out), None
+        # Sort, Argsort, StableArgsort: a stable sort per event
+        values = _empty(v.values.size, v.values.dtype)
+        k.launch(k.unary("same"), v.values.size, v.values, values)
+        order = _empty(v.values.size, np.int64)
+        k.launch(k.sort_lists, n, v.offsets, values, order, fn != "Sort")
+        return v.with_values(values if fn == "Sort" else self.converted(order, np.uint64)), None
+
+    def take_elements(self, v: DeviceJagged, what: DeviceData, default: DeviceData | None, dtype: Any) -> tuple[DeviceData, Any]:
+        k, n = self.k, self.n
+        if default is not None and not isinstance(default, np.generic):
+            raise UnsupportedOperationError("Take's default value must be a constant on the gpu engine")
+        fill = np.dtype(dtype).type(0 if default is None else default)
+        ok = _full(n, True, np.bool_)
+        if isinstance(what, DeviceJagged):  # Take(v, indices)
+            out = _empty(what.values.size, dtype)
+            idx = self.converted(what.values, np.int64)  # indices >= 2**63 turn negative: out of range
+            k.launch(k.take_indices, what.values.size, v.offsets, v.values, what.offsets, idx, what.parents, out, ok,
+                     fill, default is not None)  # fmt: skip
+            return what.with_values(out), (ok if _any_false(ok) else None)
+        count = self.per_event(self.as_type(what, np.int64))  # Take(v, n)
+        counts = _empty(n, np.int64)
+        k.launch(k.take_n_counts, n, v.offsets, count, counts, ok, default is not None)
+        offsets, total = k.offsets_from_counts(counts)
+        out = _empty(total, dtype)
+        k.launch(k.take_n, n, v.offsets, v.values, count, offsets, out, fill)
+        return DeviceJagged(offsets, out), (ok if _any_false(ok) else None)
+
+    def combinations(self, v: DeviceJagged, second: DeviceData) -> tuple[DeviceData, Any]:
+        k, n = self.k, self.n
+        counts, ok = _empty(n, np.int64), _full(n, True, np.bool_)
+        if isinstance(second, DeviceJagged):  # Combinations(a, b): all pairs
+            k.launch(k.product_counts, n, v.offsets, second.offsets, counts)
+            offsets, total = k.offsets_from_counts(counts)
+            rows = _cuda().device_array((2, total), np.uint64)
+            k.launch(k.cartesian, n, second.offsets, offsets, rows)
+            return DeviceRows(offsets, rows), None
+        if not isinstance(second, np.generic):
+            raise UnsupportedOperationError("Combinations(v, k) needs a constant k on the gpu engine")
+        size = int(second)
+        if size > k.MAX_COMBINATION:
+            raise UnsupportedOperationError(f"Combinations(v, {size}): the gpu engine makes combinations of at most {k.MAX_COMBINATION}")
+        if size == 0:
+            return DeviceRows(_full(n + 1, 0, np.int64), _cuda().device_array((0, 0), np.uint64)), None
+        k.launch(k.combination_counts, n, v.offsets, size, counts, ok)
+        offsets, total = k.offsets_from_counts(counts)
+        rows = _cuda().device_array((size, total), np.uint64)
+        k.launch(k.combinations, n, v.offsets, size, offsets, rows)
+        return DeviceRows(offsets, rows), (ok if _any_false(ok) else None)
 
     def converted(self, values: Any, dtype: Any) -> Any:
         if values.dtype == dtype:
@@ -496,6 +699,14 @@ def take_data(k: Any, data: DeviceData, rows: Any) -> DeviceData:
     m = rows.size
     if isinstance(data, np.generic):
         return data
+    if isinstance(data, DeviceRows):
+        lists = [take_data(k, data.row(r), rows) for r in range(data.rows.shape[0])]
+        if not lists:
+            return DeviceRows(_full(m + 1, 0, np.int64), data.rows)
+        stacked = _cuda().device_array((len(lists), lists[0].values.size), np.uint64)
+        for r, taken in enumerate(lists):
+            k.launch(k.unary("same"), taken.values.size, taken.values, stacked[r])
+        return DeviceRows(lists[0].offsets, stacked)
     if isinstance(data, DeviceJagged):
         counts = _empty(m, np.int64)
         all_counts = _empty(len(data), np.int64)
@@ -587,10 +798,16 @@ class GpuEngine(BatchEngine):
 
     def check(self, expr: ir.Expr, text: str = "") -> None:
         super().check(expr, text)
-        for node in expr.walk():  # what the table cannot say: the element types the kernels take
-            if isinstance(node, ir.Index) and node.value.type.depth > 1:
-                raise UnsupportedOperationError(f"the gpu engine does not index RVec<RVec<T>> yet (in {text!r})")
-            if shape_of(node) == "rvec" and any(c.type.depth > 1 for c in node.children()):
+        for node in expr.walk():  # what the table cannot say: RVec<RVec> only as Combinations' result
+            if isinstance(node, ir.Call) and node.func in ("Var", "StdDev") and node.args[0].type.scalar is Scalar.BOOL:
+                raise UnsupportedOperationError(f"the gpu engine does not support {node.func} of RVec<bool> (in {text!r})")
+            nested = [c for c in node.children() if c.type.depth > 1]
+            if not nested:
+                continue
+            constant_index = isinstance(node, ir.Index) and isinstance(node.index, ir.Literal)
+            if not (constant_index or (isinstance(node, ir.Call) and node.func == "size")):
+                what = "indexing it with a non-constant" if isinstance(node, ir.Index) else repr(node.op_key)
                 raise UnsupportedOperationError(
-                    f"the gpu engine does not support {node.op_key!r} on RVec<RVec<T>> yet (in {text!r})"
+                    f"the gpu engine does not support {what} on RVec<RVec<T>> (from Combinations) yet (in {text!r}):"
+                    " it reads c[0], c[1], ... and c.size()"
                 )

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
-from hepframe.udfs import jagged
+from hepframe.udfs import jagged, kinematics
 
 THREADS = 128
 #: Elements summed by one thread in the first pass of a prefix sum.
@@ -41,6 +41,7 @@ def device_function(fn: Callable) -> Any:
 _sum_of, _product_of = device_function(jagged.sum_of), device_function(jagged.product_of)
 _max_of, _min_of = device_function(jagged.max_of), device_function(jagged.min_of)
 _argmax_of, _argmin_of = device_function(jagged.argmax_of), device_function(jagged.argmin_of)
+_var_of = device_function(jagged.var_of)
 
 
 # -- element-wise ---------------------------------------------------------------------------------
@@ -276,6 +277,28 @@ EXTREMES = {
 
 
 @cuda.jit
+def reduce_var(offsets, values, zero, out):  # pragma: no cover - compiled
+    """ROOT's Var: sums in the element type, the result in double; 0 below two elements."""
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = _var_of(values, offsets[i], offsets[i + 1], zero) if offsets[i + 1] - offsets[i] >= 2 else 0.0
+
+
+@cuda.jit
+def member(off1, v1, off2, v2, keep):  # pragma: no cover - compiled
+    """``Intersect``: whether each element of v1 is in the same event's v2 (NaN never is)."""
+    i = cuda.grid(1)
+    if i < off1.size - 1:
+        for j in range(off1[i], off1[i + 1]):
+            found = False
+            for m in range(off2[i], off2[i + 1]):
+                if v1[j] == v2[m]:
+                    found = True
+                    break
+            keep[j] = found
+
+
+@cuda.jit
 def any_all(offsets, values, want_all, out):  # pragma: no cover - compiled
     i = cuda.grid(1)
     if i < out.size:
@@ -384,3 +407,254 @@ BINARY: dict[str, Callable] = {
     "fmod": lambda a, b: math.fmod(a, b), "mean": lambda s, c: s / c if c > 0 else 0.0,
     **{f"{op}{bits}": _shift(op == "<<", bits) for op in ("<<", ">>") for bits in (8, 16, 32, 64)},
 }  # fmt: skip
+
+
+# -- the VecOps catalogue ---------------------------------------------------------------------------
+# Two passes where the output size is not known: a kernel writes each event's count, a prefix sum
+# makes the offsets, a second kernel fills the values.
+
+#: The largest k of Combinations(v, k) on the device (a thread keeps k indices in registers).
+MAX_COMBINATION = 8
+_delta_phi_of = device_function(kinematics.make_delta_phi(math.fmod))
+
+
+@cache
+def delta_phi(dtype: Any) -> Any:
+    """``DeltaPhi(a, b, c)`` element-wise, the double result stored in ``out``'s type (as ROOT)."""
+
+    @cuda.jit
+    def kernel(a, b, c, out):  # pragma: no cover - compiled
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = _delta_phi_of(a[i], b[i], c)
+
+    return kernel
+
+
+@cache
+def delta_r(dtype: Any, squared: bool) -> Any:
+    """``DeltaR``/``DeltaR2``: DeltaPhi rounded to the element type, then ``deta² + dphi²`` in it."""
+    element = np.dtype(dtype).type
+
+    @cuda.jit
+    def kernel(eta1, eta2, phi1, phi2, c, out):  # pragma: no cover - compiled
+        i = cuda.grid(1)
+        if i < out.size:
+            dphi = element(_delta_phi_of(phi1[i], phi2[i], c))
+            deta = eta1[i] - eta2[i]
+            s = deta * deta + dphi * dphi
+            out[i] = s if squared else math.sqrt(s)
+
+    return kernel
+
+
+@cuda.jit
+def take_indices(offsets, values, idx_offsets, idx, parents, out, ok, default, has_default):  # pragma: no cover - compiled
+    """``Take(v, idx[, default])`` per element of ``idx``.
+
+    An index out of range makes its event undefined, or takes ``default``.
+    """
+    j = cuda.grid(1)
+    if j < idx.size:
+        e = parents[j]
+        k = idx[j]
+        if 0 <= k < offsets[e + 1] - offsets[e]:
+            out[j] = values[offsets[e] + k]
+        elif has_default:
+            out[j] = default
+        else:
+            out[j] = 0
+            ok[e] = False
+
+
+@cuda.jit
+def take_n_counts(offsets, n, counts, ok, has_default):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < counts.size:
+        m = abs(n[i])
+        counts[i] = m
+        if m > offsets[i + 1] - offsets[i] and not has_default:
+            ok[i] = False
+
+
+@cuda.jit
+def take_n(offsets, values, n, out_offsets, out, default):  # pragma: no cover - compiled
+    """``Take(v, n[, default])``: the first n (n < 0: the last |n|) elements, padded with default."""
+    i = cuda.grid(1)
+    if i < out_offsets.size - 1:
+        size = offsets[i + 1] - offsets[i]
+        m = out_offsets[i + 1] - out_offsets[i]
+        for k in range(m):
+            src = k if n[i] >= 0 else size - m + k
+            out[out_offsets[i] + k] = values[offsets[i] + src] if 0 <= src < size else default
+
+
+@cuda.jit
+def sum_counts(off_a, off_b, out):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = (off_a[i + 1] - off_a[i]) + (off_b[i + 1] - off_b[i])
+
+
+@cuda.jit
+def concatenate(off_a, a, off_b, b, out_offsets, out):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < out_offsets.size - 1:
+        k = out_offsets[i]
+        for j in range(off_a[i], off_a[i + 1]):
+            out[k] = a[j]
+            k += 1
+        for j in range(off_b[i], off_b[i + 1]):
+            out[k] = b[j]
+            k += 1
+
+
+@cuda.jit
+def mark_dropped(offsets, idx_offsets, idx, removed):  # pragma: no cover - compiled
+    """``Drop(v, idx)``: flag the elements at the in-range indices (repeated indices: once)."""
+    i = cuda.grid(1)
+    if i < idx_offsets.size - 1:
+        size = offsets[i + 1] - offsets[i]
+        for j in range(idx_offsets[i], idx_offsets[i + 1]):
+            k = idx[j]
+            if 0 <= k < size:
+                removed[offsets[i] + k] = True
+
+
+@cuda.jit
+def local_index(offsets, parents, as_bool, out):  # pragma: no cover - compiled
+    """Each element's position in its RVec (``Enumerate``; an RVec<bool> holds ``index > 0``)."""
+    j = cuda.grid(1)
+    if j < out.size:
+        k = j - offsets[parents[j]]
+        out[j] = (k > 0) if as_bool else k
+
+
+@cuda.jit
+def reverse(offsets, parents, values, out):  # pragma: no cover - compiled
+    j = cuda.grid(1)
+    if j < out.size:
+        e = parents[j]
+        out[j] = values[offsets[e] + offsets[e + 1] - 1 - j]
+
+
+@cuda.jit
+def range_counts(begin, end, out):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = max(end[i] - begin[i], 0)
+
+
+@cuda.jit
+def fill_lists(offsets, first, step, out):  # pragma: no cover - compiled
+    """Event i's list: ``first[i] + k * step`` (Range: step 1), or ``first[i]`` repeated (step 0)."""
+    i = cuda.grid(1)
+    if i < offsets.size - 1:
+        for k in range(offsets[i + 1] - offsets[i]):
+            if step == 0:
+                out[offsets[i] + k] = first[i]
+            else:
+                out[offsets[i] + k] = first[i] + k * step
+
+
+@cuda.jit
+def interleave(a, k, j, out):  # pragma: no cover - compiled
+    """``RVec<T>{x0, x1, ...}``: item ``j`` of each event's k items."""
+    i = cuda.grid(1)
+    if i < a.size:
+        out[i * k + j] = a[i]
+
+
+@cuda.jit
+def sort_lists(offsets, values, order, want_order):  # pragma: no cover - compiled
+    """Stable insertion sort of each event's elements in place, NaN last.
+
+    ``order`` gets the positions (Argsort); ``values`` is then a scratch copy.
+    """
+    i = cuda.grid(1)
+    if i < offsets.size - 1:
+        start, stop = offsets[i], offsets[i + 1]
+        for j in range(start, stop):
+            order[j] = j - start
+        for j in range(start + 1, stop):
+            x, o = values[j], order[j]
+            k = j - 1
+            # x goes before values[k] when x < values[k], or values[k] is NaN and x is not
+            while k >= start and (x < values[k] or (values[k] != values[k] and x == x)):
+                values[k + 1] = values[k]
+                order[k + 1] = order[k]
+                k -= 1
+            values[k + 1] = x
+            order[k + 1] = o
+
+
+@cuda.jit
+def combination_counts(offsets, k, counts, ok):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < counts.size:
+        s = offsets[i + 1] - offsets[i]
+        if k > s:
+            counts[i] = 0
+            ok[i] = False
+        else:
+            c = 1
+            for m in range(1, k + 1):
+                c = c * (s - k + m) // m
+            counts[i] = c
+
+
+@cuda.jit
+def combinations(offsets, k, out_offsets, rows):  # pragma: no cover - compiled
+    """``Combinations(v, k)``: ``rows[m]`` holds the m-th index of each combination (ROOT's order)."""
+    i = cuda.grid(1)
+    if i < out_offsets.size - 1 and out_offsets[i + 1] > out_offsets[i]:
+        s = offsets[i + 1] - offsets[i]
+        idx = cuda.local.array(MAX_COMBINATION, np.int64)
+        for m in range(k):
+            idx[m] = m
+        col = out_offsets[i]
+        while True:
+            for m in range(k):
+                rows[m, col] = idx[m]
+            col += 1
+            pos = k - 1
+            while pos >= 0 and idx[pos] == pos + s - k:
+                pos -= 1
+            if pos < 0:
+                break
+            idx[pos] += 1
+            for m in range(pos + 1, k):
+                idx[m] = idx[m - 1] + 1
+
+
+@cuda.jit
+def product_counts(off_a, off_b, out):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = (off_a[i + 1] - off_a[i]) * (off_b[i + 1] - off_b[i])
+
+
+@cuda.jit
+def cartesian(off_b, out_offsets, rows):  # pragma: no cover - compiled
+    """``Combinations(a, b)``: all (i, j) index pairs, i outer, j inner."""
+    i = cuda.grid(1)
+    if i < out_offsets.size - 1:
+        nb = off_b[i + 1] - off_b[i]
+        for k in range(out_offsets[i + 1] - out_offsets[i]):
+            rows[0, out_offsets[i] + k] = k // nb
+            rows[1, out_offsets[i] + k] = k % nb
+
+
+@cuda.jit
+def choose_lists(cond, t_offsets, t_values, o_offsets, o_values, out_offsets, out):  # pragma: no cover - compiled
+    """``c ? a : b`` on RVecs: each event's list from the branch its condition chose."""
+    i = cuda.grid(1)
+    if i < out_offsets.size - 1:
+        if cond[i]:
+            start = t_offsets[i]
+            for k in range(out_offsets[i + 1] - out_offsets[i]):
+                out[out_offsets[i] + k] = t_values[start + k]
+        else:
+            start = o_offsets[i]
+            for k in range(out_offsets[i + 1] - out_offsets[i]):
+                out[out_offsets[i] + k] = o_values[start + k]
