@@ -362,7 +362,7 @@ class _Evaluator:
             self.k.launch(self.k.where, self.n, truth, self.per_event(then.data, dtype), self.per_event(other.data, dtype), out)
         chosen_valid = _empty(self.n, np.bool_)
         self.k.launch(self.k.where, self.n, truth, self.copy_valid(then.valid), self.copy_valid(other.valid), chosen_valid)
-        return DeviceValue(out, self.valid_and(valid, chosen_valid) if _any_false(valid, chosen_valid) else None)
+        return DeviceValue(out, self.valid_and(valid, chosen_valid))
 
     def short_circuit(self, expr: ir.Binary, columns: Mapping[str, DeviceValue], memo: dict) -> DeviceValue:
         left = self.evaluate(expr.left, columns, memo)
@@ -375,7 +375,7 @@ class _Evaluator:
         result, out_valid = _empty(self.n, np.bool_), _empty(self.n, np.bool_)
         self.k.launch(self.k.binary(expr.op), self.n, truth, rtruth, result)
         self.k.launch(self.k.where, self.n, needed, rvalid, valid, out_valid)  # where needed, the right decides
-        return DeviceValue(result, out_valid if _any_false(out_valid) else None)
+        return DeviceValue(result, out_valid)
 
     def apply(self, node: ir.Expr, args: list[DeviceValue]) -> DeviceValue:
         valid = self.valid_and(*(a.valid for a in args))
@@ -410,8 +410,7 @@ class _Evaluator:
 
     def checked_division(self, node: ir.Binary, data: list[DeviceData], valid: Any, dtype: Any) -> DeviceValue:
         """Integer ``/`` and ``%``: a zero divisor makes the event undefined (C++: undefined behaviour)."""
-        from hepframe.engines import gpu_kernels as k
-
+        k = self.k
         out_valid = self.copy_valid(valid)
         shape = next((a for a in data if isinstance(a, DeviceJagged)), None)
         events = shape.parents if shape is not None else _arange(self.n)
@@ -422,7 +421,7 @@ class _Evaluator:
             k.launch(kernel, out.size, *operands, events, out, out_valid)
 
         out = self.elementwise(_Launcher(run), data, valid, f"operator {node.op}", dtype)
-        return DeviceValue(out, out_valid if _any_false(out_valid) else valid)
+        return DeviceValue(out, out_valid)
 
     def index(self, node: ir.Index, value: DeviceValue, index: DeviceValue) -> DeviceValue:
         v = value.data
@@ -437,7 +436,7 @@ class _Evaluator:
         ok = _full(self.n, True, np.bool_)
         idx = self.per_event(index.data, np.int64)
         self.k.launch(self.k.element, self.n, v.offsets, v.values, idx, out, ok)
-        return DeviceValue(out, self.valid_and(value.valid, index.valid, ok if _any_false(ok) else None))
+        return DeviceValue(out, self.valid_and(value.valid, index.valid, ok))
 
     def select(self, v: DeviceJagged, mask: Any) -> DeviceJagged:
         counts = _empty(self.n, np.int64)
@@ -507,7 +506,7 @@ class _Evaluator:
         out = _full(n, 0, dtype)
         ok = _full(n, True, np.bool_)
         k.launch(k.EXTREMES[fn], n, v.offsets, v.values, out, ok)
-        return out, (ok if _any_false(ok) else None)
+        return out, (ok)
 
     def choose_lists(self, truth: Any, then: DeviceJagged, other: DeviceJagged, dtype: Any) -> DeviceJagged:
         k, n = self.k, self.n
@@ -625,14 +624,14 @@ class _Evaluator:
             idx = self.converted(what.values, np.int64)  # indices >= 2**63 turn negative: out of range
             k.launch(k.take_indices, what.values.size, v.offsets, v.values, what.offsets, idx, what.parents, out, ok,
                      fill, default is not None)  # fmt: skip
-            return what.with_values(out), (ok if _any_false(ok) else None)
+            return what.with_values(out), (ok)
         count = self.per_event(self.as_type(what, np.int64))  # Take(v, n)
         counts = _empty(n, np.int64)
         k.launch(k.take_n_counts, n, v.offsets, count, counts, ok, default is not None)
         offsets, total = k.offsets_from_counts(counts)
         out = _empty(total, dtype)
         k.launch(k.take_n, n, v.offsets, v.values, count, offsets, out, fill)
-        return DeviceJagged(offsets, out), (ok if _any_false(ok) else None)
+        return DeviceJagged(offsets, out), (ok)
 
     def combinations(self, v: DeviceJagged, second: DeviceData) -> tuple[DeviceData, Any]:
         k, n = self.k, self.n
@@ -654,7 +653,7 @@ class _Evaluator:
         offsets, total = k.offsets_from_counts(counts)
         rows = _cuda().device_array((size, total), np.uint64)
         k.launch(k.combinations, n, v.offsets, size, offsets, rows)
-        return DeviceRows(offsets, rows), (ok if _any_false(ok) else None)
+        return DeviceRows(offsets, rows), (ok)
 
     def converted(self, values: Any, dtype: Any) -> Any:
         if values.dtype == dtype:
@@ -676,10 +675,6 @@ class _Launcher:
 
 def _arange(n: int) -> Any:
     return _cuda().to_device(np.arange(n, dtype=np.int64))
-
-
-def _any_false(*masks: Any) -> bool:
-    return any(m is not None and not m.copy_to_host().all() for m in masks)
 
 
 def _conversion(node: ir.Cast) -> str:
@@ -760,6 +755,8 @@ class GpuEngine(BatchEngine):
         return name in frame.columns
 
     def _eval(self, frame: GpuFrame, expr: ir.Expr, text: str, role: str) -> DeviceValue:
+        # Validity masks stay on the device through the evaluation (no synchronisation per operation);
+        # the result's mask is read here, once.
         with np.errstate(all="ignore"):  # the simulator computes with numpy scalars; CUDA never warns
             value = _Evaluator(frame.n, frame.entries).evaluate(expr, frame.columns, frame.memo)
         if value.valid is not None:
