@@ -17,13 +17,15 @@ import warnings
 import numpy as np
 import pytest
 from hepframe.udfs import jagged
+from hypothesis import HealthCheck, assume, given, settings
 
 import hepframe
 from hepframe.datasets import generate_nanoaod, write_tree
 from hepframe.engines.gpu_engine import RULES, GpuEngine
-from hepframe.errors import EventError, UnsupportedOperationError
+from hepframe.errors import EventError, ExpressionTypeError, UnsupportedOperationError
 from tests.conftest import assert_same_values, tiny_branches
 from tests.test_conformance import CPP_RESULTS, EXPRESSIONS
+from tests.test_properties import STEP_SIZE, expressions, trees
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::hepframe.expr.binder.UnsignedUnderflowWarning"),
@@ -247,3 +249,22 @@ def test_prefix_sums_span_many_chunks() -> None:
     offsets, total = k.offsets_from_counts(cuda.to_device(counts))
     np.testing.assert_array_equal(offsets.copy_to_host(), np.concatenate([[0], np.cumsum(counts)]))
     assert total == counts.sum()
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])  # fmt: skip
+@given(branches=trees(), expression=expressions)
+def test_gpu_matches_reference_on_random_expressions(branches: dict, expression: str) -> None:
+    """The property test of tests/test_properties.py, on the GPU engine.
+
+    Expressions it refuses are drawn again (the refusal itself is tested above).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_tree(os.path.join(tmp, "events.root"), branches)
+        try:
+            expected = _values("reference", path, expression)
+            df = hepframe.RDataFrame("Events", path, engine="gpu", step_size=STEP_SIZE).Define("out", expression)
+        except (ExpressionTypeError, UnsupportedOperationError):
+            assume(False)
+        actual = df.AsNumpy(["out"])["out"]
+    assert_same_values(actual, expected, f"gpu vs reference: {expression}")
