@@ -252,7 +252,8 @@ class RDataFrame:
     files
         A path, a glob (``"data/*.root"``) or a list of them.
     engine
-        ``"polars"`` (default) or ``"reference"`` (the numpy oracle).
+        ``"polars"`` (default), ``"spark"``, ``"gpu"`` (CUDA kernels: docs/gpu.md) or
+        ``"reference"`` (the numpy oracle).
     progress
         Show a progress bar during event loops (default: only on a terminal;
         ``HEPFRAME_PROGRESS=0`` turns it off).
