@@ -146,13 +146,37 @@ def _full(n: int, value: Any, dtype: Any) -> Any:
     return out
 
 
-def _to_device(data: Any) -> DeviceData:
-    cuda = _cuda()
-    if isinstance(data, Jagged):
-        if isinstance(data.values, Jagged):
-            raise UnsupportedOperationError("the gpu engine does not read RVec<RVec<T>> branches yet")
-        return DeviceJagged(cuda.to_device(np.ascontiguousarray(data.offsets)), cuda.to_device(np.ascontiguousarray(data.values)))
-    return cuda.to_device(np.ascontiguousarray(data))
+class _Uploader:
+    """Host-to-device copies through pinned host buffers, reused batch after batch, on one stream.
+
+    Copies from pinned memory are asynchronous and run at the bus' full speed; the stream is
+    blocking, so kernels on the default stream start after the copies they read. A buffer is
+    refilled only once the previous batch's copies are done (``synchronize`` at each batch).
+    """
+
+    def __init__(self, cuda: Any) -> None:
+        self.cuda = cuda
+        self.stream = cuda.stream()
+        self.buffers: dict[tuple[str, str], np.ndarray] = {}
+
+    def start_batch(self) -> None:
+        self.stream.synchronize()
+
+    def upload(self, key: tuple[str, str], host: np.ndarray) -> Any:
+        buffer = self.buffers.get(key)
+        if buffer is None or buffer.dtype != host.dtype or buffer.size < host.size:
+            buffer = self.cuda.pinned_array(max(int(host.size * 1.25), 1), dtype=host.dtype)  # room to grow
+            self.buffers[key] = buffer
+        staging = buffer[: host.size]
+        staging[...] = host
+        return self.cuda.to_device(staging, stream=self.stream)
+
+    def column(self, name: str, data: Any) -> DeviceData:
+        if isinstance(data, Jagged):
+            if isinstance(data.values, Jagged):
+                raise UnsupportedOperationError(f"the gpu engine does not read RVec<RVec<T>> branches yet ({name!r})")
+            return DeviceJagged(self.upload((name, "offsets"), data.offsets), self.upload((name, "values"), data.values))
+        return self.upload((name, "values"), np.asarray(data))
 
 
 def _to_host(data: DeviceData, n: int) -> Any:
@@ -729,6 +753,7 @@ class GpuEngine(BatchEngine):
 
     def __init__(self) -> None:
         self.cuda = cuda_module()
+        self.uploader = _Uploader(self.cuda)
 
     def describe_mode(self) -> str:
         name = "numba's CUDA simulator" if simulated() else self.cuda.get_current_device().name
@@ -739,13 +764,19 @@ class GpuEngine(BatchEngine):
         return "CUDA kernels: " + ", ".join(sorted({n.op_key for n in expr.walk()}))
 
     def make_frame(self, batch: Batch) -> GpuFrame:
+        from hepframe.engines import gpu_kernels as k
+
+        self.uploader.start_batch()
         columns = {}
         for name in batch.table.column_names:
             value = from_arrow(batch.table.column(name))
-            valid = None if value.valid is None else self.cuda.to_device(value.valid)
-            columns[name] = DeviceValue(_to_device(value.data), valid)
-        entries = np.arange(batch.entry_start, batch.entry_start + batch.table.num_rows, dtype=np.uint64)
-        columns[ENTRY_COLUMN] = DeviceValue(self.cuda.to_device(entries))
+            valid = None if value.valid is None else self.uploader.upload((name, "valid"), value.valid)
+            columns[name] = DeviceValue(self.uploader.column(name, value.data), valid)
+        n = batch.table.num_rows
+        entries = np.arange(batch.entry_start, batch.entry_start + n, dtype=np.uint64)  # kept on the host too
+        device_entries = _empty(n, np.uint64)
+        k.launch(k.iota, n, np.int64(batch.entry_start), device_entries)
+        columns[ENTRY_COLUMN] = DeviceValue(device_entries)
         return GpuFrame(columns, entries)
 
     def num_rows(self, frame: GpuFrame) -> int:

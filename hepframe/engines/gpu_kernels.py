@@ -102,6 +102,13 @@ def where(cond, a, b, out):  # pragma: no cover - compiled
 
 
 @cuda.jit
+def iota(start, out):  # pragma: no cover - compiled
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = start + i
+
+
+@cuda.jit
 def fill(out, value):  # pragma: no cover - compiled
     i = cuda.grid(1)
     if i < out.size:
