@@ -145,6 +145,38 @@ def test_gpu_histograms_equal_the_polars_engine(gpu_nanoaod: str) -> None:
         np.testing.assert_array_equal(hg.variances(flow=True), hc.variances(flow=True))
 
 
+def test_the_core_verbs_run_on_the_gpu_engine(gpu_nanoaod: str, tmp_path) -> None:
+    """Vary, 2D histograms, profiles, statistics and Snapshot run on the GPU engine.
+
+    The executor is the same for every engine; only the expressions run on the device.
+    """
+    booked = {}
+    for engine in ("gpu", "polars"):
+        df = hepframe.RDataFrame("Events", gpu_nanoaod, engine=engine, step_size=150)
+        d = df.Filter("nJet >= 1").Define("ht", "Sum(Jet_pt)").Define("w", "MET_pt / 100.f")
+        varied = d.Vary("ht", "ROOT::RVecF{ht * 0.9f, ht * 1.1f}", ["down", "up"]).Histo1D(("ht", "", 20, 0, 500), "ht", "w")
+        booked[engine] = {
+            "vary": hepframe.VariationsFor(varied),
+            "h2": d.Histo2D(("h2", "", 10, 0, 500, 10, 0, 200), "ht", "MET_pt"),
+            "profile": d.Profile1D(("p", "", 10, 0, 500), "ht", "MET_pt"),
+            "stats": d.Stats("ht"),
+        }
+    gpu, cpu = booked["gpu"], booked["polars"]
+    assert sorted(gpu["vary"].GetKeys()) == ["ht:down", "ht:up", "nominal"]
+    for key in gpu["vary"].GetKeys():
+        np.testing.assert_array_equal(gpu["vary"][key].values(flow=True), cpu["vary"][key].values(flow=True))
+    for key in ("h2", "profile"):
+        np.testing.assert_array_equal(gpu[key].GetValue().values(flow=True), cpu[key].GetValue().values(flow=True))
+    assert gpu["stats"].GetValue().GetMean() == cpu["stats"].GetValue().GetMean()
+    out = tmp_path / "skim.root"
+    df = hepframe.RDataFrame("Events", gpu_nanoaod, engine="gpu", step_size=150)
+    snap = df.Filter("nMuon > 0").Define("pt0", "Muon_pt[0]").Snapshot("Events", str(out), ["pt0", "Muon_pt"])
+    back = hepframe.RDataFrame("Events", str(out)).AsNumpy(["pt0"])["pt0"]
+    expected = hepframe.RDataFrame("Events", gpu_nanoaod).Filter("nMuon > 0").Define("pt0", "Muon_pt[0]")
+    np.testing.assert_array_equal(back, expected.AsNumpy(["pt0"])["pt0"])
+    assert snap.Count().GetValue() == len(back) > 0
+
+
 _ADL_GAPS = {q: "transcendental math (cos, sin, sinh, InvariantMasses) is not on the device yet" for q in (5, 6, 8)}
 
 
