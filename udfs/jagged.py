@@ -217,44 +217,56 @@ def intersect_mask(off1: np.ndarray, v1: np.ndarray, off2: np.ndarray, v2: np.nd
     return keep
 
 
+def combination_count(s, k):  # pragma: no cover - compiled
+    """C(s, k) for k <= s, in integers."""
+    c = 1
+    for m in range(1, k + 1):
+        c = c * (s - k + m) // m
+    return c
+
+
+def write_combinations(s, k, idx, rows, col):  # pragma: no cover - compiled
+    """One event's k-combinations of ``range(s)`` into ``rows[:, col:]``, in ROOT's order.
+
+    The order is lexicographic; ``idx`` is scratch space for k indices. Written once: compiled
+    here and for CUDA.
+    """
+    for m in range(k):
+        idx[m] = m
+    while True:
+        for m in range(k):
+            rows[m, col] = idx[m]
+        col += 1
+        pos = k - 1
+        while pos >= 0 and idx[pos] == pos + s - k:
+            pos -= 1
+        if pos < 0:
+            return
+        idx[pos] += 1
+        for m in range(pos + 1, k):
+            idx[m] = idx[m - 1] + 1
+
+
+_combination_count, _write_combinations = _inline(combination_count), _inline(write_combinations)
+
+
 @numba.njit(cache=True, nogil=True)
 def _combination_counts(sizes, k, out, valid):  # pragma: no cover - compiled
     for i in range(len(sizes)):
-        s = sizes[i]
-        if k > s:
+        if k > sizes[i]:
             valid[i] = False
             out[i] = 0
-            continue
-        c = 1
-        for m in range(1, k + 1):
-            c = c * (s - k + m) // m
-        out[i] = c
+        else:
+            out[i] = _combination_count(sizes[i], k)
 
 
 @numba.njit(cache=True, nogil=True)
 def _combinations(sizes, k, counts, starts, out):  # pragma: no cover - compiled
-    # out has shape (k, total); event i's combinations occupy columns starts[i]:starts[i]+counts[i],
-    # in lexicographic order, as ROOT::VecOps::Combinations(v, k) produces them.
+    # out has shape (k, total); event i's combinations occupy columns starts[i]:starts[i]+counts[i].
     idx = np.empty(k, dtype=np.int64)
     for i in range(len(sizes)):
-        if counts[i] == 0:
-            continue
-        s = sizes[i]
-        for m in range(k):
-            idx[m] = m
-        col = starts[i]
-        while True:
-            for m in range(k):
-                out[m, col] = idx[m]
-            col += 1
-            pos = k - 1
-            while pos >= 0 and idx[pos] == pos + s - k:
-                pos -= 1
-            if pos < 0:
-                break
-            idx[pos] += 1
-            for m in range(pos + 1, k):
-                idx[m] = idx[m - 1] + 1
+        if counts[i] != 0:
+            _write_combinations(sizes[i], k, idx, out, starts[i])
 
 
 def combinations(sizes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -595,6 +595,9 @@ def sort_lists(offsets, values, order, want_order):  # pragma: no cover - compil
             order[k + 1] = o
 
 
+_combination_count, _write_combinations = device_function(jagged.combination_count), device_function(jagged.write_combinations)
+
+
 @cuda.jit
 def combination_counts(offsets, k, counts, ok):  # pragma: no cover - compiled
     i = cuda.grid(1)
@@ -604,10 +607,7 @@ def combination_counts(offsets, k, counts, ok):  # pragma: no cover - compiled
             counts[i] = 0
             ok[i] = False
         else:
-            c = 1
-            for m in range(1, k + 1):
-                c = c * (s - k + m) // m
-            counts[i] = c
+            counts[i] = _combination_count(s, k)
 
 
 @cuda.jit
@@ -615,23 +615,8 @@ def combinations(offsets, k, out_offsets, rows):  # pragma: no cover - compiled
     """``Combinations(v, k)``: ``rows[m]`` holds the m-th index of each combination (ROOT's order)."""
     i = cuda.grid(1)
     if i < out_offsets.size - 1 and out_offsets[i + 1] > out_offsets[i]:
-        s = offsets[i + 1] - offsets[i]
         idx = cuda.local.array(MAX_COMBINATION, np.int64)
-        for m in range(k):
-            idx[m] = m
-        col = out_offsets[i]
-        while True:
-            for m in range(k):
-                rows[m, col] = idx[m]
-            col += 1
-            pos = k - 1
-            while pos >= 0 and idx[pos] == pos + s - k:
-                pos -= 1
-            if pos < 0:
-                break
-            idx[pos] += 1
-            for m in range(pos + 1, k):
-                idx[m] = idx[m - 1] + 1
+        _write_combinations(offsets[i + 1] - offsets[i], k, idx, rows, out_offsets[i])
 
 
 @cuda.jit
