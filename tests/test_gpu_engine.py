@@ -300,3 +300,14 @@ def test_gpu_matches_reference_on_random_expressions(branches: dict, expression:
             assume(False)
         actual = df.AsNumpy(["out"])["out"]
     assert_same_values(actual, expected, f"gpu vs reference: {expression}")
+
+
+@pytest.mark.parametrize("script", ["gpu-check.sh", "gpu-bundle.sh", "gpu-setup.sh"])
+def test_gpu_scripts_are_ready(script: str) -> None:
+    """The device workflow's scripts parse and are executable (they run where there is a GPU)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / script
+    assert os.access(path, os.X_OK), f"{path} is not executable"
+    done = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr

@@ -105,7 +105,7 @@ def test_iterating_a_tree_gives_entries_with_branch_attributes(tmp_path: Path) -
             f["nope"]
 
 
-@pytest.mark.parametrize("engine", CONFORMANCE_ENGINES)
+@pytest.mark.parametrize("engine", [*CONFORMANCE_ENGINES, "gpu"])
 def test_friends_and_per_file_trees_on_every_engine(engine: str, friends: HF.TChain, tmp_path: Path) -> None:
     df = hepframe.RDataFrame.from_source(friends.root_source(), engine=engine_for(engine))
     out = df.DefaultValueFor("aux.y", -1).Define("z", "aux.y * 100 + p.w").AsNumpy(["z", "x"])

@@ -224,6 +224,7 @@ RULES: dict[str, Rule] = {
     **{fn: Rule() for fn in [*_UNARY_MATH, "abs", "fmod", "DeltaPhi", "DeltaR", "DeltaR2"]},
     **{fn: Rule(scalar=False) for fn in [*_REDUCTIONS, *_VECOPS]},
     **{fn: Rule() for fn in _MAKERS},
+    "IsAvailable": Rule(rvec=False), "DefaultValue": Rule(rvec=False),
 }  # fmt: skip
 
 
@@ -419,6 +420,15 @@ class _Evaluator:
             v, mask = data
             self.check_same_sizes([v, mask], valid, "v[mask]")
             return DeviceValue(self.select(v, mask.values), valid)
+        if isinstance(node, ir.Call) and node.func == "IsAvailable":  # defined everywhere: the validity
+            return DeviceValue(self.copy_valid(valid))
+        if isinstance(node, ir.Call) and node.func == "DefaultValue":
+            if args[0].valid is None:
+                return DeviceValue(self.as_type(data[0], dtype))
+            out = _empty(self.n, dtype)
+            value, default = self.per_event(self.as_type(data[0], dtype)), self.per_event(self.as_type(data[1], dtype))
+            self.k.launch(self.k.where, self.n, args[0].valid, value, default, out)
+            return DeviceValue(out)
         if isinstance(node, ir.Call):
             return self.call(node, data, valid, dtype)
         raise UnsupportedOperationError(f"the gpu engine cannot evaluate {type(node).__name__}")
