@@ -260,12 +260,9 @@ class _Evaluator:
             return _full(self.n, data, dtype or data.dtype)
         return data
 
-    def copy_valid(self, valid: Any) -> Any:
-        if valid is None:
-            return _full(self.n, True, np.bool_)
-        out = _empty(self.n, np.bool_)
-        self.k.launch(self.k.unary("same"), self.n, valid, out)
-        return out
+    def defined(self, valid: Any) -> Any:
+        """The validity mask itself (device arrays are never changed in place), or all true for None."""
+        return _full(self.n, True, np.bool_) if valid is None else valid
 
     def check_same_sizes(self, args: list[DeviceData], valid: Any, what: str) -> None:
         jagged = [a for a in args if isinstance(a, DeviceJagged)]
@@ -273,7 +270,7 @@ class _Evaluator:
             if other.offsets is jagged[0].offsets:
                 continue
             bad = _empty(self.n, np.bool_)
-            self.k.launch(self.k.mismatched, self.n, jagged[0].offsets, other.offsets, self.copy_valid(valid), bad)
+            self.k.launch(self.k.mismatched, self.n, jagged[0].offsets, other.offsets, self.defined(valid), bad)
             host = bad.copy_to_host()
             if host.any():
                 i = int(np.argmax(host))
@@ -362,7 +359,7 @@ class _Evaluator:
     def truth(self, value: DeviceValue) -> tuple[Any, Any]:
         truth = _empty(self.n, np.bool_)
         self.k.launch(self.k.unary("nonzero"), self.n, self.per_event(value.data), truth)
-        return truth, self.copy_valid(value.valid)
+        return truth, self.defined(value.valid)
 
     def evaluate_on(self, expr: ir.Expr, columns: Mapping[str, DeviceValue], mask: Any) -> DeviceValue:
         """``expr`` for the events where ``mask`` holds only, as C++ evaluates only the branch it takes."""
@@ -386,7 +383,7 @@ class _Evaluator:
             out = _empty(self.n, dtype)
             self.k.launch(self.k.where, self.n, truth, self.per_event(then.data, dtype), self.per_event(other.data, dtype), out)
         chosen_valid = _empty(self.n, np.bool_)
-        self.k.launch(self.k.where, self.n, truth, self.copy_valid(then.valid), self.copy_valid(other.valid), chosen_valid)
+        self.k.launch(self.k.where, self.n, truth, self.defined(then.valid), self.defined(other.valid), chosen_valid)
         return DeviceValue(out, self.valid_and(valid, chosen_valid))
 
     def short_circuit(self, expr: ir.Binary, columns: Mapping[str, DeviceValue], memo: dict) -> DeviceValue:
@@ -421,7 +418,7 @@ class _Evaluator:
             self.check_same_sizes([v, mask], valid, "v[mask]")
             return DeviceValue(self.select(v, mask.values), valid)
         if isinstance(node, ir.Call) and node.func == "IsAvailable":  # defined everywhere: the validity
-            return DeviceValue(self.copy_valid(valid))
+            return DeviceValue(self.defined(valid))
         if isinstance(node, ir.Call) and node.func == "DefaultValue":
             if args[0].valid is None:
                 return DeviceValue(self.as_type(data[0], dtype))
@@ -445,7 +442,8 @@ class _Evaluator:
     def checked_division(self, node: ir.Binary, data: list[DeviceData], valid: Any, dtype: Any) -> DeviceValue:
         """Integer ``/`` and ``%``: a zero divisor makes the event undefined (C++: undefined behaviour)."""
         k = self.k
-        out_valid = self.copy_valid(valid)
+        out_valid = _empty(self.n, np.bool_)  # a copy: the kernel marks the events divided by zero
+        k.launch(k.unary("same"), self.n, self.defined(valid), out_valid)
         shape = next((a for a in data if isinstance(a, DeviceJagged)), None)
         events = shape.parents if shape is not None else _arange(self.n)
         kernel = k.checked_binary(node.op)
