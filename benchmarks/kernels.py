@@ -51,13 +51,16 @@ PAIR_TARGET = 3.0  # awkward time / hepframe time must be at least this
 JET_TARGET = 1.5  # hepframe time / I/O floor must be at most this
 
 
-def sample(n_events: int) -> str:
-    """The cached NanoAOD-like sample with ``n_events`` events (generated once, in a child process)."""
-    path = DATA / f"nanoaod-{n_events}.root"
+def sample(n_events: int, cluster: int | None = None) -> str:
+    """The cached NanoAOD-like sample with ``n_events`` events (generated once, in a child process).
+
+    ``cluster``: events per cluster and basket (default 250,000, or all the events if fewer).
+    """
+    # Fixed-size clusters (and baskets), as in real NanoAOD files, so that per-event costs and
+    # memory compare across sample sizes (the 2M and 20M scale runs of the ADL benchmark).
+    chunk = cluster or min(250_000, n_events)
+    path = DATA / (f"nanoaod-{n_events}.root" if cluster is None else f"nanoaod-{n_events}-clusters{cluster}.root")
     if not path.exists():  # generate_nanoaod writes atomically: an existing file is complete
-        # Fixed-size clusters (and baskets), as in real NanoAOD files, so that per-event costs and
-        # memory compare across sample sizes (the 2M and 20M scale runs of the ADL benchmark).
-        chunk = min(250_000, n_events)
         code = "import sys; from hepframe.datasets import generate_nanoaod as g; g(sys.argv[1], int(sys.argv[2]), chunk_size=int(sys.argv[3]))"
         print(f"generating {path} ({n_events:,} events) ...", file=sys.stderr)
         subprocess.run([sys.executable, "-c", code, str(path), str(n_events), str(chunk)], check=True)

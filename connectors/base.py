@@ -8,7 +8,7 @@ and the engines use only what this class declares.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,6 +52,10 @@ class DataSource(ABC):
 
         Sources whose every entry has every column need nothing.
         """
+
+    def read_plan(self, columns: Iterable[str]) -> list[str]:
+        """How ``columns`` are read, a line per reader, for ``explain()``; [] where there is one way."""
+        return []
 
     def optional_columns(self) -> Set[str]:
         """The columns allowed to be missing (their values are nulls where they are)."""

@@ -19,6 +19,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import pyarrow as pa
+from hepframe.connectors import baskets
 from hepframe.connectors.base import DataSource
 
 from hepframe.errors import DataSourceError, did_you_mean
@@ -176,6 +177,10 @@ class RootSource(DataSource):
     #: Each branch's type as ROOT names it (``Float16_t``, ``RVec<Float_t>`` for leaf arrays, ``RVec<float>``
     #: for ``std::vector<float>``), for GetColumnType and Describe.
     root_types: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Read the numeric branches of local files with hepframe's basket reader (connectors/baskets.py);
+    #: False: every branch through uproot.
+    basket_reader: bool = True
+    _plans: dict[str, dict[str, baskets.BranchPlan | None]] = field(default_factory=dict, repr=False)
 
     def tree_in(self, path: str) -> str:
         """The name of the tree read from ``path``."""
@@ -218,12 +223,8 @@ class RootSource(DataSource):
                       for b in columns}  # fmt: skip
             missing = [b for b, a in arrays.items() if a is None]
             if missing:
-                try:
-                    chunk = tree.arrays(missing, entry_start=start, entry_stop=stop, library="ak", how=dict)
-                except Exception as exc:  # corrupt or truncated input
-                    raise _read_error(self.tree_in(path), path, missing, start, stop, exc) from None
+                arrays.update(self._read_arrays(tree, path, missing, start, stop))
                 for b in missing:
-                    arrays[b] = _to_arrow(chunk[b])
                     if cache:
                         cache.put(keys[b], arrays[b])
             return Batch(start_global + start, pa.table({b: arrays[b] for b in columns}), path), bool(missing)
@@ -508,13 +509,55 @@ class RootSource(DataSource):
         steps = self._steps(tree, columns, lo, hi)
 
         def read(start: int, stop: int) -> Batch:
-            try:
-                chunk = tree.arrays(columns, entry_start=start, entry_stop=stop, library="ak", how=dict)
-            except Exception as exc:  # decompression/deserialization failures on corrupt files
-                raise _read_error(self.tree_in(path), path, columns, start, stop, exc) from None
-            return Batch(start_global + start, pa.table({name: _to_arrow(chunk[name]) for name in columns}), path)
+            arrays = self._read_arrays(tree, path, columns, start, stop)
+            return Batch(start_global + start, pa.table({name: arrays[name] for name in columns}), path)
 
         yield from _in_order(self._executor(), read, steps)
+
+    def _read_arrays(self, tree, path: str, columns: list[str], start: int, stop: int) -> dict[str, pa.Array]:
+        """Entries ``[start, stop)`` of ``columns``: hepframe's basket reader where it can, uproot otherwise."""
+        plans = self.basket_plans(tree, path, columns)
+        out: dict[str, pa.Array] = {}
+        try:
+            if plans:
+                fd = os.open(baskets.local_path(tree.file) or path, os.O_RDONLY)
+                try:
+                    for name, plan in plans.items():
+                        try:
+                            out[name] = baskets.read(plan, fd, tree.file.source, start, stop)
+                        except baskets.NotCovered:
+                            self._plans[path][name] = None  # this file's branch goes through uproot from now on
+                finally:
+                    os.close(fd)
+            rest = [c for c in columns if c not in out]
+            if rest:
+                chunk = tree.arrays(rest, entry_start=start, entry_stop=stop, library="ak", how=dict)
+                out.update({name: _to_arrow(chunk[name]) for name in rest})
+        except Exception as exc:  # decompression/deserialization failures on corrupt files
+            raise _read_error(self.tree_in(path), path, columns, start, stop, exc) from None
+        return out
+
+    def basket_plans(self, tree, path: str, columns: Iterable[str]) -> dict[str, baskets.BranchPlan]:
+        """The ``columns`` of ``path`` that hepframe's basket reader reads (uproot reads the others)."""
+        if not self.basket_reader or _is_rntuple(tree) or baskets.local_path(tree.file) is None:
+            return {}
+        known = self._plans.setdefault(path, {})  # threads may both plan a branch: the same result
+        for name in columns:
+            if name not in known:
+                known[name] = baskets.plan(tree[name])
+        return {name: plan for name in columns if (plan := known[name]) is not None}
+
+    def read_plan(self, columns: Iterable[str]) -> list[str]:
+        """Which reader reads each of ``columns`` of the first file (for ``explain()``)."""
+        columns = sorted(c for c in set(columns) if c in self.own_schema)
+        if not columns or not self.files:
+            return []
+        path = self.files[0]
+        fast = set(self.basket_plans(self._open_tree(path), path, columns))
+        lines = [f"{reader}: {', '.join(names)}" for reader, names in
+                 (("hepframe basket reader", [c for c in columns if c in fast]),
+                  ("uproot", [c for c in columns if c not in fast])) if names]  # fmt: skip
+        return lines
 
     def _steps(self, tree, columns: list[str], lo: int, hi: int) -> list[tuple[int, int]]:
         """Batch boundaries in [lo, hi): about ``step_size`` entries, cut at cluster edges where possible."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hepframe.engines.base import Support
+from hepframe.expr.ir import free_columns
 
 if TYPE_CHECKING:
     from hepframe.dataframe import RDataFrame
@@ -13,7 +14,11 @@ if TYPE_CHECKING:
 def explain(df: RDataFrame) -> str:
     engine = df._engine
     lines = [f"engine: {engine.describe_mode()}"]
-    for node in reversed(df._node.ancestors()):
+    ancestors = list(reversed(df._node.ancestors()))
+    source = df._analysis.root.source
+    read = set().union(*(free_columns(e) for n in ancestors if (e := getattr(n, "expr", None)) is not None))
+    lines += [f"read by {line}" for line in source.read_plan(read)]
+    for node in ancestors:
         lines.append(f"- {node.label}")
         expr = getattr(node, "expr", None)
         if expr is None:
