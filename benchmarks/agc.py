@@ -8,13 +8,16 @@ with its column cache off; ROOT with ``EnableImplicitMT(2)``. The time is the wa
 whole process (what a physicist waits for), and separately the event loops (``RunGraphs``). The
 histograms of the two must be equal bin for bin to 1e-12 (AssertionError otherwise; ROOT's two threads
 add their partial sums of weights in another order, so the last bits differ; the tests compare
-ROOT single-threaded, bit for bit). hepframe also runs a
-second time, on the kernels that its first run compiled and cached on disk.
+ROOT single-threaded, bit for bit). hepframe runs first on an empty kernel cache (cold), then
+``--rounds`` times alternating with ROOT, on the kernels its first run compiled and cached on disk
+(warm): each round's ratio compares two runs made one after the other, so that a change of the
+machine's speed during the benchmark (this is a shared 2-core machine) shows as a spread of the
+ratios instead of biasing one system. The target must hold in every round.
 
 The samples (``hepframe generate --schema agc``, ``--events`` per sample, 10 files) are written
 once to ``benchmarks/.data/agc-<events>/`` (git-ignored) and reused.
 
-    .venv/bin/python -m benchmarks.agc --events 2000000
+    .venv/bin/python -m benchmarks.agc --events 2000000 --rounds 3
     .venv/bin/python -m benchmarks.agc --events 100000        # a quick run
 """
 
@@ -92,14 +95,18 @@ def run(which: str, spec: str, env: dict) -> tuple[dict, dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000, help="events per sample")
+    parser.add_argument("--rounds", type=int, default=1, help="warm hepframe and ROOT runs, alternating")
     args = parser.parse_args()
     spec = samples(args.events)
     env = {**os.environ, "POLARS_MAX_THREADS": "2", "HEPFRAME_PROGRESS": "0"}
+    rounds = []
     with tempfile.TemporaryDirectory() as cache:
         env_hf = {**env, "HEPFRAME_CACHE_DIR": cache, "NUMBA_CACHE_DIR": cache}
         cold, ours = run("hepframe", spec, env_hf)
-        warm, _ = run("hepframe", spec, env_hf)
-    root, theirs = run("root", spec, env)
+        for _ in range(args.rounds):
+            warm, _ = run("hepframe", spec, env_hf)
+            root, theirs = run("root", spec, env)
+            rounds.append((warm, root))
     assert set(ours) == set(theirs)
     for key, (values, variances) in ours.items():
         # ROOT's threads sum the weights of their own events, then add the sums: the last bits differ
@@ -107,14 +114,18 @@ def main() -> int:
         np.testing.assert_allclose(variances, theirs[key][1], rtol=1e-12, atol=0, err_msg=key)
     nominal = sum(1 for _ in json.loads(Path(spec).read_text())["samples"])
     print(f"AGC, {args.events:,} events per sample ({nominal} samples), {len(ours)} histograms, equal to ROOT's")
-    print(f"{'':28}{'whole process (s)':>18}{'event loops (s)':>17}")
-    for label, t in (("ROOT 6.40, EnableImplicitMT(2)", root), ("hepframe, cold kernel cache", cold),
-                     ("hepframe, warm kernel cache", warm)):  # fmt: skip
-        print(f"{label:31}{t['total']:>15.1f}{t['event_loops']:>17.1f}")
-    ratio = root["total"] / warm["total"]
-    print(f"ROOT / hepframe (warm, whole process): {ratio:.2f}x (target >= {TARGET}); "
-          f"cold: {root['total'] / cold['total']:.2f}x; event loops: {root['event_loops'] / warm['event_loops']:.2f}x")  # fmt: skip
-    return 0 if ratio >= TARGET else 1
+    print(f"{'':34}{'whole process (s)':>18}{'event loops (s)':>17}")
+    print(f"{'hepframe, cold kernel cache':37}{cold['total']:>15.1f}{cold['event_loops']:>17.1f}")
+    ratios = []
+    for i, (warm, root) in enumerate(rounds, 1):
+        ratios.append(root["total"] / warm["total"])
+        for label, t in ((f"round {i}: ROOT 6.40, ImplicitMT(2)", root), (f"round {i}: hepframe, warm cache", warm)):
+            print(f"{label:37}{t['total']:>15.1f}{t['event_loops']:>17.1f}")
+        print(f"round {i}: ROOT / hepframe (warm, whole process) {ratios[-1]:.2f}x, event loops "
+              f"{root['event_loops'] / warm['event_loops']:.2f}x; cold: {root['total'] / cold['total']:.2f}x")  # fmt: skip
+    print(f"ROOT / hepframe, warm, whole process: {', '.join(f'{r:.2f}x' for r in ratios)} "
+          f"(target >= {TARGET} in every round)")  # fmt: skip
+    return 0 if min(ratios) >= TARGET else 1
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def plan(branch) -> BranchPlan | None:
     if dtype.shape != () or dtype.kind not in "biuf" or np.dtype(content.to_dtype) != dtype.newbyteorder("="):
         return None
     n = branch.num_baskets
-    if n == 0 or len(entries) != n + 1:
+    if n == 0 or len(entries) != n + 1 or entries[0] != 0 or (np.diff(entries) < 0).any():
         return None
     seeks = np.asarray(branch.member("fBasketSeek")[:n], dtype=np.int64)
     sizes = np.asarray(branch.member("fBasketBytes")[:n], dtype=np.int64)
@@ -83,6 +83,8 @@ def plan(branch) -> BranchPlan | None:
 
 def local_path(file) -> str | None:
     """The path of an uproot ReadOnlyFile when it is a local file that ``os.pread`` can read."""
+    if not hasattr(os, "pread"):  # e.g. Windows: uproot reads everything
+        return None
     path = str(file.file_path)
     if path.startswith("file://"):
         path = path[len("file://"):]
@@ -94,17 +96,19 @@ def local_path(file) -> str | None:
 def read(branch_plan: BranchPlan, fd: int, source, start: int, stop: int) -> pa.Array:
     """Entries ``[start, stop)`` of the branch as one Arrow array (``source``: uproot's, for its codecs)."""
     p = branch_plan
+    if not 0 <= start <= stop <= p.entries[-1]:
+        raise ValueError(f"entries {start}-{stop} of branch {p.name!r}, which has {p.entries[-1]}")
     first = int(np.searchsorted(p.entries, start, side="right")) - 1
     last = int(np.searchsorted(p.entries, stop, side="left"))  # baskets first..last-1 overlap the range
     if start >= stop:
         first = last = max(first, 0)
-    parts = []  # (values in the range, entry offsets in the range relative to its first value)
+    parts: list[tuple[np.ndarray, np.ndarray | None]] = []  # (values in the range, their entries' offsets)
     for i in range(first, last):
         try:
             values, offsets = _basket(p, fd, source, i)
-        except (BasketError, NotCovered):
+        except (BasketError, NotCovered, MemoryError):
             raise
-        except Exception as exc:  # noqa: BLE001 - a codec's error on a corrupt basket: say which basket
+        except Exception as exc:  # noqa: BLE001 - a codec's error on a corrupt basket (each codec has its own)
             raise BasketError(f"basket {i} of branch {p.name!r} (entries {p.entries[i]}-{p.entries[i + 1]}): "
                               f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
         lo, hi = max(start, int(p.entries[i])) - int(p.entries[i]), min(stop, int(p.entries[i + 1])) - int(p.entries[i])
@@ -124,7 +128,7 @@ def read(branch_plan: BranchPlan, fd: int, source, start: int, stop: int) -> pa.
     array = _arrow_array(values)
     if not p.jagged:
         return array
-    if len(parts) == 1:
+    if len(parts) == 1 and parts[0][1] is not None:
         offsets = parts[0][1]
     else:
         offsets = np.empty(stop - start + 1, dtype=np.int64)
@@ -162,8 +166,9 @@ def _basket(p: BranchPlan, fd: int, source, i: int) -> tuple[np.ndarray, np.ndar
     border = last - keylen  # the values end here; entry offsets follow
     expected = int(p.entries[i + 1] - p.entries[i])
     if n_entries != expected or not 0 <= border <= objlen:
-        raise BasketError(f"basket {i} of branch {p.name!r}: {n_entries} entries and {border} bytes of values, "
-                          f"where the branch expects {expected} entries in {objlen} bytes")  # fmt: skip
+        raise BasketError(f"basket {i} of branch {p.name!r} (entries {p.entries[i]}-{p.entries[i + 1]}) holds "
+                          f"{n_entries} entries and {border} bytes of values in {objlen} bytes; the branch "
+                          f"expects {expected} entries")  # fmt: skip
     if nbytes - keylen == objlen:  # stored uncompressed
         payload = np.frombuffer(raw, dtype=np.uint8, offset=keylen)
     else:

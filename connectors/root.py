@@ -252,8 +252,9 @@ class RootSource(DataSource):
                 )
 
     def __getstate__(self) -> dict:
-        # Open files and thread pools stay in their process; a copy (e.g. in a Spark task) reopens.
-        return {k: v for k, v in self.__dict__.items() if k != "_trees"} | {"_trees": {}}
+        # Open files, thread pools and basket plans stay in their process; a copy (e.g. in a Spark task)
+        # reopens and plans again (cheap: from metadata uproot reads anyway).
+        return {k: v for k, v in self.__dict__.items() if k not in ("_trees", "_plans")} | {"_trees": {}, "_plans": {}}
 
     def _executor(self):
         n = self.threads if self.threads is not None else (os.cpu_count() or 1)
@@ -520,7 +521,7 @@ class RootSource(DataSource):
         out: dict[str, pa.Array] = {}
         try:
             if plans:
-                fd = os.open(baskets.local_path(tree.file) or path, os.O_RDONLY)
+                fd = os.open(str(baskets.local_path(tree.file)), os.O_RDONLY)
                 try:
                     for name, plan in plans.items():
                         try:
@@ -541,23 +542,22 @@ class RootSource(DataSource):
         """The ``columns`` of ``path`` that hepframe's basket reader reads (uproot reads the others)."""
         if not self.basket_reader or _is_rntuple(tree) or baskets.local_path(tree.file) is None:
             return {}
-        known = self._plans.setdefault(path, {})  # threads may both plan a branch: the same result
+        known = self._plans.setdefault(path, {})  # threads may both plan a branch: the first one stays
         for name in columns:
             if name not in known:
-                known[name] = baskets.plan(tree[name])
+                known.setdefault(name, baskets.plan(tree[name]))
         return {name: plan for name in columns if (plan := known[name]) is not None}
 
     def read_plan(self, columns: Iterable[str]) -> list[str]:
-        """Which reader reads each of ``columns`` of the first file (for ``explain()``)."""
+        """Which reader reads each of ``columns`` in the first file (for ``explain()``); other files may differ."""
         columns = sorted(c for c in set(columns) if c in self.own_schema)
         if not columns or not self.files:
             return []
         path = self.files[0]
         fast = set(self.basket_plans(self._open_tree(path), path, columns))
-        lines = [f"{reader}: {', '.join(names)}" for reader, names in
-                 (("hepframe basket reader", [c for c in columns if c in fast]),
-                  ("uproot", [c for c in columns if c not in fast])) if names]  # fmt: skip
-        return lines
+        return [f"with {reader} (first file): {', '.join(names)}" for reader, names in
+                (("hepframe's basket reader", [c for c in columns if c in fast]),
+                 ("uproot", [c for c in columns if c not in fast])) if names]  # fmt: skip
 
     def _steps(self, tree, columns: list[str], lo: int, hi: int) -> list[tuple[int, int]]:
         """Batch boundaries in [lo, hi): about ``step_size`` entries, cut at cluster edges where possible."""

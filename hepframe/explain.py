@@ -17,7 +17,7 @@ def explain(df: RDataFrame) -> str:
     ancestors = list(reversed(df._node.ancestors()))
     source = df._analysis.root.source
     read = set().union(*(free_columns(e) for n in ancestors if (e := getattr(n, "expr", None)) is not None))
-    lines += [f"read by {line}" for line in source.read_plan(read)]
+    lines += [f"reads {line}" for line in source.read_plan(read)]  # the branches the steps below read
     for node in ancestors:
         lines.append(f"- {node.label}")
         expr = getattr(node, "expr", None)

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -77,17 +78,106 @@ def test_generated_files_read_as_uproot_reads_them(many_baskets: str, tiny_file:
 
 
 @pytest.mark.parametrize("entries", [None, (350, 2650), (700, 1400), (5, 6)])
-def test_batches_equal_uproots_across_basket_edges(many_baskets: str, entries) -> None:  # noqa: PT006
+def test_batches_equal_uproots_across_basket_edges(many_baskets: str, entries, monkeypatch) -> None:
+    calls = {"baskets": 0, "uproot": 0}
+    read, arrays = baskets.read, uproot.TTree.arrays
+
+    def counted_read(*args, **kwargs):
+        calls["baskets"] += 1
+        return read(*args, **kwargs)
+
+    def counted_arrays(*args, **kwargs):
+        calls["uproot"] += 1
+        return arrays(*args, **kwargs)
+
+    monkeypatch.setattr(baskets, "read", counted_read)
+    monkeypatch.setattr(uproot.TTree, "arrays", counted_arrays)
+
     def tables(reader: bool) -> pa.Table:
         source = RootSource.open("Events", many_baskets, 450, threads=2, cache=False, entries=entries)
         source.basket_reader = reader
-        return pa.concat_tables(b.table for b in source.iter_batches(list(source.schema)))
+        calls.update(baskets=0, uproot=0)
+        table = pa.concat_tables(b.table for b in source.iter_batches(list(source.schema)))
+        if reader:  # every branch of this file has a plan: the basket reader reads every batch, uproot none
+            assert calls["baskets"] > 0 and calls["uproot"] == 0
+            assert all(plan is not None for plan in source._plans[many_baskets].values())
+        else:
+            assert calls["baskets"] == 0 and calls["uproot"] > 0
+        return table
 
     ours, theirs = tables(True), tables(False)
     assert ours.num_rows == (3000 if entries is None else entries[1] - entries[0])
     assert ours.schema == theirs.schema
     for name in ours.column_names:
         assert same(ours[name].combine_chunks(), theirs[name].combine_chunks()), name
+
+
+NUMBERS = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32,
+           np.float64]  # fmt: skip
+
+
+def _write_layouts(path: str, sizes: list[int], compression, empty_lists: bool = False) -> str:
+    """One basket per chunk of ``sizes`` entries (empty baskets too): every dtype, flat and jagged."""
+    rng = np.random.default_rng(5)
+
+    def chunk(n: int) -> dict:
+        counts = np.zeros(n, np.int64) if empty_lists else rng.integers(0, 4, n)
+        out = {}
+        for dtype in NUMBERS:
+            name = np.dtype(dtype).name
+            out[f"s_{name}"] = rng.integers(0, 100, n).astype(dtype)
+            out[f"j_{name}"] = ak.unflatten(rng.integers(0, 100, int(counts.sum())).astype(dtype), counts)
+        return out
+
+    with uproot.recreate(path, compression=compression) as f:
+        first = chunk(sizes[0])
+        f.mktree("Events", {k: v.dtype if isinstance(v, np.ndarray) else ak.type(v).content for k, v in first.items()})
+        f["Events"].extend(first)
+        for n in sizes[1:]:
+            f["Events"].extend(chunk(n))
+    return path
+
+
+@pytest.mark.parametrize(("codec", "sizes", "empty_lists"), [
+    ("ZLIB", [3, 0, 2, 0, 0, 4, 1], False), ("none", [3, 0, 2, 0, 0, 4, 1], False), ("LZ4", [3, 0, 2, 4], False),
+    ("ZSTD", [3, 0, 2, 4], False), ("LZMA", [0, 3, 2, 4], False), ("ZLIB", [3, 0, 2, 4], True)])  # fmt: skip
+def test_every_dtype_codec_and_range_reads_as_uproot(tmp_path, codec: str, sizes: list[int], empty_lists: bool) -> None:
+    """Every entry range (inside, across and at basket edges, empty) of baskets of every size, empty included."""
+    compression = None if codec == "none" else getattr(uproot, codec)(1)
+    path = _write_layouts(str(tmp_path / f"{codec}.root"), sizes, compression, empty_lists)
+    file = uproot.open(path)
+    tree, n, fd = file["Events"], sum(sizes), os.open(path, os.O_RDONLY)
+    try:
+        for branch in tree.values():
+            plan = baskets.plan(branch)
+            assert plan is not None and plan.jagged == branch.name.startswith("j_"), branch.name
+            for lo in range(n + 1):
+                for hi in range(lo, n + 1):
+                    expected = _to_arrow(branch.array(entry_start=lo, entry_stop=hi, library="ak"))
+                    got = baskets.read(plan, fd, file.file.source, lo, hi)
+                    got.validate(full=True)
+                    assert same(got, expected), (branch.name, lo, hi)
+        with pytest.raises(ValueError, match=f"entries 0-{n + 1} of branch .s_int8., which has {n}"):
+            baskets.read(baskets.plan(tree["s_int8"]), fd, file.file.source, 0, n + 1)
+    finally:
+        os.close(fd)
+
+
+def test_a_basket_the_reader_does_not_cover_goes_through_uproot(many_baskets: str, monkeypatch) -> None:
+    """NotCovered (e.g. entry offsets left for the reader to rebuild): that branch of that file goes to uproot."""
+    def not_covered(plan, *args):
+        if plan.name == "Jet_eta":
+            raise baskets.NotCovered("no entry offsets")
+        return read(plan, *args)
+
+    read = baskets.read
+    monkeypatch.setattr(baskets, "read", not_covered)
+    source = RootSource.open("Events", many_baskets, 1000, threads=1, cache=False)
+    table = pa.concat_tables(b.table for b in source.iter_batches(["Jet_eta", "Jet_pt"]))
+    expected = uproot.open(many_baskets)["Events"].arrays(["Jet_eta", "Jet_pt"], library="ak")
+    for name in ("Jet_eta", "Jet_pt"):
+        assert same(table[name].combine_chunks(), _to_arrow(expected[name])), name
+    assert source._plans[many_baskets]["Jet_eta"] is None and source._plans[many_baskets]["Jet_pt"] is not None
 
 
 @pytest.mark.root
@@ -150,5 +240,5 @@ def test_explain_names_the_reader_of_each_branch(ROOT, tmp_path) -> None:  # noq
     path = str(tmp_path / "leaf_types.root")
     ROOT.hepframe_write_leaf_types(path, 100)
     plan = hepframe.RDataFrame("Events", path).Filter("nv > 1").Define("x", "Sum(var) + Sum(vf) + f16").explain()
-    assert "read by hepframe basket reader: nv, var\n" in plan
-    assert "read by uproot: f16, vf\n" in plan
+    assert "reads with hepframe's basket reader (first file): nv, var\n" in plan
+    assert "reads with uproot (first file): f16, vf\n" in plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hepframe.errors import (
@@ -192,10 +193,14 @@ def _casts_of_column(expr: ir.Expr, name: str) -> list[ir.Cast]:
     return [n for n in expr.walk() if isinstance(n, ir.Cast) and n.operand == ir.Column(SCHEMA[name], name)]
 
 
-def test_comparison_with_double_literal_casts_the_column() -> None:
+def test_comparison_with_double_literal_is_made_in_float_with_the_same_answer() -> None:
+    """C++ converts the float column to double; the binder compares in float against the largest float <= 0.1
+    (hepframe.expr.narrowing), which selects the same values without converting them."""
     expr = typed("Jet_pt > 0.1")
-    assert [c.type for c in _casts_of_column(expr, "Jet_pt")] == [CType(D, 1)]
-    assert isinstance(expr, ir.Binary) and expr.right == ir.Literal(CType(D), 0.1)
+    assert _casts_of_column(expr, "Jet_pt") == []
+    below = float(np.nextafter(np.float32(0.1), np.float32(0)))  # float(0.1f) > 0.1: the float below
+    assert isinstance(expr, ir.Binary) and expr.right == ir.Literal(CType(Scalar.FLOAT), below)
+    assert [c.type for c in _casts_of_column(typed("Jet_pt == 0.1"), "Jet_pt")] == [CType(D, 1)]  # kept
 
 
 def test_comparison_with_int_literal_converts_the_literal() -> None:

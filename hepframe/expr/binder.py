@@ -19,6 +19,7 @@ from hepframe.errors import (
 from hepframe.expr import ir
 from hepframe.expr import syntax as S
 from hepframe.expr.functions import CONSTANTS, RANDOM_METHODS, SignatureError, known_names, lookup
+from hepframe.expr.narrowing import FLIPPED, float_threshold
 from hepframe.expr.parser import UDF_HINT, parse
 from hepframe.expr.types import (
     BOOL,
@@ -239,7 +240,7 @@ class Binder:
         if op in _COMPARISONS:
             self.warn_unsigned_underflow(left, right, node)
             # ROOT's RVec comparisons return RVec<int> (not RVec<bool>).
-            return ir.Binary(BOOL if depth == 0 else CType(Scalar.INT, depth), op, left, right)
+            return narrow_comparison(ir.Binary(BOOL if depth == 0 else CType(Scalar.INT, depth), op, left, right))
         return ir.Binary(CType(s, depth), op, left, right)
 
     def warn_unsigned_underflow(self, left: ir.Expr, right: ir.Expr, node: S.Node) -> None:
@@ -552,6 +553,26 @@ def bind(tree: S.Node, schema: Mapping[str, CType], text: str = "") -> ir.Expr:
             "a string is not a column value: hepframe columns hold numbers, booleans and RVecs of them", tree
         )
     return expr
+
+
+def narrow_comparison(node: ir.Binary) -> ir.Binary:
+    """``(double)x op c`` with ``float x`` and a double constant ``c``, as ``x op t`` with a float ``t``.
+
+    The same answer for every value (see ``hepframe.expr.narrowing``), without converting the
+    values to double: ``abs(Jet_eta) < 2.4`` compares floats with 2.4000001f.
+    """
+    left, right, op = node.left, node.right, node.op
+    constant_left = isinstance(left, ir.Literal)
+    value, constant = (right, left) if constant_left else (left, right)
+    if not (isinstance(constant, ir.Literal) and constant.type.scalar is Scalar.DOUBLE and isinstance(value, ir.Cast)
+            and value.operand.type.scalar is Scalar.FLOAT and value.type.scalar is Scalar.DOUBLE):  # fmt: skip
+        return node
+    threshold = float_threshold(FLIPPED[op] if constant_left else op, float(constant.value))
+    if threshold is None:
+        return node
+    narrowed = ir.Literal(CType(Scalar.FLOAT), float(threshold))
+    operands = (narrowed, value.operand) if constant_left else (value.operand, narrowed)
+    return ir.Binary(node.type, op, *operands)
 
 
 def compile_expression(text: str, schema: Mapping[str, CType]) -> ir.Expr:
